@@ -1,0 +1,49 @@
+"""Deny by default: an API view is open only to keys holding every scope it declares in
+`required_scopes`; a view that declares none is closed. Keys bound to a party are also confined
+to that party's objects (see PartyScopedMixin)."""
+
+from rest_framework import permissions
+
+from accounts.models import ApiKey
+
+
+class HasScopes(permissions.BasePermission):
+    def has_permission(self, request, view):
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False
+        required = getattr(view, "required_scopes", None)
+        if required is None:
+            return False
+        return set(required) <= set(key.scopes)
+
+    def has_object_permission(self, request, view, obj):
+        key = request.auth
+        if key.party_id is None:
+            return True
+        owner = getattr(view, "object_party_id", None)
+        return owner is not None and owner(obj) == key.party_id
+
+
+class PartyScopedMixin:
+    """For views over objects that belong to a party: a key bound to a party lists and reaches
+    only that party's objects. Others' objects are 404, not 403, so their existence is not
+    disclosed. `party_lookup` is the queryset path to the owning party's id."""
+
+    party_lookup = "party_id"
+
+    def base_queryset(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        queryset = self.base_queryset()
+        key = self.request.auth
+        if isinstance(key, ApiKey) and key.party_id is not None:
+            queryset = queryset.filter(**{self.party_lookup: key.party_id})
+        return queryset
+
+    def object_party_id(self, obj):
+        value = obj
+        for part in self.party_lookup.split("__"):
+            value = getattr(value, part)
+        return value

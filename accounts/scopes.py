@@ -1,0 +1,9 @@
+"""What an integrator's API key may be allowed to do. Each API view declares the scopes it needs;
+later capabilities add theirs here, so that this list is the whole vocabulary of the API."""
+
+from django.utils.translation import gettext_lazy as _
+
+SCOPES = {
+    "parties:read": _("Read the party registry and restrictions"),
+    "webhooks:manage": _("Send test events to the platform's webhook endpoints"),
+}

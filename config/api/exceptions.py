@@ -1,0 +1,29 @@
+"""The API's one exception handler.
+
+Validation errors keep DRF's field-error shape (400); a refused state change is 409; anything else
+is `{"detail": ..., "code": ...}`. Errors raised by services as Django's ValidationError are
+translated here, so views never catch them one by one.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import Conflict
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = exceptions.ValidationError(detail=detail)
+    if isinstance(exc, Conflict):
+        return Response(
+            {"detail": str(exc.message), "code": "conflict"}, status=status.HTTP_409_CONFLICT
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        if isinstance(codes, str):
+            response.data["code"] = codes
+    return response

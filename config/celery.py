@@ -1,0 +1,26 @@
+"""The Celery app, its queues and the one beat schedule of the product."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("livecommerce")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (
+    Queue("default"),
+    Queue("money"),  # the deposit ledger: deductions, refunds, compensation
+    Queue("notify"),  # webhooks, email, deliveries to authorities
+)
+app.autodiscover_tasks()
+
+# Every periodic job of the product, in one place.
+app.conf.beat_schedule = {
+    "relay-webhooks": {
+        "task": "accounts.relay_webhooks",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}

@@ -1,0 +1,40 @@
+"""Production: HTTPS only, secrets required, PostgreSQL and Redis required.
+
+`python manage.py check --deploy` prints no warnings under these settings; a test keeps it so.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_secret
+
+from .base import *  # noqa: F403
+from .base import CELERY_BROKER_URL, DATABASE_URL, REDIS_URL
+
+DEBUG = False
+SECRET_KEY = env_secret("SECRET_KEY", min_length=50)
+IDENTITY_HASH_KEY = env_secret("IDENTITY_HASH_KEY", min_length=32)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host in production.")
+if not DATABASE_URL or DATABASE_URL.startswith("sqlite"):
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
+if not REDIS_URL or not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("REDIS_URL must be set in production (cache, broker, throttling).")
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# The load balancer probes plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env_bool("BEHIND_TLS_PROXY", True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_HTTPONLY = True
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -1,0 +1,2 @@
+"""Models of the liverooms app arrive with its issue; the app is installed from the start so that
+migrations and imports keep their layer order."""

@@ -82,11 +82,13 @@ class PartyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         now = timezone.now()
-        in_force = Q(
-            restrictions__lifted_at__isnull=True, restrictions__starts_at__lte=now
-        ) & (Q(restrictions__ends_at__isnull=True) | Q(restrictions__ends_at__gt=now))
-        return super().get_queryset(request).annotate(
-            restriction_count=Count("restrictions", filter=in_force)
+        in_force = Q(restrictions__lifted_at__isnull=True, restrictions__starts_at__lte=now) & (
+            Q(restrictions__ends_at__isnull=True) | Q(restrictions__ends_at__gt=now)
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(restriction_count=Count("restrictions", filter=in_force))
         )
 
     @admin.display(description=_("restrictions in force"), ordering="restriction_count")
@@ -117,8 +119,17 @@ class RestrictionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["party"]
     search_fields = ["party__name", "reason"]
     readonly_fields = [
-        "party", "kind", "starts_at", "ends_at", "reason", "legal_basis", "created_at",
-        "created_by", "lifted_at", "lifted_by", "lift_reason",
+        "party",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "reason",
+        "legal_basis",
+        "created_at",
+        "created_by",
+        "lifted_at",
+        "lifted_by",
+        "lift_reason",
     ]
     exclude = ["source_type", "source_id"]
     show_full_result_count = False
@@ -134,8 +145,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["party"]
     search_fields = ["name", "prefix"]
     readonly_fields = [
-        "name", "prefix", "scopes", "party", "created_at", "created_by", "last_used_at",
-        "revoked_at", "revoked_by",
+        "name",
+        "prefix",
+        "scopes",
+        "party",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
     ]
     actions = ["revoke"]
 
@@ -178,15 +196,30 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "id", "topic", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code",
+        "id",
+        "topic",
+        "endpoint",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
         "delivered_at",
     ]
     list_filter = ["status", "topic", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["=event_id"]
     readonly_fields = [
-        "event_id", "endpoint", "topic", "payload", "status", "attempts", "next_attempt_at",
-        "delivered_at", "last_status_code", "last_error", "created_at",
+        "event_id",
+        "endpoint",
+        "topic",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "delivered_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
     ]
     actions = ["send_again"]
     show_full_result_count = False
@@ -195,7 +228,9 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # Needed for the action; the form itself stays read-only (every field is read-only).
         return request.user.has_perm("accounts.change_webhookdelivery")
 
-    @admin.action(description=_("Send the selected failed deliveries again"), permissions=["change"])
+    @admin.action(
+        description=_("Send the selected failed deliveries again"), permissions=["change"]
+    )
     def send_again(self, request, queryset):
         actor = Actor.for_user(request.user)
         done = 0

@@ -16,11 +16,22 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
+from accounts.forms import WorkbenchAuthenticationForm
+
 # The sections of the index, in the order of the work (registration → live rooms → complaints →
 # enforcement → credit), then access and the audit trail. Apps not listed come last.
 SECTION_ORDER = [
-    "merchants", "anchors", "liverooms", "complaints", "enforcement", "credit", "accounts",
-    "auth", "otp_totp", "axes", "admin",
+    "merchants",
+    "anchors",
+    "liverooms",
+    "complaints",
+    "enforcement",
+    "credit",
+    "accounts",
+    "auth",
+    "otp_totp",
+    "axes",
+    "admin",
 ]
 
 
@@ -43,6 +54,7 @@ class ComplianceAdminSite(OTPAdminSite):
     site_title = _("Compliance workbench")
     index_title = _("Work queues")
     index_template = "admin/workbench_index.html"
+    login_form = WorkbenchAuthenticationForm
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -55,6 +67,7 @@ class ComplianceAdminSite(OTPAdminSite):
         visible = [q for q in self._queues.values() if request.user.has_perm(q.permission)]
         return [
             {
+                "key": q.key,
                 "title": q.title,
                 "url": f"{reverse(q.url_name, current_app=self.name)}?{q.query}",
                 "count": q.count(request),
@@ -65,7 +78,9 @@ class ComplianceAdminSite(OTPAdminSite):
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
         rank = {label: i for i, label in enumerate(SECTION_ORDER)}
-        return sorted(app_list, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+        return sorted(
+            app_list, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"])
+        )
 
     def index(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "queues": self.queues_for(request)}

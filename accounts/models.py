@@ -62,9 +62,7 @@ class Party(models.Model):
         verbose_name_plural = _("parties")
         ordering = ["-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=PartyKind.values), name="party_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=PartyKind.values), name="party_kind_valid"),
             # One registry row per identity and role; the same person may be anchor and merchant.
             models.UniqueConstraint(fields=["kind", "identity_hash"], name="party_identity_unique"),
             models.UniqueConstraint(
@@ -122,9 +120,12 @@ class PartyEvent(EventRow):
         verbose_name = _("party event")
         verbose_name_plural = _("party events")
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
 
 class RestrictionKind(models.TextChoices):
-    LIVE = "live", _("Live streaming")  # may not go live: suspension or fixed-term ban (LCM Art. 12)
+    LIVE = "live", _("Live streaming")  # may not go live: suspension or ban (LCM Art. 12)
     LISTING = "listing", _("Listing")  # may not publish goods or content (standard measure 3)
     TRAFFIC = "traffic", _("Traffic")  # traffic restriction (LCM Art. 12)
     ACCOUNT = "account", _("Account")  # account cancelled or business removed (standard measure 6)
@@ -196,7 +197,7 @@ class Restriction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} – {self.party}"
+        return f"{self.get_kind_display()}: {self.party}"
 
     def is_in_force(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
@@ -285,7 +286,9 @@ class WebhookDelivery(models.Model):
 
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(
-        WebhookEndpoint, verbose_name=_("endpoint"), on_delete=models.PROTECT,
+        WebhookEndpoint,
+        verbose_name=_("endpoint"),
+        on_delete=models.PROTECT,
         related_name="deliveries",
     )
     topic = models.CharField(_("topic"), max_length=64)
@@ -296,7 +299,9 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        _("last status code"), null=True, blank=True
+    )
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 

@@ -55,7 +55,13 @@ ROLES: dict[str, Role] = {
 # The auditor reads everything the product records and changes nothing: every view_ permission
 # of the product's apps plus the admin log. Computed, so a new model is covered without a grant.
 AUDITOR_READS_APPS = (
-    "accounts", "merchants", "anchors", "credit", "liverooms", "complaints", "enforcement",
+    "accounts",
+    "merchants",
+    "anchors",
+    "credit",
+    "liverooms",
+    "complaints",
+    "enforcement",
 )
 AUDITOR_EXTRA = ("admin.view_logentry",)
 

@@ -46,7 +46,9 @@ def party_register(
     if kind not in PartyKind.values:
         raise ValidationError({"kind": _("Unknown party kind.")})
     party = Party(
-        kind=kind, name=name.strip(), identity_hash=identity_hash(identifier),
+        kind=kind,
+        name=name.strip(),
+        identity_hash=identity_hash(identifier),
         platform_ref=platform_ref.strip(),
     )
     party.full_clean()  # the unique constraints answer a duplicate identity with a clear error

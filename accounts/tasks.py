@@ -10,7 +10,7 @@ from accounts.models import WebhookDelivery
 RELAY_BATCH = 500
 
 
-@shared_task(name="accounts.deliver_webhook", queue="notify", time_limit=60, soft_time_limit=45)
+@shared_task(name="accounts.deliver_webhook", time_limit=60, soft_time_limit=45)
 def deliver_webhook(delivery_id: int) -> str:
     outcome = webhooks.attempt(delivery_id)
     if outcome == "retry":
@@ -19,7 +19,7 @@ def deliver_webhook(delivery_id: int) -> str:
     return outcome
 
 
-@shared_task(name="accounts.relay_webhooks", queue="notify", time_limit=120)
+@shared_task(name="accounts.relay_webhooks", time_limit=120)
 def relay_webhooks() -> int:
     """Re-queue due deliveries whose message was lost (broker restart, worker killed)."""
     due = list(

@@ -18,8 +18,8 @@ import urllib.request
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import WebhookDelivery
@@ -38,7 +38,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300, now: int | None = None) -> bool:
+def verify(
+    secret: str, header: str, body: bytes, *, tolerance: int = 300, now: int | None = None
+) -> bool:
     """What a receiver does; used by our tests and offered to integrators in the README."""
     try:
         fields = dict(part.split("=", 1) for part in header.split(","))
@@ -120,7 +122,9 @@ def attempt(delivery_id: int) -> str:
         error = ""
 
     if status_code is not None and 200 <= status_code < 300:
-        WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING).update(
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, status=WebhookDelivery.Status.PENDING
+        ).update(
             status=WebhookDelivery.Status.DELIVERED,
             delivered_at=timezone.now(),
             last_status_code=status_code,
@@ -138,6 +142,9 @@ def attempt(delivery_id: int) -> str:
     # The endpoint URL is configuration, not personal data; the payload is never logged.
     logger.warning(
         "webhook delivery %s to %s failed (attempt %s): %s",
-        delivery_id, delivery.endpoint.name, attempts, error,
+        delivery_id,
+        delivery.endpoint.name,
+        attempts,
+        error,
     )
     return "failed" if gave_up else "retry"

@@ -14,6 +14,11 @@ app.conf.task_queues = (
     Queue("money"),  # the deposit ledger: deductions, refunds, compensation
     Queue("notify"),  # webhooks, email, deliveries to authorities
 )
+# Which queue each task runs on, by its stable name; unlisted tasks run on `default`.
+app.conf.task_routes = {
+    "accounts.deliver_webhook": {"queue": "notify"},
+    "accounts.relay_webhooks": {"queue": "notify"},
+}
 app.autodiscover_tasks()
 
 # Every periodic job of the product, in one place.

@@ -38,7 +38,9 @@ def env_bool(name: str, default: bool | object = _MISSING) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be one of true/false, yes/no, on/off, 1/0; got {value!r}.")
+    raise ImproperlyConfigured(
+        f"{name} must be one of true/false, yes/no, on/off, 1/0; got {value!r}."
+    )
 
 
 def env_int(name: str, default: int | object = _MISSING, *, minimum: int | None = None) -> int:
@@ -65,12 +67,14 @@ def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
         return []
     items = [item.strip() for item in text.split(",")]
     if any(not item for item in items):
-        raise ImproperlyConfigured(f"{name} has an empty item in its comma-separated list: {value!r}.")
+        raise ImproperlyConfigured(
+            f"{name} has an empty item in its comma-separated list: {value!r}."
+        )
     return items
 
 
 def env_url(
-    name: str, default: str | None | object = _MISSING, *, schemes: tuple[str, ...]
+    name: str, default: str | object | None = _MISSING, *, schemes: tuple[str, ...]
 ) -> str | None:
     """A URL whose scheme must be one of `schemes` and which must name a host or a path."""
     value = _raw(name, default)

@@ -58,7 +58,5 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
-        return JsonResponse(
-            {"detail": _("A server error occurred."), "code": "error"}, status=500
-        )
+        return JsonResponse({"detail": _("A server error occurred."), "code": "error"}, status=500)
     return render(request, "500.html", status=500)

@@ -9,8 +9,16 @@ class RestrictionOut(serializers.ModelSerializer):
     class Meta:
         model = Restriction
         fields = [
-            "id", "party", "kind", "starts_at", "ends_at", "reason", "legal_basis", "in_force",
-            "lifted_at", "lift_reason",
+            "id",
+            "party",
+            "kind",
+            "starts_at",
+            "ends_at",
+            "reason",
+            "legal_basis",
+            "in_force",
+            "lifted_at",
+            "lift_reason",
         ]
 
     def get_in_force(self, obj: Restriction) -> bool:
@@ -22,8 +30,15 @@ class PartyOut(serializers.ModelSerializer):
 
     class Meta:
         model = Party
-        fields = ["id", "kind", "name", "platform_ref", "created_at", "updated_at",
-                  "restrictions_in_force"]
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "platform_ref",
+            "created_at",
+            "updated_at",
+            "restrictions_in_force",
+        ]
 
 
 class KeyOut(serializers.Serializer):

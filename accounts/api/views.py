@@ -47,8 +47,9 @@ class KeyView(APIView):
     @extend_schema(responses=KeyOut)
     def get(self, request):
         key = request.auth
-        return Response(KeyOut({"name": key.name, "scopes": key.scopes,
-                                "party_id": key.party_id}).data)
+        return Response(
+            KeyOut({"name": key.name, "scopes": key.scopes, "party_id": key.party_id}).data
+        )
 
 
 class WebhookPingView(APIView):

@@ -91,9 +91,7 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------------------------
-DATABASE_URL = env_url(
-    "DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite")
-)
+DATABASE_URL = env_url("DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite"))
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)

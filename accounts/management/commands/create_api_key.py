@@ -13,7 +13,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument(
-            "--scope", action="append", dest="scopes", choices=sorted(SCOPES),
+            "--scope",
+            action="append",
+            dest="scopes",
+            choices=sorted(SCOPES),
             help="A scope to grant; repeat for more. Default: every scope.",
         )
         parser.add_argument("--party", type=int, help="Bind the key to this party id.")
@@ -26,7 +29,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No party with id {party}.")
         try:
             key, raw = services.api_key_create(
-                name=name, scopes=scopes or list(SCOPES), party=bound,
+                name=name,
+                scopes=scopes or list(SCOPES),
+                party=bound,
                 actor=Actor.system("create_api_key"),
             )
         except ValidationError as exc:

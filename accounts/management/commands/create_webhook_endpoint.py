@@ -11,8 +11,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("url")
-        parser.add_argument("--topic", action="append", dest="topics", default=[],
-                            help="A topic to send; repeat for more. Default: every topic.")
+        parser.add_argument(
+            "--topic",
+            action="append",
+            dest="topics",
+            default=[],
+            help="A topic to send; repeat for more. Default: every topic.",
+        )
 
     def handle(self, name, url, topics, **options):
         try:

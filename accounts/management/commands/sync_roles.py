@@ -4,7 +4,7 @@ from accounts import roles
 
 
 class Command(BaseCommand):
-    help = "Make the role groups' permissions match the grants declared in code (migrate does this too)."
+    help = "Make the role groups' permissions match the grants in code (migrate does this too)."
 
     def handle(self, **options):
         roles.sync_roles()

@@ -1,0 +1,68 @@
+# Two commands on a fresh machine: `make demo` runs the product, `make test` runs every test.
+# Everything they need is installed here, into .venv, from pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+# The integration tests' services; .ci/run starts them when they are down.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+
+.PHONY: help venv translations demo test unit integration lint clean
+
+help:
+	@echo "make demo   - set up, migrate, load demo data and serve on http://127.0.0.1:8000"
+	@echo "make test   - lint, migration check and the whole test suite"
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+translations: venv
+	$(BIN)/python manage.py compile_translations
+
+demo: venv translations
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py seed_demo
+	@set -e; \
+	if [ -n "$$REDIS_URL" ]; then \
+	  echo "REDIS_URL is set: starting a Celery worker and beat beside the web server."; \
+	  $(BIN)/celery -A config worker -Q default,money,notify --loglevel INFO & worker=$$!; \
+	  $(BIN)/celery -A config beat --loglevel INFO & beat=$$!; \
+	  trap 'kill $$worker $$beat 2>/dev/null' EXIT INT TERM; \
+	else \
+	  echo "No REDIS_URL: background tasks run in-process, after each transaction commits."; \
+	fi; \
+	echo ""; \
+	echo "Serving on http://127.0.0.1:8000"; \
+	echo "  public site  http://127.0.0.1:8000/         (Chinese; English from the language switch)"; \
+	echo "  admin        http://127.0.0.1:8000/admin/   (a staff account above, and its TOTP code)"; \
+	echo "  API docs     http://127.0.0.1:8000/api/docs/  health http://127.0.0.1:8000/healthz"; \
+	echo "  try the API: curl -H 'Authorization: Bearer <the key above>' http://127.0.0.1:8000/api/v1/parties/"; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+unit: venv translations
+	$(BIN)/pytest --ignore=tests/integration
+
+# Real PostgreSQL, Redis and a Celery worker process. Skipped, with the reason, when a service
+# cannot be reached -- except under CI=true, where that is a failure.
+integration: venv translations
+	LCC_INTEGRATION=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/pytest tests/integration
+
+test: lint unit integration
+
+clean:
+	rm -rf $(VENV) var

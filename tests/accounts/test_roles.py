@@ -1,0 +1,169 @@
+"""The permission matrix: what each role may see and do, in the database and in the admin."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from accounts import roles
+from tests.factories import UserFactory, totp_device
+
+REVIEWER = {"accounts.view_party", "accounts.view_partyevent", "accounts.view_restriction"}
+LEAD = REVIEWER | {
+    "accounts.view_webhookendpoint",
+    "accounts.view_webhookdelivery",
+    "accounts.change_webhookdelivery",
+}
+AUDITOR = {
+    "accounts.view_user",
+    "accounts.view_party",
+    "accounts.view_partyevent",
+    "accounts.view_restriction",
+    "accounts.view_apikey",
+    "accounts.view_webhookendpoint",
+    "accounts.view_webhookdelivery",
+    "admin.view_logentry",
+}
+EXPECTED = {
+    "consumer": set(),
+    "merchant_staff": set(),
+    "anchor": set(),
+    "agency_staff": set(),
+    "compliance_reviewer": REVIEWER,
+    "compliance_lead": LEAD,
+    "auditor": AUDITOR,
+    "authority_liaison": set(),
+}
+
+
+def group_perms(slug):
+    group = Group.objects.get(name=slug)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", sorted(EXPECTED))
+def test_migrate_creates_each_role_with_exactly_its_declared_permissions(slug):
+    assert group_perms(slug) == EXPECTED[slug]
+
+
+@pytest.mark.django_db
+def test_sync_removes_a_permission_granted_by_hand():
+    group = Group.objects.get(name="compliance_reviewer")
+    from django.contrib.auth.models import Permission
+
+    group.permissions.add(Permission.objects.get(codename="view_apikey"))
+    roles.sync_roles()
+    assert group_perms("compliance_reviewer") == REVIEWER
+
+
+@pytest.mark.django_db
+def test_auditor_changes_nothing():
+    assert all(".view_" in perm for perm in group_perms("auditor"))
+
+
+@pytest.mark.django_db
+def test_staff_roles_make_a_user_staff_and_public_roles_do_not():
+    reviewer = UserFactory(roles=["compliance_reviewer"])
+    consumer = UserFactory(roles=["consumer"])
+    assert reviewer.is_staff
+    assert not consumer.is_staff
+
+
+def verified_client(client, user):
+    """A client signed in with password and a verified TOTP device, as the admin requires."""
+    device = totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+# role -> admin path -> expected status
+ADMIN_MATRIX = {
+    "compliance_reviewer": {
+        "/admin/": 200,
+        "/admin/accounts/party/": 200,
+        "/admin/accounts/restriction/": 200,
+        "/admin/accounts/apikey/": 403,
+        "/admin/accounts/webhookdelivery/": 403,
+        "/admin/accounts/user/": 403,
+        "/admin/admin/logentry/": 403,
+    },
+    "compliance_lead": {
+        "/admin/": 200,
+        "/admin/accounts/party/": 200,
+        "/admin/accounts/apikey/": 403,
+        "/admin/accounts/webhookdelivery/": 200,
+        "/admin/accounts/user/": 403,
+        "/admin/admin/logentry/": 403,
+    },
+    "auditor": {
+        "/admin/": 200,
+        "/admin/accounts/party/": 200,
+        "/admin/accounts/apikey/": 200,
+        "/admin/accounts/webhookdelivery/": 200,
+        "/admin/accounts/user/": 200,
+        "/admin/admin/logentry/": 200,
+    },
+    "authority_liaison": {
+        "/admin/": 200,
+        "/admin/accounts/party/": 403,
+        "/admin/accounts/restriction/": 403,
+        "/admin/admin/logentry/": 403,
+    },
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("slug", "path", "status"),
+    [
+        (slug, path, status)
+        for slug, paths in ADMIN_MATRIX.items()
+        for path, status in paths.items()
+    ],
+)
+def test_admin_access_follows_the_role(client, slug, path, status):
+    user = UserFactory(roles=[slug])
+    response = verified_client(client, user).get(path)
+    assert response.status_code == status
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["consumer", "merchant_staff", "anchor", "agency_staff"])
+def test_public_roles_cannot_enter_the_admin(client, slug):
+    user = UserFactory(roles=[slug])
+    response = verified_client(client, user).get("/admin/accounts/party/")
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_auditor_cannot_change_a_party_even_by_posting(client):
+    from tests.factories import register_party
+
+    party = register_party(name="原名")
+    auditor = verified_client(client, UserFactory(roles=["auditor"]))
+    response = auditor.post(f"/admin/accounts/party/{party.pk}/change/", {"name": "改名"})
+    assert response.status_code == 403
+    party.refresh_from_db()
+    assert party.name == "原名"
+
+
+@pytest.mark.django_db
+def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    response = reviewer.get("/admin/")
+    assert [q["key"] for q in response.context["queues"]] == ["restrictions_in_force"]
+    content = response.content.decode()
+    assert content.index('id="work-queues"') < content.index('class="app-accounts')
+
+    client.logout()
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    keys = [q["key"] for q in lead.get("/admin/").context["queues"]]
+    assert keys == ["restrictions_in_force", "webhooks_failed"]
+
+    client.logout()
+    liaison = verified_client(client, UserFactory(roles=["authority_liaison"]))
+    assert liaison.get("/admin/").context["queues"] == []

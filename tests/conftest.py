@@ -1,0 +1,54 @@
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.scopes import SCOPES
+from tests.factories import TEST_ACTOR
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Tests talk to nothing but loopback: a stray call to the outside fails loudly."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "::1", "localhost")
+            and "/" not in host
+        ):
+            raise RuntimeError(f"network access to {address!r} in a test")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters and axes state live in the cache; each test starts clean.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_key(db):
+    def make(scopes=tuple(SCOPES), party=None, name=None):
+        name = name or f"key-{len(scopes)}-{party.pk if party else 'all'}-{id(scopes)}"
+        return services.api_key_create(name=name, scopes=scopes, party=party, actor=TEST_ACTOR)
+
+    return make
+
+
+@pytest.fixture
+def api(make_key):
+    """An API client authenticated with a key holding every scope."""
+    _key, raw = make_key()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client

@@ -173,6 +173,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         revoked = 0
         for key in queryset.filter(revoked_at__isnull=True):
             services.api_key_revoke(key=key, actor=actor)
+            self.log_change(request, key, "Revoked")
             revoked += 1
         self.message_user(
             request,
@@ -237,6 +238,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for delivery in queryset.filter(status=WebhookDelivery.Status.FAILED):
             try:
                 services.webhook_delivery_requeue(delivery=delivery, actor=actor)
+                self.log_change(request, delivery, "Queued again")
                 done += 1
             except Conflict:
                 continue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from django.apps import apps as global_apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -88,7 +89,7 @@ def sync_roles(apps=global_apps) -> None:
     Permission = apps.get_model("auth", "Permission")
 
     grants = declared_grants()
-    auditor = Q(content_type__app_label__in=AUDITOR_READS_APPS, codename__startswith="view_")
+    auditor = Q(content_type__app_label__in=settings.PRODUCT_APPS, codename__startswith="view_")
     for name in AUDITOR_EXTRA:
         app_label, codename = name.split(".")
         auditor |= Q(content_type__app_label=app_label, codename=codename)

@@ -19,7 +19,7 @@ def deliver_webhook(delivery_id: int) -> str:
     return outcome
 
 
-@shared_task(name="accounts.relay_webhooks", time_limit=120)
+@shared_task(name="accounts.relay_webhooks", time_limit=120, soft_time_limit=100)
 def relay_webhooks() -> int:
     """Re-queue due deliveries whose message was lost (broker restart, worker killed)."""
     due = list(

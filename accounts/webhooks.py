@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import random
@@ -52,7 +53,8 @@ def verify(
     if abs(now - timestamp) > tolerance:
         return False
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, given)
+    # Bytes, because compare_digest raises on non-ASCII str and a hostile header may carry it.
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -95,6 +97,16 @@ def attempt(delivery_id: int) -> str:
         return "not_due"
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     attempts = delivery.attempts
+    if attempts > settings.WEBHOOK_MAX_ATTEMPTS:
+        # Earlier attempts died without recording an outcome (worker killed, time limit hit):
+        # the claim counted them, so the delivery still ends instead of retrying forever.
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, status=WebhookDelivery.Status.PENDING
+        ).update(
+            status=WebhookDelivery.Status.FAILED,
+            last_error=(delivery.last_error or "attempts did not finish")[:1000],
+        )
+        return "failed"
 
     body = render_body(delivery)
     request = urllib.request.Request(  # noqa: S310 - the URL is an admin-configured https/http endpoint
@@ -116,7 +128,9 @@ def attempt(delivery_id: int) -> str:
     except urllib.error.HTTPError as exc:
         status_code = exc.code
         error = f"HTTP {exc.code}"
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        # URLError for refused connections and DNS, HTTPException for replies that are not
+        # HTTP, OSError for timeouts and resets: all of them are the receiver's failure.
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
     else:
         error = ""

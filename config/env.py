@@ -73,6 +73,15 @@ def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
     return items
 
 
+def _redacted(url: str) -> str:
+    """The URL with any password replaced, for error messages that end up in logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def env_url(
     name: str, default: str | object | None = _MISSING, *, schemes: tuple[str, ...]
 ) -> str | None:
@@ -82,15 +91,18 @@ def env_url(
         return None
     text = str(value).strip()
     parts = urlsplit(text)
+    shown = _redacted(text)
     if parts.scheme not in schemes:
         allowed = ", ".join(f"{s}://" for s in schemes)
-        raise ImproperlyConfigured(f"{name} must start with one of {allowed}; got {text!r}.")
-    if not (parts.hostname or parts.path.strip("/")):
-        raise ImproperlyConfigured(f"{name} names no host or database: {text!r}.")
+        raise ImproperlyConfigured(f"{name} must start with one of {allowed}; got {shown!r}.")
+    # scheme://host/... or scheme:///path (SQLite files, Unix sockets); not "redis:localhost".
+    has_path = parts.path.startswith("/") and parts.path.strip("/")
+    if not (parts.hostname or has_path) or not text.startswith(f"{parts.scheme}://"):
+        raise ImproperlyConfigured(f"{name} names no host or database: {shown!r}.")
     try:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:
-        raise ImproperlyConfigured(f"{name} has an invalid port: {text!r}.") from None
+        raise ImproperlyConfigured(f"{name} has an invalid port: {shown!r}.") from None
     return text
 
 

@@ -30,6 +30,17 @@ IDENTITY_HASH_KEY = env_secret(
     "IDENTITY_HASH_KEY", "local-only-identity-hash-key-0000000000", min_length=32
 )
 
+# The product, in layer order: imports point down this list, never up.
+PRODUCT_APPS = [
+    "accounts",
+    "merchants",
+    "anchors",
+    "credit",
+    "liverooms",
+    "complaints",
+    "enforcement",
+]
+
 INSTALLED_APPS = [
     # The admin site is ours (2FA, a workbench index), installed through its AppConfig.
     "accounts.apps.ComplianceAdminConfig",
@@ -45,14 +56,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
-    # The product, in layer order: imports point down this list, never up.
-    "accounts",
-    "merchants",
-    "anchors",
-    "credit",
-    "liverooms",
-    "complaints",
-    "enforcement",
+    *PRODUCT_APPS,
 ]
 
 MIDDLEWARE = [

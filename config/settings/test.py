@@ -17,3 +17,6 @@ if os.environ.get("LCC_INTEGRATION") == "1":
 
     CACHES = _REAL_CACHES
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Static files come from the apps' folders through the finders; no collectstatic before tests.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -167,3 +167,24 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
     client.logout()
     liaison = verified_client(client, UserFactory(roles=["authority_liaison"]))
     assert liaison.get("/admin/").context["queues"] == []
+
+
+@pytest.mark.django_db
+def test_revoking_a_key_in_the_admin_is_logged_for_auditors(client):
+    from django.contrib.admin.models import LogEntry
+
+    from accounts.models import ApiKey
+    from accounts.services import api_key_create
+    from tests.factories import TEST_ACTOR
+
+    key, _raw = api_key_create(name="leaked", scopes=["parties:read"], actor=TEST_ACTOR)
+    admin_user = UserFactory(is_superuser=True, is_staff=True)
+    response = verified_client(client, admin_user).post(
+        "/admin/accounts/apikey/",
+        {"action": "revoke", "_selected_action": [key.pk]},
+    )
+    assert response.status_code == 302
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+    entry = LogEntry.objects.get(object_id=str(key.pk))
+    assert entry.user == admin_user
+    assert "Revoked" in entry.get_change_message()

@@ -10,14 +10,14 @@ from accounts import services, webhooks
 from accounts.models import WebhookDelivery
 from tests.factories import TEST_ACTOR
 from tests.integration.conftest import wait_for
-from tests.receiver import Receiver
+from tests.receiver import LocalServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def receiver():
-    r = Receiver().start()
+    r = LocalServer().start()
     yield r
     r.stop()
 
@@ -25,7 +25,7 @@ def receiver():
 @pytest.fixture
 def endpoint(receiver):
     endpoint, secret = services.webhook_endpoint_create(
-        name="platform", url=receiver.url, actor=TEST_ACTOR
+        name="platform", url=receiver.url(), actor=TEST_ACTOR
     )
     return endpoint, secret
 

@@ -6,4 +6,6 @@ from django.utils.translation import gettext_lazy as _
 SCOPES = {
     "parties:read": _("Read the party registry and restrictions"),
     "webhooks:manage": _("Send test events to the platform's webhook endpoints"),
+    "registration:read": _("Read registration files of merchants, anchors and agencies"),
+    "registration:write": _("Create, change and submit registration files and their documents"),
 }

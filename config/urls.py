@@ -6,6 +6,8 @@ from config import views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("merchants.api.urls")),
+    path("", include("anchors.api.urls")),
 ]
 
 urlpatterns = [

@@ -13,6 +13,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.crypto import parse_keyring
 from config.env import env_bool, env_int, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -40,6 +41,23 @@ PRODUCT_APPS = [
     "complaints",
     "enforcement",
 ]
+
+# AES-256-GCM keys for ID numbers at rest (accounts.crypto): "id:base64,id:base64"; the primary
+# encrypts, every listed key decrypts, so a key is rotated by adding a new primary first.
+_LOCAL_KEYRING = "local:bG9jYWwtb25seS1pZGVudGl0eS1rZXktMzItYnl0ZXM"
+IDENTITY_ENCRYPTION_KEYS = parse_keyring(
+    env_str("IDENTITY_ENCRYPTION_KEYS", _LOCAL_KEYRING), "IDENTITY_ENCRYPTION_KEYS"
+)
+IDENTITY_ENCRYPTION_PRIMARY = env_str("IDENTITY_ENCRYPTION_PRIMARY", "local")
+if IDENTITY_ENCRYPTION_PRIMARY not in IDENTITY_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "IDENTITY_ENCRYPTION_PRIMARY must name one of the keys in IDENTITY_ENCRYPTION_KEYS."
+    )
+
+# Uploaded document images (accounts.uploads).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000, minimum=10_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 
 INSTALLED_APPS = [
     # The admin site is ours (2FA, a workbench index), installed through its AppConfig.
@@ -296,6 +314,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Stable names for enums that several serializers share.
+    "ENUM_NAME_OVERRIDES": {
+        "PartyKindEnum": "accounts.models.PartyKind",
+        "DocumentKindEnum": "accounts.models.DocumentKind",
+        "LicenceKindEnum": "merchants.models.LicenceKind",
+        "EntityTypeEnum": "merchants.models.EntityType",
+        "AgencyEntityTypeEnum": [
+            ("enterprise", "Enterprise"),
+            ("individual_business", "Individual business"),
+        ],
+        "TopicEnum": "anchors.models.Topic",
+        "RestrictionKindEnum": "accounts.models.RestrictionKind",
+    },
 }
 
 # --- Webhooks to the platform ------------------------------------------------------------------

@@ -5,7 +5,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret
+from accounts.crypto import parse_keyring
+from config.env import env_bool, env_int, env_list, env_secret, env_str
 
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, DATABASE_URL, REDIS_URL
@@ -13,6 +14,14 @@ from .base import CELERY_BROKER_URL, DATABASE_URL, REDIS_URL
 DEBUG = False
 SECRET_KEY = env_secret("SECRET_KEY", min_length=50)
 IDENTITY_HASH_KEY = env_secret("IDENTITY_HASH_KEY", min_length=32)
+IDENTITY_ENCRYPTION_KEYS = parse_keyring(
+    env_str("IDENTITY_ENCRYPTION_KEYS"), "IDENTITY_ENCRYPTION_KEYS"
+)
+IDENTITY_ENCRYPTION_PRIMARY = env_str("IDENTITY_ENCRYPTION_PRIMARY")
+if IDENTITY_ENCRYPTION_PRIMARY not in IDENTITY_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "IDENTITY_ENCRYPTION_PRIMARY must name one of the keys in IDENTITY_ENCRYPTION_KEYS."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host in production.")

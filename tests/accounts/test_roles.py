@@ -7,21 +7,35 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts import roles
 from tests.factories import UserFactory, totp_device
 
-REVIEWER = {"accounts.view_party", "accounts.view_partyevent", "accounts.view_restriction"}
-LEAD = REVIEWER | {
-    "accounts.view_webhookendpoint",
-    "accounts.view_webhookdelivery",
-    "accounts.change_webhookdelivery",
+FILES_READ = {
+    "accounts.view_registrationfile",
+    "accounts.view_filedocument",
+    "accounts.view_fileevent",
+    "accounts.view_fileversion",
+    "merchants.view_merchantprofile",
+    "merchants.view_licence",
+    "anchors.view_anchorprofile",
+    "anchors.view_guardianconsent",
+    "anchors.view_qualification",
+    "anchors.view_trainingrecord",
+    "anchors.view_agencymembership",
+    "anchors.view_agencymerchant",
+    "credit.view_sanctionentry",
 }
-AUDITOR = {
-    "accounts.view_user",
+REVIEWER = {
     "accounts.view_party",
     "accounts.view_partyevent",
     "accounts.view_restriction",
-    "accounts.view_apikey",
+    "accounts.review_registrationfile",
+    *FILES_READ,
+}
+LEAD = REVIEWER | {
+    "accounts.reveal_identity",
+    "accounts.export_identity_report",
     "accounts.view_webhookendpoint",
     "accounts.view_webhookdelivery",
-    "admin.view_logentry",
+    "accounts.change_webhookdelivery",
+    "credit.add_sanctionentry",
 }
 EXPECTED = {
     "consumer": set(),
@@ -30,7 +44,6 @@ EXPECTED = {
     "agency_staff": set(),
     "compliance_reviewer": REVIEWER,
     "compliance_lead": LEAD,
-    "auditor": AUDITOR,
     "authority_liaison": set(),
 }
 
@@ -57,8 +70,19 @@ def test_sync_removes_a_permission_granted_by_hand():
 
 
 @pytest.mark.django_db
-def test_auditor_changes_nothing():
-    assert all(".view_" in perm for perm in group_perms("auditor"))
+def test_auditor_reads_every_product_record_and_changes_nothing():
+    from django.contrib.auth.models import Permission
+
+    every_view = {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Permission.objects.filter(
+            content_type__app_label__in=roles.settings.PRODUCT_APPS, codename__startswith="view_"
+        )
+    }
+    perms = group_perms("auditor")
+    assert perms == every_view | {"admin.view_logentry"}
+    assert {"accounts.view_registrationfile", "credit.view_sanctionentry"} <= perms
+    assert not {"accounts.reveal_identity", "accounts.review_registrationfile"} & perms
 
 
 @pytest.mark.django_db

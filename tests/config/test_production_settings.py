@@ -16,6 +16,8 @@ GOOD_ENV = {
     # check --deploy does not connect; these only need to be well-formed.
     "DATABASE_URL": "postgres://app@127.0.0.1:5432/compliance",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "IDENTITY_ENCRYPTION_KEYS": "k1:" + "A" * 43,
+    "IDENTITY_ENCRYPTION_PRIMARY": "k1",
 }
 
 
@@ -51,6 +53,9 @@ def test_check_deploy_prints_no_warnings():
         ("DATABASE_URL", "mysql://x@y/z"),
         ("REDIS_URL", None),
         ("REDIS_URL", "redis://host:port/0"),
+        ("IDENTITY_ENCRYPTION_KEYS", None),
+        ("IDENTITY_ENCRYPTION_KEYS", "k1:short"),
+        ("IDENTITY_ENCRYPTION_PRIMARY", "k2"),
     ],
 )
 def test_production_refuses_to_start_naming_the_bad_variable(variable, value):

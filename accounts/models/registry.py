@@ -54,6 +54,12 @@ class Party(models.Model):
         blank=True,
         help_text=_("The platform's own identifier for this party."),
     )
+    # Copied from the registration file when a version is sealed, so that the go-live gate can
+    # answer "approved and not overdue for re-verification" from this row alone.
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+    reverification_due_at = models.DateTimeField(
+        _("re-verification due"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 

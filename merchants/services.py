@@ -1,0 +1,155 @@
+"""Writes for merchant files (and the business part of agency files, which reuse them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts import registration
+from accounts.actors import Actor
+from accounts.models import FileDocument, PartyKind, RegistrationFile
+from merchants.models import EntityType, Licence, MerchantProfile
+
+
+@dataclass(frozen=True)
+class LicenceData:
+    kind: str
+    number: str
+    issuer: str
+    valid_from: date
+    valid_until: date | None = None
+    document_id: int | None = None
+
+
+def _set_licences(file: RegistrationFile, licences: list[LicenceData]) -> None:
+    document_ids = {lic.document_id for lic in licences if lic.document_id}
+    known = set(
+        FileDocument.objects.filter(file=file, pk__in=document_ids).values_list("pk", flat=True)
+    )
+    if document_ids - known:
+        raise ValidationError({"licences": _("A licence refers to a document of another file.")})
+    for licence in licences:
+        if licence.valid_until and licence.valid_until < licence.valid_from:
+            raise ValidationError({"licences": _("A licence expires before it starts.")})
+    Licence.objects.filter(file=file).delete()
+    Licence.objects.bulk_create(
+        Licence(
+            file=file,
+            kind=lic.kind,
+            number=lic.number.strip(),
+            issuer=lic.issuer.strip(),
+            valid_from=lic.valid_from,
+            valid_until=lic.valid_until,
+            document_id=lic.document_id,
+        )
+        for lic in licences
+    )
+
+
+@transaction.atomic
+def business_file_create(
+    *,
+    kind: str,
+    entity_type: str,
+    name: str,
+    representative: str,
+    contact_phone: str,
+    address: str,
+    actor: Actor,
+    credit_code: str = "",
+    id_number: str = "",
+    contact_email: str = "",
+    registered_address: str = "",
+    organisation_form: str = "",
+    categories: list[str] | None = None,
+    licences: list[LicenceData] | None = None,
+    platform_ref: str = "",
+) -> RegistrationFile:
+    """A merchant's file (or an agency's, which is an enterprise's file with anchors)."""
+    if entity_type == EntityType.NATURAL_PERSON:
+        if kind != PartyKind.MERCHANT:
+            raise ValidationError({"entity_type": _("An agency must be a registered business.")})
+        if not id_number or credit_code:
+            raise ValidationError(
+                {"id_number": _("An unregistered natural person gives an ID number.")}
+            )
+    elif not credit_code or id_number:
+        raise ValidationError(
+            {"unified_social_credit_code": _("A registered business gives its credit code.")}
+        )
+    file = registration.file_create(
+        kind=kind,
+        name=name,
+        credit_code=credit_code,
+        id_number=id_number,
+        contact_phone=contact_phone,
+        contact_email=contact_email,
+        address=address,
+        platform_ref=platform_ref,
+        actor=actor,
+    )
+    profile = MerchantProfile(
+        file=file,
+        entity_type=entity_type,
+        representative=representative.strip(),
+        organisation_form=organisation_form,
+        registered_address=registered_address,
+        categories=sorted(set(categories or [])),
+    )
+    profile.full_clean()
+    profile.save()
+    _set_licences(file, licences or [])
+    return file
+
+
+@transaction.atomic
+def business_file_update(
+    *,
+    file: RegistrationFile,
+    actor: Actor,
+    changes: dict | None = None,
+    profile_changes: dict | None = None,
+    licences: list[LicenceData] | None = None,
+) -> RegistrationFile:
+    """Change the working version; an approved file gets a new version (LCM Art. 15)."""
+    file = registration.file_update(file=file, changes=changes or {}, actor=actor)
+    if profile_changes:
+        allowed = {"representative", "organisation_form", "registered_address", "categories"}
+        unknown = set(profile_changes) - allowed
+        if unknown:
+            raise ValidationError({n: _("This field cannot be changed.") for n in unknown})
+        profile = file.merchant_profile
+        for field, value in profile_changes.items():
+            setattr(profile, field, sorted(set(value)) if field == "categories" else value)
+        profile.full_clean()
+        profile.save()
+    if licences is not None:
+        _set_licences(file, licences)
+    return file
+
+
+def business_details(file: RegistrationFile) -> dict:
+    """What the entry checks and the sealed snapshot see of a business file."""
+    profile = getattr(file, "merchant_profile", None)
+    return {
+        "entity_type": profile.entity_type if profile else "",
+        "representative": profile.representative if profile else "",
+        "organisation_form": profile.organisation_form if profile else "",
+        "registered_address": profile.registered_address if profile else "",
+        "categories": list(profile.categories) if profile else [],
+        "licences": [
+            {
+                "kind": lic.kind,
+                "number": lic.number,
+                "issuer": lic.issuer,
+                "valid_from": lic.valid_from,
+                "valid_until": lic.valid_until,
+                "document_id": lic.document_id,
+            }
+            for lic in file.licences.all()
+        ],
+    }

@@ -12,7 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import services
+from accounts import (
+    admin_files,  # noqa: F401 - registers the registration-file workbench
+    services,
+)
 from accounts.actors import Actor
 from accounts.admin_site import Queue
 from accounts.models import (

@@ -7,16 +7,16 @@ for unified social credit codes) so that the entry checks accept them; they belo
 from __future__ import annotations
 
 import base64
-from datetime import date, timedelta
+import io
+from datetime import date
 
-from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cn import ric, uscc
 
 from accounts import services
 from accounts.actors import Actor
-from accounts.models import ApiKey, Party, PartyKind, RestrictionKind, User
+from accounts.models import ApiKey, User
 from accounts.scopes import SCOPES
 
 DEMO_DEVICE_NAME = "demo"
@@ -29,30 +29,6 @@ STAFF = [
     ("lead", "compliance_lead", "demo-Lead-0001"),
     ("auditor", "auditor", "demo-Auditor-01"),
     ("liaison", "authority_liaison", "demo-Liaison-01"),
-]
-
-MERCHANTS = [
-    ("杭州西子良品电子商务有限公司", "330106"),
-    ("义乌市小商品优选贸易有限公司", "330782"),
-    ("广州花城美妆科技有限公司", "440106"),
-    ("深圳湾数码生活有限公司", "440305"),
-    ("成都天府茶业有限公司", "510107"),
-    ("苏州姑苏丝绸制品有限公司", "320508"),
-    ("北京京味食品有限公司", "110105"),
-    ("上海浦江母婴用品有限公司", "310115"),
-]
-ANCHORS = [
-    ("李晓薇", "330106", date(1995, 3, 14), 2),
-    ("王子涵", "440106", date(1998, 7, 2), 1),
-    ("陈思远", "510107", date(1992, 11, 23), 1),
-    ("赵雨桐", "320583", date(2000, 1, 30), 2),
-    ("刘一鸣", "110105", date(1989, 5, 8), 1),
-    ("张可欣", "310115", date(2008, 9, 1), 2),  # 18 in 2026: just of age
-    ("周佳怡", "330782", date(2009, 12, 20), 2),  # 16: needs guardian consent
-]
-AGENCIES = [
-    ("杭州星芒文化传媒有限公司", "330106"),
-    ("广州南风网络科技有限公司", "440106"),
 ]
 
 
@@ -92,54 +68,75 @@ def _staff(out) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _parties() -> dict[str, list[Party]]:
-    parties: dict[str, list[Party]] = {"merchant": [], "anchor": [], "agency": []}
-    for serial, (name, region) in enumerate(MERCHANTS, start=1):
-        code = make_credit_code(region, 10_000_000 + serial)
-        parties["merchant"].append(_party(PartyKind.MERCHANT, name, code, f"m-{serial:04d}"))
-    for serial, (name, region, birth, sex) in enumerate(ANCHORS, start=1):
-        number = make_resident_id(region, birth, serial, female=sex == 2)
-        parties["anchor"].append(_party(PartyKind.ANCHOR, name, number, f"a-{serial:04d}"))
-    for serial, (name, region) in enumerate(AGENCIES, start=1):
-        code = make_credit_code(region, 20_000_000 + serial)
-        parties["agency"].append(_party(PartyKind.AGENCY, name, code, f"g-{serial:04d}"))
-    return parties
+def demo_image(label: str, colour: str = "#f4f1e8"):
+    """A small scan-like JPEG for demo documents (an upload, as the API would receive it)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 320), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((12, 12, 467, 307), outline="#8a6d3b", width=4)
+    draw.text((32, 40), label, fill="#333333")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return SimpleUploadedFile(f"{label}.jpg", buffer.getvalue(), content_type="image/jpeg")
 
 
-def _party(kind: str, name: str, identifier: str, ref: str) -> Party:
-    existing = Party.objects.filter(kind=kind, platform_ref=ref).first()
-    if existing:
-        return existing
-    return services.party_register(
-        kind=kind, name=name, identifier=identifier, platform_ref=ref, actor=ACTOR
-    )
+def reviewer(username: str = "reviewer1") -> Actor:
+    return Actor.for_user(User.objects.get(username=username))
+
+
+def drive_to(file, status: str):
+    """Take a freshly created (and complete) file to `status` through the real services."""
+    from accounts import registration
+    from accounts.models import FileStatus
+
+    if status == FileStatus.DRAFT:
+        return file
+    result = registration.file_submit(file=file, actor=ACTOR)
+    if not result.accepted:
+        raise RuntimeError(f"demo file {file} failed its checks: {result.failures}")
+    if status == FileStatus.SUBMITTED:
+        return file
+    file.refresh_from_db()
+    registration.file_take(file=file, actor=reviewer())
+    if status == FileStatus.IN_REVIEW:
+        return file
+    if status == FileStatus.APPROVED:
+        return registration.file_approve(file=file, actor=reviewer(), note="资料齐全，核验通过。")
+    if status == FileStatus.REJECTED:
+        return registration.file_reject(
+            file=file,
+            reasons=["identity_mismatch"],
+            text="证件照片与登记信息不一致。",
+            actor=reviewer(),
+        )
+    if status in (FileStatus.CHANGES_REQUESTED, FileStatus.RESUBMITTED):
+        document = file.documents.order_by("id").first()
+        item = registration.ChangeItem(
+            reason="unreadable",
+            note="营业执照照片模糊，请重新上传清晰扫描件。",
+            document_id=document.pk if document else None,
+        )
+        registration.file_request_changes(file=file, items=[item], actor=reviewer())
+        if status == FileStatus.CHANGES_REQUESTED or document is None:
+            return file
+        registration.document_add(
+            file=file, kind=document.kind, upload=demo_image("rescan", "#ffffff"), actor=ACTOR
+        )
+        registration.file_submit(file=file, actor=ACTOR)
+        return file
+    raise ValueError(status)
 
 
 def seed(*, context: dict, out) -> None:
     staff = _staff(out)
-    parties = _parties()
-    context["parties"] = parties
-    suspended = parties["anchor"][2]
-    if not suspended.restrictions.exists():
-        services.restriction_impose(
-            party=suspended,
-            kind=RestrictionKind.LIVE,
-            reason="直播中引导消费者添加微信私下交易，暂停直播功能 30 日。",
-            legal_basis="直播电商监督管理办法 第十二条",
-            ends_at=timezone.now() + timedelta(days=30),
-            actor=ACTOR,
-        )
     out.write("Staff accounts (the admin needs the password and a TOTP code):")
     for username, role, password, secret in staff:
         out.write(f"  {username:<10} {role:<20} password {password:<16} TOTP secret {secret}")
     out.write(
         "  Add a secret to an authenticator app, or print the current code with "
         "`.venv/bin/python manage.py totp_code USERNAME`."
-    )
-    out.write(
-        f"Registry: {Party.objects.count()} parties "
-        f"({len(parties['merchant'])} merchants, {len(parties['anchor'])} anchors, "
-        f"{len(parties['agency'])} agencies)."
     )
 
 

@@ -32,3 +32,13 @@ def relay_webhooks() -> int:
     for pk in due:
         deliver_webhook.delay(pk)
     return len(due)
+
+
+@shared_task(name="accounts.reverification_sweep", time_limit=600, soft_time_limit=540)
+def reverification_sweep() -> int:
+    """Daily: files whose 6-month re-verification has fallen due (LCM Art. 8) are marked and
+    the platform is told; a batch at a time, the next run takes the rest."""
+    from accounts.actors import Actor
+    from accounts.registration import reverification_sweep as sweep
+
+    return sweep(actor=Actor.system("reverification_sweep"))

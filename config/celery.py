@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -18,6 +19,7 @@ app.conf.task_queues = (
 app.conf.task_routes = {
     "accounts.deliver_webhook": {"queue": "notify"},
     "accounts.relay_webhooks": {"queue": "notify"},
+    "accounts.reverification_sweep": {"queue": "default"},
 }
 app.autodiscover_tasks()
 
@@ -27,5 +29,10 @@ app.conf.beat_schedule = {
         "task": "accounts.relay_webhooks",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # LCM Art. 8: every approved file is re-verified at least every 6 months.
+    "reverification-sweep": {
+        "task": "accounts.reverification_sweep",
+        "schedule": crontab(hour=2, minute=30),
     },
 }

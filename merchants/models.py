@@ -65,7 +65,8 @@ class MerchantProfile(models.Model):
         help_text=_("For an individual business: run by one person or by a family."),
     )
     registered_address = models.CharField(_("registered address"), max_length=300, blank=True)
-    categories = models.JSONField(_("business categories"), default=list)
+    # Empty for agencies; a merchant must name at least one (checks.categories_known).
+    categories = models.JSONField(_("business categories"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("merchant profile")

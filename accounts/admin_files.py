@@ -300,6 +300,11 @@ class RegistrationFileAdmin(admin.ModelAdmin):
                 wrap(never_cache(self.document_view)),
                 name="accounts_registrationfile_document",
             ),
+            path(
+                "identity-report/",
+                wrap(never_cache(self.identity_report_view)),
+                name="accounts_registrationfile_identity_report",
+            ),
             *super().get_urls(),
         ]
 

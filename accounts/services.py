@@ -11,7 +11,7 @@ from datetime import datetime
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,7 +52,14 @@ def party_register(
         platform_ref=platform_ref.strip(),
     )
     party.full_clean()  # the unique constraints answer a duplicate identity with a clear error
-    party.save()
+    try:
+        with transaction.atomic():
+            party.save()
+    except IntegrityError:
+        # The same identity registered by a concurrent request between the check and the insert.
+        raise ValidationError(
+            {"identifier": _("A party with this identity was registered at the same moment.")}
+        ) from None
     PartyEvent.objects.create(party=party, kind=PartyEvent.Kind.REGISTERED, **actor.event_fields())
     return party
 

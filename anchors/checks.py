@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.entry_checks import Candidate, Failure, entry_check
 from accounts.models import PartyKind
+from anchors.models import Topic
 
 # Minors Protection Law Art. 76 and the 2021 Measures Art. 17.
 MINIMUM_AGE = 16
@@ -61,7 +62,7 @@ def qualifications(candidate: Candidate) -> Iterable[Failure]:
         Failure(
             "qualification_missing",
             _("Streaming on %(topic)s needs a filed professional qualification.")
-            % {"topic": topic},
+            % {"topic": Topic(topic).label},
             "qualifications",
         )
         for topic in candidate.details.get("topics", [])

@@ -7,10 +7,12 @@ Each file is addressed by its party's id, the one id the platform uses everywher
 import re
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from stdnum.cn import ric, uscc
@@ -189,6 +191,10 @@ class FileViewSet(
         return Response(self.output_serializer(fresh).data, status=code)
 
     def create(self, request, *args, **kwargs):
+        if request.auth.party_id is not None:
+            # A key bound to one party acts for that party only; registering others is the
+            # platform's.
+            raise PermissionDenied(_("A key bound to a party cannot register new parties."))
         serializer = self.input_serializer(data=request.data, context={"view": self})
         serializer.is_valid(raise_exception=True)
         return self.respond(self.perform_create_file(serializer.validated_data), 201)
@@ -212,12 +218,17 @@ class FileViewSet(
         file = self.get_object()
         payload = DocumentIn(data=request.data)
         payload.is_valid(raise_exception=True)
-        document = registration.document_add(
-            file=file,
-            kind=payload.validated_data["kind"],
-            upload=payload.validated_data["file"],
-            actor=self.actor(),
-        )
+        try:
+            document = registration.document_add(
+                file=file,
+                kind=payload.validated_data["kind"],
+                upload=payload.validated_data["file"],
+                actor=self.actor(),
+            )
+        except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise
+            raise serializers.ValidationError({"file": exc.messages}) from None
         return Response(DocumentOut(document).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: SubmitOut, 400: SubmitOut})

@@ -52,3 +52,98 @@ def test_healthz_checks_postgresql_and_redis(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def _race(*callables):
+    """Run the callables at the same instant in threads; return what each returned or raised."""
+    barrier, results = threading.Barrier(len(callables)), [None] * len(callables)
+
+    def run(index, function):
+        barrier.wait()
+        try:
+            results[index] = function()
+        except Exception as exc:  # the outcome is what the test inspects
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(callables)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_reviewers_deciding_the_same_file_at_once_exactly_one_wins(settings, tmp_path):
+    from datetime import date
+
+    from accounts import registration
+    from accounts.actors import Actor
+    from accounts.demo import demo_image, make_credit_code
+    from accounts.models import FileEvent, FileStatus, RegistrationFile
+    from merchants.services import LicenceData, business_file_create
+    from tests.factories import UserFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    first = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
+    second = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
+    for n in range(5):
+        file = business_file_create(
+            kind="merchant",
+            entity_type="enterprise",
+            name=f"竞争测试{n}",
+            credit_code=make_credit_code("330106", 50_000_000 + n),
+            representative="甲",
+            address="杭州",
+            contact_phone="13812345678",
+            categories=["general"],
+            licences=[LicenceData("business", f"R{n}", "局", date(2020, 1, 1))],
+            actor=TEST_ACTOR,
+        )
+        registration.document_add(
+            file=file, kind="business_licence", upload=demo_image("x"), actor=TEST_ACTOR
+        )
+        registration.file_submit(file=file, actor=TEST_ACTOR)
+        stale_a = RegistrationFile.objects.get(pk=file.pk)
+        stale_b = RegistrationFile.objects.get(pk=file.pk)
+        outcomes = _race(
+            lambda a=stale_a: registration.file_approve(file=a, actor=first),
+            lambda b=stale_b: registration.file_reject(
+                file=b, reasons=["other"], text="不符合", actor=second
+            ),
+        )
+        winners = [o for o in outcomes if isinstance(o, RegistrationFile)]
+        assert len(winners) == 1, outcomes
+        assert all(isinstance(o, (RegistrationFile, Conflict)) for o in outcomes), outcomes
+        file.refresh_from_db()
+        assert file.status in (FileStatus.APPROVED, FileStatus.REJECTED)
+        decisions = file.events.filter(kind__in=[FileEvent.Kind.APPROVED, FileEvent.Kind.REJECTED])
+        assert decisions.count() == 1
+
+
+def test_registering_one_identity_twice_at_once_stores_it_once():
+    from django.core.exceptions import ValidationError
+
+    from accounts.demo import make_credit_code
+    from accounts.models import Party
+    from merchants.services import business_file_create
+
+    code = make_credit_code("330106", 60_000_001)
+
+    def create(name):
+        return lambda: business_file_create(
+            kind="merchant",
+            entity_type="enterprise",
+            name=name,
+            credit_code=code,
+            representative="甲",
+            address="杭州",
+            contact_phone="13812345678",
+            actor=TEST_ACTOR,
+        )
+
+    outcomes = _race(create("甲公司"), create("乙公司"))
+    assert sum(not isinstance(o, Exception) for o in outcomes) == 1, outcomes
+    assert all(not isinstance(o, Exception) or isinstance(o, ValidationError) for o in outcomes)
+    assert Party.objects.filter(kind="merchant").count() == 1

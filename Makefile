@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: help venv translations demo test unit integration lint clean
+.PHONY: help venv translations demo test unit integration lint clean bench
 
 help:
 	@echo "make demo   - set up, migrate, load demo data and serve on http://127.0.0.1:8000"
@@ -66,3 +66,10 @@ test: lint unit integration
 
 clean:
 	rm -rf $(VENV) var
+
+# Registration at registry scale (bench/README.md): builds a registry of 1,000,000 parties in its
+# own database the first time (about a minute), then prints the figures and PASS/FAIL per target.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc_bench
+
+bench: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/registration.py

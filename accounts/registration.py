@@ -40,7 +40,6 @@ from accounts.models import (
     FileStatus,
     FileVersion,
     Party,
-    PartyKind,
     RegistrationFile,
 )
 from accounts.models.files import AWAITING_REVIEW, DECIDABLE, EDITABLE
@@ -103,6 +102,9 @@ def _kind(file: RegistrationFile) -> FileKind | None:
 
 
 def add_months(moment: datetime, months: int) -> datetime:
+    """Calendar months on the Shanghai calendar: an approval on 31 March is due on 30 September,
+    whatever the UTC date of the same instant."""
+    moment = timezone.localtime(moment)
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
@@ -195,13 +197,11 @@ def file_create(
         raise ValidationError(_("Give either a unified social credit code or an ID number."))
     identifier = credit_code or id_number
     candidate = Candidate(kind=kind, identity_hash=identity_hash(identifier), identifier=identifier)
-    failures = (
-        [f for f in run_entry_checks(candidate) if f.code in CREATION_CHECKS]
-        if kind in PartyKind.values
-        else []
-    )
+    failures = run_entry_checks(candidate, only=CREATION_CHECKS)
     if failures:
-        raise ValidationError({f.field or "identity": f.message for f in failures})
+        # Reported under the field the client sent the identity in.
+        field = "unified_social_credit_code" if credit_code else "id_number"
+        raise ValidationError({field: [f.message for f in failures]})
     party = services.party_register(
         kind=kind, name=name, identifier=identifier, platform_ref=platform_ref, actor=actor
     )
@@ -343,6 +343,7 @@ def file_submit(*, file: RegistrationFile, actor: Actor) -> SubmitResult:
 
 @transaction.atomic
 def file_take(*, file: RegistrationFile, actor: Actor) -> RegistrationFile:
+    _require_reviewer(actor)
     before = _transition(
         file, allowed=AWAITING_REVIEW, to=FileStatus.IN_REVIEW, assigned_to=actor.user
     )

@@ -51,6 +51,13 @@ def party_register(
         identity_hash=identity_hash(identifier),
         platform_ref=platform_ref.strip(),
     )
+    if (
+        party.platform_ref
+        and Party.objects.filter(kind=kind, platform_ref=party.platform_ref).exists()
+    ):
+        raise ValidationError(
+            {"platform_ref": _("Another party of this kind has this platform reference.")}
+        )
     party.full_clean()  # the unique constraints answer a duplicate identity with a clear error
     try:
         with transaction.atomic():

@@ -54,6 +54,23 @@ def validate_id_number(value: str) -> str:
         ) from None
 
 
+def revalidate_nested_in_full(serializer, attrs: dict, nested: dict) -> dict:
+    """In a PATCH, DRF treats nested serializers as partial too and skips their required fields;
+    but a licence or a qualification is replaced whole, so each nested value sent is validated
+    again without `partial`. `nested` maps a field name to (serializer class, many)."""
+    if not serializer.partial:
+        return attrs
+    for name, (serializer_class, many) in nested.items():
+        value = serializer.initial_data.get(name)
+        if name not in serializer.initial_data or value is None:
+            continue
+        full = serializer_class(data=value, many=many, context=serializer.context)
+        if not full.is_valid():
+            raise serializers.ValidationError({name: full.errors})
+        attrs[name] = full.validated_data
+    return attrs
+
+
 class DocumentOut(serializers.ModelSerializer):
     class Meta:
         model = FileDocument

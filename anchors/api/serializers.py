@@ -2,7 +2,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.files import FileOut, validate_id_number, validate_phone
+from accounts.api.files import (
+    FileOut,
+    revalidate_nested_in_full,
+    validate_id_number,
+    validate_phone,
+)
 from accounts.models import Party, PartyKind
 from anchors.checks import age_on
 from anchors.models import AnchorProfile, GuardianConsent, Qualification, Topic
@@ -90,7 +95,14 @@ class AnchorIn(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: _("This cannot change through this endpoint.") for name in fixed}
                 )
-            return attrs
+            return revalidate_nested_in_full(
+                self,
+                attrs,
+                {
+                    "qualifications": (QualificationSerializer, True),
+                    "guardian": (GuardianIn, False),
+                },
+            )
         from anchors.services import identity_from_id_number
 
         birth, _sex = identity_from_id_number(attrs["id_number"])

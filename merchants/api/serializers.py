@@ -1,7 +1,13 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.files import FileOut, validate_credit_code, validate_id_number, validate_phone
+from accounts.api.files import (
+    FileOut,
+    revalidate_nested_in_full,
+    validate_credit_code,
+    validate_id_number,
+    validate_phone,
+)
 from merchants.models import Category, EntityType, Licence, LicenceKind, MerchantProfile
 from merchants.services import LicenceData
 
@@ -14,8 +20,8 @@ class LicenceSerializer(serializers.ModelSerializer):
         fields = ["kind", "number", "issuer", "valid_from", "valid_until", "document_id"]
 
     def validate(self, attrs):
-        until = attrs.get("valid_until")
-        if until and until < attrs["valid_from"]:
+        until, start = attrs.get("valid_until"), attrs.get("valid_from")
+        if until and start and until < start:
             raise serializers.ValidationError(
                 {"valid_until": _("The licence ends before it starts.")}
             )
@@ -58,7 +64,7 @@ class BusinessIn(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: _("This cannot change; register a new party instead.") for name in fixed}
                 )
-            return attrs
+            return revalidate_nested_in_full(self, attrs, {"licences": (LicenceSerializer, True)})
         natural = attrs["entity_type"] == EntityType.NATURAL_PERSON
         if natural and not attrs.get("id_number"):
             raise serializers.ValidationError(

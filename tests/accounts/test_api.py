@@ -202,30 +202,22 @@ def test_a_missing_party_is_a_json_404(api):
     assert response.json()["code"] == "not_found"
 
 
-def test_throttled_requests_get_429_with_retry_after(make_key, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"api_key": "3/minute", "anonymous": "2/minute"},
-    }
-    from rest_framework.settings import api_settings
+def test_throttled_requests_get_429_with_retry_after(make_key, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        _key, raw = make_key(name="throttled")
-        client = client_with(raw)
-        codes = [client.get("/api/v1/key/").status_code for _ in range(4)]
-        assert codes == [200, 200, 200, 429]
-        response = client.get("/api/v1/key/")
-        assert int(response["Retry-After"]) > 0
-        # Anonymous callers are limited per address on the endpoints open to them.
-        anonymous = [APIClient().get("/api/schema/").status_code for _ in range(3)]
-        assert anonymous == [200, 200, 429]
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # DRF copies the rates into this class attribute at import; monkeypatch puts it back.
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"api_key": "3/minute", "anonymous": "2/minute"}
+    )
+    _key, raw = make_key(name="throttled")
+    client = client_with(raw)
+    codes = [client.get("/api/v1/key/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    response = client.get("/api/v1/key/")
+    assert int(response["Retry-After"]) > 0
+    # Anonymous callers are limited per address on the endpoints open to them.
+    anonymous = [APIClient().get("/api/schema/").status_code for _ in range(3)]
+    assert anonymous == [200, 200, 429]
 
 
 def test_schema_and_docs_are_served_without_a_cdn(client):

@@ -179,14 +179,23 @@ def test_auditor_cannot_change_a_party_even_by_posting(client):
 def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
     reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
     response = reviewer.get("/admin/")
-    assert [q["key"] for q in response.context["queues"]] == ["restrictions_in_force"]
+    file_queues = [
+        "files_awaiting",
+        "files_mine",
+        "files_change_overdue",
+        "files_reverification",
+    ]
+    assert [q["key"] for q in response.context["queues"]] == [
+        *file_queues,
+        "restrictions_in_force",
+    ]
     content = response.content.decode()
     assert content.index('id="work-queues"') < content.index('class="app-accounts')
 
     client.logout()
     lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
     keys = [q["key"] for q in lead.get("/admin/").context["queues"]]
-    assert keys == ["restrictions_in_force", "webhooks_failed"]
+    assert keys == [*file_queues, "restrictions_in_force", "webhooks_failed"]
 
     client.logout()
     liaison = verified_client(client, UserFactory(roles=["authority_liaison"]))

@@ -221,7 +221,7 @@ CSRF_COOKIE_HTTPONLY = True
 # --- Internationalisation: Chinese first -----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 USE_I18N = True
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
@@ -229,7 +229,8 @@ USE_TZ = True
 # --- Static and uploaded files ---------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# Project-wide assets (the public site's stylesheet); apps keep theirs in their own static/.
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # Uploaded documents are private: never under STATIC_ROOT, never served by URL pattern.
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {

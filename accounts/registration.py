@@ -259,6 +259,18 @@ def file_update(*, file: RegistrationFile, changes: dict, actor: Actor) -> Regis
     return file
 
 
+def profile_update(profile, changes: dict, *, allowed: Iterable[str]) -> None:
+    """Apply the platform's changes to a kind-specific part of the working version (call after
+    `file_update`, which has opened a new version if the file was sealed)."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    profile.full_clean(exclude=["file"])
+    profile.save()
+
+
 def document_add(*, file: RegistrationFile, kind: str, upload, actor: Actor) -> FileDocument:
     """Validate, re-encode and store an image, then attach it to the working version."""
     if kind not in DocumentKind.values:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdminMixin
 from accounts.admin_files import ReadOnlyInline, RegistrationFileAdmin
 from accounts.models import PartyKind
 from anchors.models import (
@@ -33,17 +34,8 @@ for _inline in (AnchorProfileInline, GuardianConsentInline, QualificationInline)
     RegistrationFileAdmin.register_kind_inline(PartyKind.ANCHOR, _inline)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TrainingRecord)

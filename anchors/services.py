@@ -161,15 +161,11 @@ def anchor_file_update(
 ) -> RegistrationFile:
     file = registration.file_update(file=file, changes=changes or {}, actor=actor)
     if profile_changes:
-        allowed = {"job_title", "topics", "is_ai_presenter", "ai_operator"}
-        unknown = set(profile_changes) - allowed
-        if unknown:
-            raise ValidationError({n: _("This field cannot be changed.") for n in unknown})
-        profile = file.anchor_profile
-        for field, value in profile_changes.items():
-            setattr(profile, field, value)
-        profile.full_clean(exclude=["file"])
-        profile.save()
+        registration.profile_update(
+            file.anchor_profile,
+            profile_changes,
+            allowed=("job_title", "topics", "is_ai_presenter", "ai_operator"),
+        )
     if qualifications is not None:
         _set_qualifications(file, qualifications)
     if guardian is not ...:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdminMixin
 from accounts.admin_files import ReadOnlyInline, RegistrationFileAdmin
 from accounts.models import PartyKind
 from merchants.models import Licence, MerchantProfile
@@ -29,7 +30,7 @@ for _kind in (PartyKind.MERCHANT, PartyKind.AGENCY):
 
 
 @admin.register(Licence)
-class LicenceAdmin(admin.ModelAdmin):
+class LicenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Licences across files: what expires soon."""
 
     list_display = ["number", "kind", "file", "issuer", "valid_from", "valid_until"]
@@ -38,12 +39,3 @@ class LicenceAdmin(admin.ModelAdmin):
     search_fields = ["number", "file__name"]
     date_hierarchy = "valid_until"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

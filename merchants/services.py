@@ -14,6 +14,9 @@ from accounts.actors import Actor
 from accounts.models import FileDocument, PartyKind, RegistrationFile
 from merchants.models import EntityType, Licence, MerchantProfile
 
+# What the platform may change in a business profile after creation.
+PROFILE_FIELDS = ("representative", "organisation_form", "registered_address", "categories")
+
 
 @dataclass(frozen=True)
 class LicenceData:
@@ -118,15 +121,12 @@ def business_file_update(
     """Change the working version; an approved file gets a new version (LCM Art. 15)."""
     file = registration.file_update(file=file, changes=changes or {}, actor=actor)
     if profile_changes:
-        allowed = {"representative", "organisation_form", "registered_address", "categories"}
-        unknown = set(profile_changes) - allowed
-        if unknown:
-            raise ValidationError({n: _("This field cannot be changed.") for n in unknown})
-        profile = file.merchant_profile
-        for field, value in profile_changes.items():
-            setattr(profile, field, sorted(set(value)) if field == "categories" else value)
-        profile.full_clean()
-        profile.save()
+        if "categories" in profile_changes:
+            profile_changes = {
+                **profile_changes,
+                "categories": sorted(set(profile_changes["categories"])),
+            }
+        registration.profile_update(file.merchant_profile, profile_changes, allowed=PROFILE_FIELDS)
     if licences is not None:
         _set_licences(file, licences)
     return file

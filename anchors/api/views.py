@@ -11,9 +11,8 @@ from anchors.api.serializers import (
     guardian_from,
     qualifications_from,
 )
-from merchants.api.serializers import licences_from
-from merchants.api.views import split_business_changes
-from merchants.services import business_file_create, business_file_update
+from merchants.api.views import create_business_file, split_business_changes
+from merchants.services import business_file_update
 
 
 class AnchorViewSet(FileViewSet):
@@ -81,22 +80,7 @@ class AgencyViewSet(FileViewSet):
 
     @transaction.atomic
     def perform_create_file(self, data):
-        file = business_file_create(
-            kind=self.kind,
-            entity_type=data["entity_type"],
-            name=data["name"],
-            credit_code=data.get("unified_social_credit_code", ""),
-            representative=data["representative"],
-            organisation_form=data.get("organisation_form", ""),
-            registered_address=data.get("registered_address", ""),
-            address=data["business_address"],
-            contact_phone=data["contact_phone"],
-            contact_email=data.get("contact_email", ""),
-            categories=data.get("categories", []),
-            licences=licences_from(data.get("licences", [])),
-            platform_ref=data.get("platform_ref", ""),
-            actor=self.actor(),
-        )
+        file = create_business_file(kind=self.kind, data=data, actor=self.actor())
         for merchant in data.get("merchant_ids", []):
             services.agency_link_merchant(agency=file.party, merchant=merchant, actor=self.actor())
         return file

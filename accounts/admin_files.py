@@ -54,7 +54,7 @@ class QueueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value == "awaiting":
-            return queryset.filter(status__in=AWAITING_REVIEW).order_by("submitted_at")
+            return queryset.filter(status__in=AWAITING_REVIEW)
         if value == "mine":
             return queryset.filter(status=FileStatus.IN_REVIEW, assigned_to=request.user)
         if value == "reverification":
@@ -182,7 +182,7 @@ class RevealForm(forms.Form):
 @admin.register(RegistrationFile)
 class RegistrationFileAdmin(admin.ModelAdmin):
     list_display = [
-        "party_id",
+        "party_number",
         "name",
         "kind",
         "status",
@@ -241,6 +241,16 @@ class RegistrationFileAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # decisions go through the decision page
+
+    @admin.display(description=_("party no."), ordering="party_id")
+    def party_number(self, obj):
+        return obj.party_id
+
+    def get_ordering(self, request):
+        # Review queues are first come, first served: the oldest submission on top.
+        if request.GET.get("queue") in ("awaiting", "change_overdue"):
+            return ["submitted_at", "id"]
+        return super().get_ordering(request)
 
     @admin.display(description=_("re-verification due"), ordering="party__reverification_due_at")
     def reverification_due(self, obj):

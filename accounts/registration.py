@@ -26,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import crypto, services, uploads
 from accounts.actors import Actor
@@ -59,13 +60,14 @@ UPDATABLE_FIELDS = ("name", "contact_phone", "contact_email", "address")
 
 
 class RejectReason:
+    # Lazy: translated when shown, in the viewer's language, not once at import.
     CHOICES = {
-        "identity_mismatch": _("The identity does not match the documents"),
-        "forged_document": _("A document appears forged or altered"),
-        "banned": _("The party is banned or blacklisted"),
-        "underage": _("The anchor is under the minimum age"),
-        "incomplete": _("Required information is still missing"),
-        "other": _("Other reason (see the text)"),
+        "identity_mismatch": gettext_lazy("The identity does not match the documents"),
+        "forged_document": gettext_lazy("A document appears forged or altered"),
+        "banned": gettext_lazy("The party is banned or blacklisted"),
+        "underage": gettext_lazy("The anchor is under the minimum age"),
+        "incomplete": gettext_lazy("Required information is still missing"),
+        "other": gettext_lazy("Other reason (see the text)"),
     }
 
 

@@ -16,22 +16,23 @@ from datetime import date, datetime, time
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from accounts.models import PartyKind, RegistrationFile
 from accounts.registration import file_id_number
 
 COLUMNS = (
-    ("kind", _("Kind")),
-    ("name", _("Name")),
-    ("identifier", _("Credit code or ID number")),
-    ("representative", _("Legal representative or operator")),
-    ("address", _("Business address or habitual residence")),
-    ("contact_phone", _("Contact phone")),
-    ("contact_email", _("Contact email")),
-    ("agency", _("Agency")),
-    ("approved_at", _("Approved at")),
-    ("platform_ref", _("Platform reference")),
+    ("kind", gettext_lazy("Kind")),
+    ("name", gettext_lazy("Name")),
+    ("identifier", gettext_lazy("Credit code or ID number")),
+    ("representative", gettext_lazy("Legal representative or operator")),
+    ("address", gettext_lazy("Business address or habitual residence")),
+    ("contact_phone", gettext_lazy("Contact phone")),
+    ("contact_email", gettext_lazy("Contact email")),
+    ("agency", gettext_lazy("Agency")),
+    ("approved_at", gettext_lazy("Approved at")),
+    ("platform_ref", gettext_lazy("Platform reference")),
 )
 
 

@@ -318,3 +318,25 @@ def test_demo_data_has_files_in_every_state(settings, tmp_path):
     call_command("seed_demo", stdout=io.StringIO())
     present = set(RegistrationFile.objects.values_list("status", flat=True))
     assert present == set(FileStatus.values)
+
+
+def test_rejection_reasons_are_shown_in_the_viewers_language():
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = str(registration.RejectReason.CHOICES["forged_document"])
+    with translation.override("zh-hans"):
+        chinese = str(registration.RejectReason.CHOICES["forged_document"])
+    assert english == "A document appears forged or altered"
+    assert chinese != english
+
+
+def test_the_awaiting_queue_shows_the_oldest_submission_first(reviewer, time_machine):
+    _user, client = reviewer
+    time_machine.move_to("2026-11-20 09:00 +08:00", tick=False)
+    older = submitted_file()
+    time_machine.move_to("2026-11-21 09:00 +08:00", tick=False)
+    newer = submitted_file()
+    time_machine.move_to("2026-11-23 09:00 +08:00", tick=False)
+    response = client.get("/admin/accounts/registrationfile/", {"queue": "awaiting"})
+    assert list(response.context["cl"].result_list) == [older, newer]

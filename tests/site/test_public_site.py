@@ -64,3 +64,15 @@ def test_healthz_is_503_when_redis_is_configured_but_unreachable(client, setting
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+def test_an_english_browser_still_gets_chinese_until_the_switch_is_used(client):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in html
+
+
+def test_the_api_answers_in_the_language_the_integrator_asks_for(client):
+    english = client.get("/api/v1/key/", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.get("/api/v1/key/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert english.json()["detail"] != chinese.json()["detail"]
+    assert english.json()["detail"].isascii()

@@ -8,4 +8,8 @@ SCOPES = {
     "webhooks:manage": _("Send test events to the platform's webhook endpoints"),
     "registration:read": _("Read registration files of merchants, anchors and agencies"),
     "registration:write": _("Create, change and submit registration files and their documents"),
+    "products:read": _("Read merchants' products"),
+    "products:write": _("Register merchants' products and their conformity documents"),
+    "live:read": _("Read live rooms, sessions and monitoring alerts"),
+    "live:write": _("Register live rooms, ask to go live, end sessions, send monitoring signals"),
 }

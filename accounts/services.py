@@ -73,6 +73,16 @@ def party_register(
 
 # --- Restrictions ----------------------------------------------------------------------------
 
+# Called in the same transaction after a restriction is imposed. Apps above this one register
+# here what must follow (live rooms take a barred party off the air); this layer cannot import
+# them.
+_restriction_listeners: list = []
+
+
+def on_restriction_imposed(listener) -> None:
+    if listener not in _restriction_listeners:
+        _restriction_listeners.append(listener)
+
 
 @transaction.atomic
 def restriction_impose(
@@ -118,6 +128,8 @@ def restriction_impose(
         **actor.event_fields(),
     )
     Party.objects.filter(pk=party.pk).update(updated_at=timezone.now())
+    for listener in _restriction_listeners:
+        listener(restriction)
     return restriction
 
 

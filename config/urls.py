@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("merchants.api.urls")),
     path("", include("anchors.api.urls")),
+    path("", include("liverooms.api.urls")),
 ]
 
 urlpatterns = [

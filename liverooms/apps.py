@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class LiveroomsConfig(AppConfig):
     name = "liverooms"
     verbose_name = _("Live rooms")
+
+    def ready(self) -> None:
+        from accounts import services
+        from liverooms.services import terminate_sessions_of
+
+        # A restriction that bars a party from the air ends its sessions (live.terminate).
+        services.on_restriction_imposed(terminate_sessions_of)

@@ -110,3 +110,70 @@ class Licence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
+
+
+class ListingStatus(models.TextChoices):
+    LISTED = "listed", _("Listed")  # may be sold and shown live
+    RESTRICTED = "restricted", _("Restricted")  # may not be shown live (standard measure 3)
+    REMOVED = "removed", _("Removed")  # taken down (standard measure 2)
+
+
+# Categories whose goods need a valid China Compulsory Certification to be sold (LCM Art. 27).
+CCC_CATEGORIES = {Category.ELECTRONICS}
+# Categories whose advertising needs pre-publication review before it is sold live (AdL Art. 46;
+# SAMR 2020 guidance on live marketing): medical devices, drugs, health food, infant formula.
+AD_REVIEW_CATEGORIES = {
+    Category.MEDICAL_DEVICES,
+    Category.DRUGS,
+    Category.HEALTH_FOOD,
+    Category.INFANT_FORMULA,
+}
+
+
+class Product(models.Model):
+    """A merchant's product as the platform lists it, with its conformity documents."""
+
+    merchant = models.ForeignKey(
+        "accounts.Party",
+        verbose_name=_("merchant"),
+        on_delete=models.PROTECT,
+        related_name="products",
+    )
+    platform_ref = models.CharField(_("platform reference"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    listing_status = models.CharField(
+        _("listing status"),
+        max_length=16,
+        choices=ListingStatus.choices,
+        default=ListingStatus.LISTED,
+        editable=False,
+    )
+    ccc_certificate = models.CharField(_("CCC certificate number"), max_length=64, blank=True)
+    ccc_valid_until = models.DateField(_("CCC valid until"), null=True, blank=True)
+    ad_review_number = models.CharField(
+        _("advertising review approval number"), max_length=64, blank=True
+    )
+    ad_review_valid_until = models.DateField(_("ad review valid until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "platform_ref"], name="product_platform_ref_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(listing_status__in=ListingStatus.values),
+                name="product_listing_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=Category.values), name="product_category_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

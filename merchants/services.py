@@ -153,3 +153,49 @@ def business_details(file: RegistrationFile) -> dict:
             for lic in file.licences.all()
         ],
     }
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+def product_register(
+    *,
+    merchant,
+    platform_ref: str,
+    title: str,
+    category: str,
+    actor: Actor,
+    ccc_certificate: str = "",
+    ccc_valid_until: date | None = None,
+    ad_review_number: str = "",
+    ad_review_valid_until: date | None = None,
+):
+    """Add or update a merchant's product as the platform lists it (keyed by its reference)."""
+    from merchants.models import Product
+
+    if merchant.kind != PartyKind.MERCHANT:
+        raise ValidationError({"merchant": _("Products belong to merchants.")})
+    product, _created = Product.objects.update_or_create(
+        merchant=merchant,
+        platform_ref=platform_ref,
+        defaults={
+            "title": title.strip(),
+            "category": category,
+            "ccc_certificate": ccc_certificate,
+            "ccc_valid_until": ccc_valid_until,
+            "ad_review_number": ad_review_number,
+            "ad_review_valid_until": ad_review_valid_until,
+        },
+    )
+    return product
+
+
+def product_set_listing_status(*, product, status: str, actor: Actor):
+    """Restrict or remove a product (standard measures 2 and 3), or list it again."""
+    from merchants.models import ListingStatus, Product
+
+    if status not in ListingStatus.values:
+        raise ValidationError({"listing_status": _("Unknown listing status.")})
+    Product.objects.filter(pk=product.pk).update(listing_status=status)
+    product.listing_status = status
+    return product

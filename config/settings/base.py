@@ -328,6 +328,11 @@ SPECTACULAR_SETTINGS = {
         ],
         "TopicEnum": "anchors.models.Topic",
         "RestrictionKindEnum": "accounts.models.RestrictionKind",
+        "CategoryEnum": "merchants.models.Category",
+        "FileStatusEnum": "accounts.models.FileStatus",
+        "SessionStatusEnum": "liverooms.models.SessionStatus",
+        "AlertStatusEnum": "liverooms.models.AlertStatus",
+        "ListingStatusEnum": "merchants.models.ListingStatus",
     },
 }
 

@@ -1,0 +1,175 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import Party, PartyKind
+from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
+from merchants.models import Category, Product
+
+
+class RoomSerializer(serializers.ModelSerializer):
+    owner_id = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=Category.choices)
+
+    class Meta:
+        model = LiveRoom
+        fields = [
+            "id",
+            "owner_id",
+            "platform_ref",
+            "title",
+            "category",
+            "followers",
+            "monthly_sales_fen",
+            "risk_grade",
+            "risk_score",
+            "risk_graded_at",
+        ]
+        read_only_fields = ["risk_grade", "risk_score", "risk_graded_at"]
+
+    def validate_owner_id(self, value):
+        owner = Party.objects.filter(
+            pk=value, kind__in=[PartyKind.MERCHANT, PartyKind.ANCHOR]
+        ).first()
+        if owner is None:
+            raise serializers.ValidationError(_("No merchant or anchor with this id."))
+        return owner
+
+
+class GoLiveIn(serializers.Serializer):
+    room_id = serializers.IntegerField()
+    anchor_ids = serializers.ListField(
+        child=serializers.IntegerField(), min_length=1, max_length=20
+    )
+    product_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, max_length=500
+    )
+    ai_generated = serializers.BooleanField(
+        default=False, help_text=_("The stream carries the AI-generated label (LCM Art. 37).")
+    )
+    pre_stream_checklist = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=_("What was reviewed before the stream: scripts, set, products (LCM Art. 30)."),
+    )
+
+    def validate(self, attrs):
+        room = LiveRoom.objects.select_related("owner").filter(pk=attrs["room_id"]).first()
+        if room is None:
+            raise serializers.ValidationError({"room_id": _("No live room with this id.")})
+        anchor_ids = list(dict.fromkeys(attrs["anchor_ids"]))
+        anchors = {p.pk: p for p in Party.objects.filter(pk__in=anchor_ids)}
+        missing = [pk for pk in anchor_ids if pk not in anchors]
+        if missing:
+            raise serializers.ValidationError(
+                {"anchor_ids": _("No party with ids: %s") % ", ".join(map(str, missing))}
+            )
+        product_ids = list(dict.fromkeys(attrs["product_ids"]))
+        products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids)}
+        missing = [pk for pk in product_ids if pk not in products]
+        if missing:
+            raise serializers.ValidationError(
+                {"product_ids": _("No product with ids: %s") % ", ".join(map(str, missing))}
+            )
+        attrs["room"] = room
+        attrs["anchors"] = [anchors[pk] for pk in anchor_ids]
+        attrs["products"] = [products[pk] for pk in product_ids]
+        return attrs
+
+
+class ReasonOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    party_id = serializers.IntegerField(required=False)
+    product_id = serializers.IntegerField(required=False)
+
+
+class RefusedOut(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reasons = ReasonOut(many=True)
+
+
+class SessionAnchorOut(serializers.ModelSerializer):
+    class Meta:
+        model = SessionAnchor
+        fields = ["anchor_id", "name", "id_number_masked", "is_ai_presenter"]
+
+
+class SessionProductOut(serializers.ModelSerializer):
+    class Meta:
+        model = SessionProduct
+        fields = ["product_id", "merchant_id"]
+
+
+class SessionOut(serializers.ModelSerializer):
+    anchors = SessionAnchorOut(many=True, read_only=True)
+    products = SessionProductOut(many=True, read_only=True)
+    room_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = LiveSession
+        fields = [
+            "id",
+            "room_id",
+            "status",
+            "started_at",
+            "ended_at",
+            "ended_reason",
+            "ai_generated",
+            "content_label",
+            "pre_stream_checklist",
+            "anchors",
+            "products",
+        ]
+
+
+class EndIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, default="ended by the platform")
+
+
+class SignalIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["transcript", "chat", "listing"])
+    at = serializers.DateTimeField()
+    text = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    price_fen = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    reference_price_fen = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+
+    def validate(self, attrs):
+        if attrs["kind"] == "listing":
+            if not attrs.get("title"):
+                raise serializers.ValidationError({"title": _("A listing signal has a title.")})
+            if attrs.get("price_fen") is None:
+                raise serializers.ValidationError({"price_fen": _("A listing has a price.")})
+        elif not attrs.get("text"):
+            raise serializers.ValidationError({"text": _("A transcript or chat signal has text.")})
+        return attrs
+
+
+class SignalsIn(serializers.Serializer):
+    signals = SignalIn(many=True, min_length=1, max_length=500)
+
+
+class AlertOut(serializers.ModelSerializer):
+    rule = serializers.CharField(source="rule.code", read_only=True)
+    rule_version = serializers.IntegerField(source="rule.version", read_only=True)
+    category = serializers.CharField(source="rule.category", read_only=True)
+    legal_basis = serializers.CharField(source="rule.legal_basis", read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "session_id",
+            "rule",
+            "rule_version",
+            "category",
+            "severity",
+            "legal_basis",
+            "signal_kind",
+            "excerpt",
+            "start",
+            "end",
+            "stream_at",
+            "raised_at",
+            "status",
+        ]

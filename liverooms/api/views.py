@@ -1,0 +1,149 @@
+import django_filters
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.actors import Actor
+from accounts.api.permissions import PartyScopedMixin
+from liverooms import services
+from liverooms.api.serializers import (
+    AlertOut,
+    EndIn,
+    GoLiveIn,
+    RefusedOut,
+    RoomSerializer,
+    SessionOut,
+)
+from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
+
+
+class ReadWriteScopes:
+    @property
+    def required_scopes(self):
+        read = self.request.method in ("GET", "HEAD", "OPTIONS")
+        return ["live:read"] if read else ["live:write"]
+
+
+class RoomViewSet(
+    ReadWriteScopes,
+    PartyScopedMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Live rooms; POST with an existing platform_ref updates that room."""
+
+    serializer_class = RoomSerializer
+    party_lookup = "owner_id"
+
+    def base_queryset(self):
+        return LiveRoom.objects.all()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        room = services.room_register(
+            owner=data.pop("owner_id"), actor=Actor.for_api_key(request.auth), **data
+        )
+        return Response(RoomSerializer(room).data, status=status.HTTP_201_CREATED)
+
+
+class SessionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
+    room = django_filters.NumberFilter(field_name="room_id")
+
+    class Meta:
+        model = LiveSession
+        fields = ["status", "room"]
+
+
+class SessionViewSet(
+    ReadWriteScopes,
+    PartyScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Live sessions. `POST` is the go-live gate."""
+
+    serializer_class = SessionOut
+    filterset_class = SessionFilter
+    party_lookup = "room__owner_id"
+
+    def base_queryset(self):
+        return LiveSession.objects.prefetch_related("anchors", "products")
+
+    @extend_schema(request=GoLiveIn, responses={201: SessionOut, 403: RefusedOut})
+    def create(self, request, *args, **kwargs):
+        """Ask to go live. 201 with the session, or 403 with every reason the gate refuses:
+        `{"allowed": false, "reasons": [{"code": ..., "message": ...}]}`."""
+        payload = GoLiveIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        key = request.auth
+        if key.party_id is not None and data["room"].owner_id != key.party_id:
+            return Response(status=status.HTTP_404_NOT_FOUND)
+        outcome = services.session_start(
+            room=data["room"],
+            anchors=data["anchors"],
+            products=data["products"],
+            ai_generated=data["ai_generated"],
+            checklist=data["pre_stream_checklist"],
+            actor=Actor.for_api_key(key),
+        )
+        if not outcome.allowed:
+            body = {"allowed": False, "reasons": [r.as_dict() for r in outcome.reasons]}
+            return Response(body, status=status.HTTP_403_FORBIDDEN)
+        session = self.base_queryset().get(pk=outcome.session.pk)
+        return Response(
+            {"allowed": True, **SessionOut(session).data}, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=EndIn, responses={200: SessionOut})
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        session = self.get_object()
+        payload = EndIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.session_end(
+            session=session,
+            reason=payload.validated_data["reason"],
+            actor=Actor.for_api_key(request.auth),
+        )
+        return Response(SessionOut(self.base_queryset().get(pk=session.pk)).data)
+
+
+class AlertFilter(django_filters.FilterSet):
+    session = django_filters.NumberFilter(field_name="session_id")
+    party = django_filters.NumberFilter(method="filter_party")
+    rule = django_filters.CharFilter(field_name="rule__code")
+    status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
+
+    class Meta:
+        model = Alert
+        fields = ["session", "party", "rule", "status"]
+
+    def filter_party(self, queryset, name, value):
+        sessions = LiveSession.objects.filter(
+            Q(room__owner_id=value) | Q(anchors__anchor_id=value) | Q(products__merchant_id=value)
+        ).values("pk")
+        return queryset.filter(session_id__in=sessions)
+
+
+class AlertViewSet(
+    ReadWriteScopes,
+    PartyScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AlertOut
+    filterset_class = AlertFilter
+    party_lookup = "session__room__owner_id"
+
+    def base_queryset(self):
+        return Alert.objects.select_related("rule")

@@ -1,0 +1,273 @@
+"""The go-live gate: every reason it refuses for, all reported together, in constant queries."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import Party, RestrictionKind
+from anchors.models import TrainingRecord
+from liverooms.models import GoLiveRefusal, LiveSession, SessionAnchor
+from merchants.models import ListingStatus
+from merchants.services import product_register, product_set_listing_status
+from tests.factories import TEST_ACTOR
+from tests.liverooms.conftest import approved_anchor
+
+pytestmark = pytest.mark.django_db
+
+
+def codes(response):
+    assert response.status_code == 403, response.content
+    body = response.json()
+    assert body["allowed"] is False
+    return {reason["code"] for reason in body["reasons"]}
+
+
+def test_an_approved_trained_anchor_goes_live_and_her_identity_is_recorded(world):
+    response = world.go_live()
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["allowed"] is True
+    assert body["status"] == "live"
+    session = LiveSession.objects.get(pk=body["id"])
+    on_air = SessionAnchor.objects.get(session=session)
+    assert on_air.identity_hash == world.anchor.identity_hash
+    assert on_air.id_number_masked.startswith("3301")
+    assert session.pre_stream_checklist == {"script_reviewed": True, "set_reviewed": True}
+    assert body["content_label"]
+
+
+def test_a_room_already_on_air_is_a_conflict(world):
+    assert world.go_live().status_code == 201
+    assert world.go_live().status_code == 409
+
+
+def test_an_unapproved_anchor_is_refused(world):
+    from accounts.demo import make_resident_id
+    from anchors.services import anchor_file_create
+
+    file = anchor_file_create(
+        name="新人",
+        id_number=make_resident_id("330106", date(1996, 1, 1), 401, female=False),
+        address="杭州",
+        contact_phone="13812345678",
+        actor=TEST_ACTOR,
+    )
+    assert "party_not_approved" in codes(world.go_live(anchor_ids=[file.party_id]))
+    assert GoLiveRefusal.objects.filter(room=world.room).exists()
+
+
+def test_overdue_re_verification_is_refused(world):
+    Party.objects.filter(pk=world.merchant.pk).update(
+        reverification_due_at=timezone.now() - timedelta(days=1)
+    )
+    assert "reverification_overdue" in codes(world.go_live())
+
+
+@pytest.mark.parametrize(
+    "kind", [RestrictionKind.LIVE, RestrictionKind.ACCOUNT, RestrictionKind.BLACKLIST]
+)
+def test_a_restriction_in_force_on_anyone_involved_is_refused(world, kind):
+    services.restriction_impose(party=world.anchor, kind=kind, reason="违规", actor=TEST_ACTOR)
+    assert f"restriction_{kind}" in codes(world.go_live())
+
+
+def test_a_traffic_restriction_does_not_keep_anyone_off_the_air(world):
+    services.restriction_impose(
+        party=world.anchor, kind=RestrictionKind.TRAFFIC, reason="限流", actor=TEST_ACTOR
+    )
+    assert world.go_live().status_code == 201
+
+
+def test_missing_and_expired_training_are_refused(world):
+    untrained = approved_anchor(world.reviewer, trained=False)
+    assert "training_missing" in codes(world.go_live(anchor_ids=[untrained.pk]))
+    TrainingRecord.objects.filter(anchor=world.anchor).update(
+        completed_on=timezone.localdate() - timedelta(days=400)
+    )
+    assert "training_expired" in codes(world.go_live())
+
+
+def test_an_anchor_of_17_goes_live_with_consent_on_file_and_not_without(world):
+    from accounts import registration
+    from accounts.demo import demo_image, make_resident_id
+    from anchors.models import GuardianConsent
+    from anchors.services import (
+        GuardianData,
+        anchor_file_create,
+        anchor_file_update,
+        training_record,
+    )
+
+    today = timezone.localdate()
+    guardian_id = make_resident_id("110101", date(1980, 1, 1), 403, True)
+    file = anchor_file_create(
+        name="少年",
+        id_number=make_resident_id("330106", date(today.year - 17, 1, 1), 402, True),
+        address="杭州",
+        contact_phone="13812345678",
+        actor=TEST_ACTOR,
+        guardian=GuardianData("家长", "母亲", guardian_id),
+    )
+    consent = registration.document_add(
+        file=file, kind="guardian_consent", upload=demo_image("c"), actor=TEST_ACTOR
+    )
+    anchor_file_update(
+        file=file,
+        actor=TEST_ACTOR,
+        guardian=GuardianData("家长", "母亲", guardian_id, document_id=consent.pk),
+    )
+    assert registration.file_submit(file=file, actor=TEST_ACTOR).accepted
+    registration.file_approve(file=file, actor=world.reviewer)
+    training_record(
+        anchor=file.party,
+        kind="before_first_stream",
+        completed_on=today,
+        provider="p",
+        hours=1,
+        actor=TEST_ACTOR,
+    )
+    assert world.go_live(anchor_ids=[file.party_id]).status_code == 201
+    LiveSession.objects.update(status="ended")
+    # A consent withdrawn since approval is what the gate must still catch.
+    GuardianConsent.objects.filter(file=file).delete()
+    assert "guardian_consent_missing" in codes(world.go_live(anchor_ids=[file.party_id]))
+
+
+def test_an_ai_presenter_needs_the_ai_label(world):
+    ai = approved_anchor(world.reviewer, is_ai_presenter=True, ai_operator=world.merchant)
+    assert "ai_label_missing" in codes(world.go_live(anchor_ids=[ai.pk]))
+    assert world.go_live(anchor_ids=[ai.pk], ai_generated=True).status_code == 201
+
+
+@pytest.mark.parametrize("status", [ListingStatus.RESTRICTED, ListingStatus.REMOVED])
+def test_a_restricted_or_removed_product_is_refused(world, status):
+    product_set_listing_status(product=world.product, status=status, actor=TEST_ACTOR)
+    assert f"product_{status}" in codes(world.go_live())
+
+
+def test_food_needs_the_merchants_food_licence_valid_today(world):
+    from merchants.models import Licence
+
+    food = product_register(
+        merchant=world.merchant,
+        platform_ref="tea",
+        title="龙井茶",
+        category="food",
+        actor=TEST_ACTOR,
+    )
+    assert "licence_missing" in codes(world.go_live(product_ids=[food.pk]))
+    licence = Licence.objects.create(
+        file=world.merchant.registration_file,
+        kind="food_business",
+        number="JY1",
+        issuer="局",
+        valid_from=date(2020, 1, 1),
+        valid_until=timezone.localdate() - timedelta(days=1),
+    )
+    assert "licence_expired" in codes(world.go_live(product_ids=[food.pk]))
+    Licence.objects.filter(pk=licence.pk).update(
+        valid_until=timezone.localdate() + timedelta(days=9)
+    )
+    assert world.go_live(product_ids=[food.pk]).status_code == 201
+
+
+def test_electronics_need_a_valid_ccc_certificate(world):
+    charger = product_register(
+        merchant=world.merchant,
+        platform_ref="chg",
+        title="快充充电器",
+        category="electronics",
+        actor=TEST_ACTOR,
+    )
+    assert "conformity_missing" in codes(world.go_live(product_ids=[charger.pk]))
+    product_register(
+        merchant=world.merchant,
+        platform_ref="chg",
+        title="快充充电器",
+        category="electronics",
+        ccc_certificate="2021011606000001",
+        ccc_valid_until=timezone.localdate() + timedelta(days=300),
+        actor=TEST_ACTOR,
+    )
+    assert world.go_live(product_ids=[charger.pk]).status_code == 201
+
+
+def test_health_food_needs_an_advertising_review(world):
+    pills = product_register(
+        merchant=world.merchant,
+        platform_ref="vit",
+        title="维生素片",
+        category="health_food",
+        actor=TEST_ACTOR,
+    )
+    assert "ad_review_missing" in codes(world.go_live(product_ids=[pills.pk]))
+
+
+def test_every_reason_is_reported_together(world):
+    untrained = approved_anchor(world.reviewer, trained=False)
+    services.restriction_impose(
+        party=untrained, kind=RestrictionKind.LIVE, reason="违规", actor=TEST_ACTOR
+    )
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    found = codes(world.go_live(anchor_ids=[untrained.pk]))
+    assert {"training_missing", "restriction_live", "product_removed"} <= found
+
+
+def test_unknown_room_anchor_or_product_is_a_400(world):
+    assert world.go_live(room_id=999999).status_code == 400
+    assert world.go_live(anchor_ids=[999999]).status_code == 400
+    assert world.go_live(product_ids=[999999]).status_code == 400
+
+
+def test_the_decision_takes_the_same_number_of_queries_for_many_anchors_and_products(world):
+    anchors = [approved_anchor(world.reviewer) for _ in range(4)]
+    products = [
+        product_register(
+            merchant=world.merchant,
+            platform_ref=f"p{i}",
+            title=f"商品{i}",
+            category="apparel",
+            actor=TEST_ACTOR,
+        )
+        for i in range(8)
+    ]
+    world.api.get("/api/v1/key/")
+
+    def count(anchor_ids, product_ids):
+        with CaptureQueriesContext(connection) as ctx:
+            response = world.go_live(anchor_ids=anchor_ids, product_ids=product_ids)
+        assert response.status_code == 201, response.content
+        LiveSession.objects.update(status="ended")
+        return len(ctx)
+
+    few = count([world.anchor.pk], [world.product.pk])
+    many = count([a.pk for a in anchors], [p.pk for p in products])
+    assert few == many
+
+
+def test_a_restriction_imposed_on_air_ends_the_session_and_tells_the_platform(world):
+    from accounts.models import WebhookDelivery
+
+    services.webhook_endpoint_create(name="p", url="http://127.0.0.1:9/x", actor=TEST_ACTOR)
+    session_id = world.go_live().json()["id"]
+    services.restriction_impose(
+        party=world.anchor,
+        kind=RestrictionKind.LIVE,
+        reason="直播中引导私下交易",
+        actor=TEST_ACTOR,
+    )
+    session = LiveSession.objects.get(pk=session_id)
+    assert session.status == "ended"
+    delivery = WebhookDelivery.objects.get(topic="live.terminate")
+    assert delivery.payload["session_id"] == session_id
+    assert delivery.payload["room"] == "room-1"
+
+
+def test_ending_a_session_twice_is_a_conflict(world):
+    session_id = world.go_live().json()["id"]
+    assert world.api.post(f"/api/v1/live-sessions/{session_id}/end/").status_code == 200
+    assert world.api.post(f"/api/v1/live-sessions/{session_id}/end/").status_code == 409

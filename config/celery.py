@@ -20,6 +20,7 @@ app.conf.task_routes = {
     "accounts.deliver_webhook": {"queue": "notify"},
     "accounts.relay_webhooks": {"queue": "notify"},
     "accounts.reverification_sweep": {"queue": "default"},
+    "liverooms.rooms_regrade": {"queue": "default"},
 }
 app.autodiscover_tasks()
 
@@ -34,5 +35,10 @@ app.conf.beat_schedule = {
     "reverification-sweep": {
         "task": "accounts.reverification_sweep",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # LCM Arts. 11 and 20: rooms graded by record, reach, sales, category and complaints.
+    "rooms-regrade": {
+        "task": "liverooms.rooms_regrade",
+        "schedule": crontab(hour=3, minute=0),
     },
 }

@@ -169,3 +169,168 @@ def terminate_sessions_of(restriction) -> None:
                     },
                 },
             )
+
+
+# --- alerts and inspections --------------------------------------------------------------------
+
+
+def alert_decide(*, alert, status: str, note: str, actor: Actor):
+    """Confirm or dismiss an open alert; the outcome feeds the rule's precision."""
+    from liverooms.models import Alert, AlertStatus
+
+    if status not in (AlertStatus.CONFIRMED, AlertStatus.DISMISSED):
+        raise ValidationError({"status": _("Confirm or dismiss.")})
+    updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+        status=status, note=note, decided_by=actor.user, decided_at=timezone.now()
+    )
+    if updated != 1:
+        raise Conflict(_("This alert has already been decided."))
+    alert.refresh_from_db()
+    return alert
+
+
+def inspection_record(
+    *, session, checklist: dict, findings: str, result: str, actor: Actor, screenshot=None
+):
+    """A patrol inspection; a screenshot is validated and stored privately like any document."""
+    from accounts import uploads
+    from liverooms.models import Inspection, InspectionResult
+
+    if actor.user is None:
+        raise ValidationError(_("An inspection is made by a person."))
+    if result not in InspectionResult.values:
+        raise ValidationError({"result": _("Unknown result.")})
+    if result != InspectionResult.NO_ISSUE and not findings.strip():
+        raise ValidationError({"findings": _("Describe what you found.")})
+    stored = ""
+    if screenshot is not None:
+        image = uploads.clean_image(screenshot)
+        stored = uploads.store_image(image, folder=f"inspections/{session.pk}")
+    return Inspection.objects.create(
+        session=session,
+        inspector=actor.user,
+        checklist=checklist,
+        findings=findings.strip(),
+        result=result,
+        screenshot=stored,
+    )
+
+
+# --- risk grades (LCM Arts. 11, 13, 20) ----------------------------------------------------------
+
+# Categories whose goods affect life and health (LCM Art. 13).
+HIGH_RISK_CATEGORIES = {
+    "food",
+    "health_food",
+    "infant_formula",
+    "cosmetics",
+    "medical_devices",
+    "drugs",
+}
+# Extra factors other apps add (concentrated complaints): fn(room_ids) -> {room_id: (points, why)}.
+_risk_factors: list = []
+
+
+def risk_factor(function):
+    _risk_factors.append(function)
+    return function
+
+
+def _grade(score: int) -> str:
+    from liverooms.models import RiskGrade
+
+    if score >= 60:
+        return RiskGrade.HIGH
+    if score >= 30:
+        return RiskGrade.MEDIUM
+    return RiskGrade.LOW
+
+
+def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> int:
+    """Grade rooms by compliance record, reach, sales, category, recent alerts and the factors
+    other apps register. Reads are aggregated per batch of rooms, writes are bulk updates."""
+    from datetime import timedelta
+
+    from django.db.models import Count, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce
+
+    from accounts.models import Restriction
+    from liverooms.models import Alert, AlertStatus
+
+    now = timezone.now()
+    rooms = LiveRoom.objects.order_by("pk")
+    if room_ids is not None:
+        rooms = rooms.filter(pk__in=room_ids)
+    restrictions = (
+        Restriction.objects.filter(
+            party_id=OuterRef("owner_id"), created_at__gte=now - timedelta(days=365)
+        )
+        .values("party_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    alerts = (
+        Alert.objects.filter(
+            session__room_id=OuterRef("pk"), raised_at__gte=now - timedelta(days=30)
+        )
+        .values("session__room_id")
+        .annotate(
+            confirmed=Count("pk", filter=Q(status=AlertStatus.CONFIRMED)),
+            open=Count("pk", filter=Q(status=AlertStatus.OPEN)),
+        )
+    )
+    graded = 0
+    last = 0
+    while True:
+        chunk = list(
+            rooms.filter(pk__gt=last).annotate(
+                restrictions_365=Coalesce(Subquery(restrictions[:1]), 0),
+                confirmed_30=Coalesce(Subquery(alerts.values("confirmed")[:1]), 0),
+                open_30=Coalesce(Subquery(alerts.values("open")[:1]), 0),
+            )[:batch]
+        )
+        if not chunk:
+            return graded
+        extra: dict[int, list[tuple[int, str]]] = {}
+        for factor in _risk_factors:
+            for room_id, value in factor([r.pk for r in chunk]).items():
+                extra.setdefault(room_id, []).append(value)
+        for room in chunk:
+            reasons = []
+            score = 0
+            for points, why in [
+                (
+                    30
+                    if room.followers >= 1_000_000
+                    else 20
+                    if room.followers >= 100_000
+                    else 10
+                    if room.followers >= 10_000
+                    else 0,
+                    "followers",
+                ),
+                (
+                    20
+                    if room.monthly_sales_fen >= 1_000_000_00
+                    else 10
+                    if room.monthly_sales_fen >= 100_000_00
+                    else 0,
+                    "sales",
+                ),
+                (20 if room.category in HIGH_RISK_CATEGORIES else 0, "category"),
+                (min(30, 10 * room.restrictions_365), "compliance_record"),
+                (min(30, 5 * room.confirmed_30 + 2 * room.open_30), "alerts"),
+                *extra.get(room.pk, []),
+            ]:
+                if points:
+                    score += points
+                    reasons.append({"factor": why, "points": points})
+            room.risk_score = min(score, 100)
+            room.risk_grade = _grade(score)
+            room.risk_reasons = reasons
+            room.risk_graded_at = now
+        LiveRoom.objects.bulk_update(
+            chunk, ["risk_score", "risk_grade", "risk_reasons", "risk_graded_at"]
+        )
+        graded += len(chunk)
+        last = chunk[-1].pk

@@ -22,7 +22,21 @@ FILES_READ = {
     "anchors.view_agencymerchant",
     "credit.view_sanctionentry",
 }
+PATROL = {
+    "liverooms.view_liveroom",
+    "liverooms.view_livesession",
+    "liverooms.view_sessionanchor",
+    "liverooms.view_sessionproduct",
+    "liverooms.view_goliverefusal",
+    "liverooms.view_monitoringrule",
+    "liverooms.view_alert",
+    "liverooms.change_alert",
+    "liverooms.view_inspection",
+    "liverooms.add_inspection",
+    "merchants.view_product",
+}
 REVIEWER = {
+    *PATROL,
     "accounts.view_party",
     "accounts.view_partyevent",
     "accounts.view_restriction",
@@ -36,6 +50,8 @@ LEAD = REVIEWER | {
     "accounts.view_webhookdelivery",
     "accounts.change_webhookdelivery",
     "credit.add_sanctionentry",
+    "liverooms.add_monitoringrule",
+    "liverooms.change_monitoringrule",
 }
 EXPECTED = {
     "consumer": set(),
@@ -185,8 +201,10 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         "files_change_overdue",
         "files_reverification",
     ]
+    patrol_queues = ["patrol_overdue", "patrol", "alerts_open"]
     assert [q["key"] for q in response.context["queues"]] == [
         *file_queues,
+        *patrol_queues,
         "restrictions_in_force",
     ]
     content = response.content.decode()
@@ -195,7 +213,7 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
     client.logout()
     lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
     keys = [q["key"] for q in lead.get("/admin/").context["queues"]]
-    assert keys == [*file_queues, "restrictions_in_force", "webhooks_failed"]
+    assert keys == [*file_queues, *patrol_queues, "restrictions_in_force", "webhooks_failed"]
 
     client.logout()
     liaison = verified_client(client, UserFactory(roles=["authority_liaison"]))

@@ -463,6 +463,8 @@ def test_every_task_can_be_queued_with_its_time_limits():
 
     from config.celery import app
 
+    # What a worker and beat do at start: import every app's tasks module.
+    app.loader.import_default_modules()
     ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
     assert ours, "no tasks registered"
     for name, task in ours.items():

@@ -1,0 +1,359 @@
+"""The patrol workbench: sessions on air by risk with their open alerts, inspections, alert
+decisions, monitoring rules as data, and coverage per shift."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Min, Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.actors import Actor
+from accounts.admin import ReadOnlyAdminMixin
+from accounts.admin_site import Queue
+from config.errors import Conflict
+from liverooms import services
+from liverooms.models import (
+    Alert,
+    AlertStatus,
+    GoLiveRefusal,
+    Inspection,
+    InspectionResult,
+    LiveRoom,
+    LiveSession,
+    RiskGrade,
+    SessionAnchor,
+    SessionStatus,
+)
+
+# High-risk sessions are to be inspected within this many minutes of going live (LCM Art. 13).
+HIGH_RISK_INSPECTION_MINUTES = 30
+# Reviewer-to-live-room staffing of at least 1:50 (NRTA 2020).
+ROOMS_PER_REVIEWER = 50
+
+
+@admin.register(LiveRoom)
+class LiveRoomAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "title",
+        "platform_ref",
+        "owner",
+        "category",
+        "followers",
+        "risk_grade",
+        "risk_score",
+        "risk_graded_at",
+    ]
+    list_filter = ["risk_grade", "category"]
+    list_select_related = ["owner"]
+    search_fields = ["title", "platform_ref", "owner__name"]
+    show_full_result_count = False
+
+
+class SessionAnchorInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SessionAnchor
+    fields = ["name", "id_number_masked", "is_ai_presenter"]
+    readonly_fields = fields
+    extra = 0
+
+
+class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Alert
+    fields = ["raised_at", "rule", "severity", "signal_kind", "excerpt", "status"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+class InspectionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Inspection
+    fields = ["at", "inspector", "result", "findings"]
+    readonly_fields = fields
+    extra = 0
+
+
+class InspectionForm(forms.Form):
+    result = forms.ChoiceField(label=_("result"), choices=InspectionResult.choices)
+    findings = forms.CharField(label=_("findings"), required=False, widget=forms.Textarea)
+    identity_checked = forms.BooleanField(
+        label=_("anchors match their reported identity"), required=False
+    )
+    labels_checked = forms.BooleanField(label=_("content and AI labels shown"), required=False)
+    products_checked = forms.BooleanField(label=_("products match the listing"), required=False)
+    screenshot = forms.FileField(label=_("screenshot"), required=False)
+
+
+@admin.register(LiveSession)
+class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The patrol queue: sessions on air, highest risk first, with their open alerts."""
+
+    list_display = [
+        "room",
+        "risk",
+        "started_at",
+        "minutes_on_air",
+        "open_alerts",
+        "inspections_count",
+        "inspect_link",
+    ]
+    list_filter = ["status", "room__risk_grade", "ai_generated"]
+    list_select_related = ["room"]
+    search_fields = ["room__title", "room__platform_ref", "anchors__name"]
+    inlines = [SessionAnchorInline, AlertInline, InspectionInline]
+    readonly_fields = [
+        "room",
+        "status",
+        "started_at",
+        "ended_at",
+        "ended_reason",
+        "ai_generated",
+        "content_label",
+        "pre_stream_checklist",
+    ]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_alert_count=Count(
+                    "alerts", filter=Q(alerts__status=AlertStatus.OPEN), distinct=True
+                ),
+                inspection_count=Count("inspections", distinct=True),
+            )
+        )
+
+    def get_ordering(self, request):
+        return ["-room__risk_score", "started_at"]
+
+    @admin.display(description=_("risk"), ordering="room__risk_score")
+    def risk(self, obj):
+        return f"{obj.room.get_risk_grade_display()} ({obj.room.risk_score})"
+
+    @admin.display(description=_("minutes on air"))
+    def minutes_on_air(self, obj):
+        end = obj.ended_at or timezone.now()
+        return int((end - obj.started_at).total_seconds() // 60)
+
+    @admin.display(description=_("open alerts"), ordering="open_alert_count")
+    def open_alerts(self, obj):
+        return obj.open_alert_count
+
+    @admin.display(description=_("inspections"), ordering="inspection_count")
+    def inspections_count(self, obj):
+        return obj.inspection_count
+
+    @admin.display(description=_("inspect"))
+    def inspect_link(self, obj):
+        if obj.status != SessionStatus.LIVE:
+            return "—"
+        url = reverse("admin:liverooms_livesession_inspect", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Inspect"))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/inspect/", wrap(self.inspect_view), name="liverooms_livesession_inspect"
+            ),
+            path("coverage/", wrap(self.coverage_view), name="liverooms_livesession_coverage"),
+            *super().get_urls(),
+        ]
+
+    def inspect_view(self, request, pk):
+        if not request.user.has_perm("liverooms.add_inspection"):
+            raise PermissionDenied
+        session = get_object_or_404(LiveSession.objects.select_related("room"), pk=pk)
+        form = InspectionForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.inspection_record(
+                    session=session,
+                    checklist={
+                        k: data[k]
+                        for k in ("identity_checked", "labels_checked", "products_checked")
+                    },
+                    findings=data["findings"],
+                    result=data["result"],
+                    screenshot=data["screenshot"],
+                    actor=Actor.for_user(request.user),
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(request, _("Inspection recorded."), messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:liverooms_livesession_changelist") + "?status__exact=live"
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Inspect %(session)s") % {"session": session},
+            "session": session,
+            "form": form,
+            "opts": self.model._meta,
+            "alerts": session.alerts.filter(status=AlertStatus.OPEN).select_related("rule"),
+        }
+        return TemplateResponse(request, "admin/liverooms/inspect.html", context)
+
+    def coverage_view(self, request):
+        """Patrol coverage of the current shift: high-risk sessions inspected in time, and load
+        per reviewer against the 1:50 guideline."""
+        if not request.user.has_perm("liverooms.view_inspection"):
+            raise PermissionDenied
+        now = timezone.now()
+        hours = request.GET.get("hours", "8")
+        shift_hours = min(int(hours), 24) if hours.isdigit() and int(hours) > 0 else 8
+        since = now - timedelta(hours=shift_hours)
+        on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).select_related("room")
+        high = [s for s in on_air if s.room.risk_grade == RiskGrade.HIGH]
+        first_inspection = {
+            row["session_id"]: row["first"]
+            for row in Inspection.objects.filter(session__in=high)
+            .values("session_id")
+            .annotate(first=Min("at"))
+        }
+        deadline = timedelta(minutes=HIGH_RISK_INSPECTION_MINUTES)
+        rows = []
+        for session in high:
+            first = first_inspection.get(session.pk)
+            due = session.started_at + deadline
+            rows.append(
+                {
+                    "session": session,
+                    "first": first,
+                    "on_time": first is not None and first <= due,
+                    "overdue": first is None and now > due,
+                }
+            )
+        reviewers = list(
+            Inspection.objects.filter(at__gte=since)
+            .values("inspector__username")
+            .annotate(n=Count("pk"), sessions=Count("session", distinct=True))
+            .order_by("-n")
+        )
+        active = max(len(reviewers), 1)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Patrol coverage"),
+            "opts": self.model._meta,
+            "rows": rows,
+            "on_air": on_air.count(),
+            "reviewers": reviewers,
+            "rooms_per_reviewer": round(on_air.count() / active, 1),
+            "guideline": ROOMS_PER_REVIEWER,
+            "minutes": HIGH_RISK_INSPECTION_MINUTES,
+            "hours": shift_hours,
+        }
+        return TemplateResponse(request, "admin/liverooms/coverage.html", context)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["raised_at", "rule", "severity", "signal_kind", "excerpt", "session", "status"]
+    list_filter = ["status", "severity", "rule__category"]
+    list_select_related = ["rule", "session__room"]
+    search_fields = ["excerpt", "rule__code"]
+    show_full_result_count = False
+    actions = ["confirm", "dismiss"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(
+            "liverooms.change_alert"
+        )  # for the actions; fields are read-only
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Alert._meta.fields]
+
+    def _decide(self, request, queryset, status):
+        actor, done = Actor.for_user(request.user), 0
+        for alert in queryset.filter(status=AlertStatus.OPEN):
+            try:
+                services.alert_decide(alert=alert, status=status, note="", actor=actor)
+                done += 1
+            except Conflict:
+                continue
+        self.message_user(
+            request,
+            ngettext("%d alert decided.", "%d alerts decided.", done) % done,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Confirm: a real violation"), permissions=["change"])
+    def confirm(self, request, queryset):
+        self._decide(request, queryset, AlertStatus.CONFIRMED)
+
+    @admin.action(description=_("Dismiss: a false alarm"), permissions=["change"])
+    def dismiss(self, request, queryset):
+        self._decide(request, queryset, AlertStatus.DISMISSED)
+
+
+@admin.register(GoLiveRefusal)
+class GoLiveRefusalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "room", "reason_codes"]
+    list_select_related = ["room"]
+    search_fields = ["room__title", "room__platform_ref"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    @admin.display(description=_("reasons"))
+    def reason_codes(self, obj):
+        return ", ".join(r["code"] for r in obj.reasons)
+
+
+admin.site.register_queue(
+    Queue(
+        key="patrol",
+        title=_("Sessions on air (patrol queue)"),
+        permission="liverooms.view_livesession",
+        url_name="admin:liverooms_livesession_changelist",
+        query="status__exact=live",
+        count=lambda request: LiveSession.objects.filter(status=SessionStatus.LIVE).count(),
+        order=20,
+    )
+)
+admin.site.register_queue(
+    Queue(
+        key="alerts_open",
+        title=_("Open monitoring alerts"),
+        permission="liverooms.view_alert",
+        url_name="admin:liverooms_alert_changelist",
+        query="status__exact=open",
+        count=lambda request: Alert.objects.filter(status=AlertStatus.OPEN).count(),
+        order=21,
+    )
+)
+
+
+def _overdue_high_risk(request) -> int:
+    cutoff = timezone.now() - timedelta(minutes=HIGH_RISK_INSPECTION_MINUTES)
+    return (
+        LiveSession.objects.filter(
+            status=SessionStatus.LIVE, room__risk_grade=RiskGrade.HIGH, started_at__lte=cutoff
+        )
+        .filter(inspections__isnull=True)
+        .count()
+    )
+
+
+admin.site.register_queue(
+    Queue(
+        key="patrol_overdue",
+        title=_("High-risk sessions not inspected in time"),
+        permission="liverooms.view_inspection",
+        url_name="admin:liverooms_livesession_coverage",
+        query="",
+        count=_overdue_high_risk,
+        order=19,
+    )
+)

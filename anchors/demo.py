@@ -168,5 +168,17 @@ def seed(*, context: dict, out) -> None:
             ends_at=timezone.now() + timedelta(days=30),
             actor=ACTOR,
         )
+    # Every approved anchor has had the training required before a first stream (LCM Art. 10).
+    for anchor in Party.objects.filter(
+        kind=PartyKind.ANCHOR, approved_at__isnull=False, training_records__isnull=True
+    ):
+        training_record(
+            anchor=anchor,
+            kind="before_first_stream",
+            completed_on=timezone.localdate() - timedelta(days=20),
+            provider="平台合规培训中心",
+            hours=Decimal("4"),
+            actor=ACTOR,
+        )
     for anchor in Party.objects.filter(kind=PartyKind.ANCHOR, platform_ref="a-0002"):
         agency_link_anchor(agency=agencies[1], anchor=anchor, actor=ACTOR)

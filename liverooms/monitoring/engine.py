@@ -1,0 +1,549 @@
+"""The rule engine: rules as data, compiled once into one Aho-Corasick automaton per view, and
+evaluated against stream signals (transcript lines, chat messages, listings) into alert drafts.
+
+Why this shape
+--------------
+A platform runs thousands of rules against every line of every live room, so the cost of a
+segment must not grow with the number of rules. Every keyword and alias of every rule goes into
+ONE automaton over the normalised text, and every pinyin spelling of the keywords of rules that
+ask for homophone matching goes into ONE automaton over the pinyin view: a segment is one pass
+per view whatever the rule count. Only regular-expression rules cost per rule, so they are kept
+for what literals cannot say (phone numbers, account handles).
+
+Matching semantics (what the admin's rule form must explain)
+-------------------------------------------------------------
+* ``keywords`` -- what the rule is about, in plain Chinese. Matched literally on the normalised
+  view (see ``normalize``) and, with ``match_pinyin``, by sound: a keyword of at least two Han
+  characters also matches any text with the same toneless pinyin (``加微信`` matches ``加薇信``,
+  ``加威信``, ``加 wei xin``). One Han character is too short to match by sound.
+* ``aliases`` -- literal spellings that pinyin cannot derive: abbreviations (``vx``, ``wx``,
+  ``v信``) and lookalike characters (``徽信``). Never expanded to pinyin: ``徽信`` read as
+  ``huixin`` would match the ordinary ``回信``.
+* A term that begins or ends with an ASCII letter (or digit) does not match inside a longer run
+  of letters (or digits) unless noise separated them in the original: ``vx`` matches ``加vx``
+  and ``d vx``, not ``dvx200``; ``加v`` matches ``加v信`` but not ``加vip``.
+* ``pattern`` -- a regular expression over the NORMALISED text (lower case, simplified, no
+  spaces or punctuation), for ``pattern`` rules and as an extra cue for ``price`` rules.
+* ``exclude`` -- context that makes a hit ordinary speech. Checked on the normalised text in a
+  window around each hit, so noise cannot defeat it either:
+
+  - ``"国家级非物质文化遗产"`` (no ``*``): suppresses a hit that this phrase *contains*: an
+    ordinary longer phrase around the term (``第一次`` around ``第一``).
+  - ``"不要*"`` / ``"*的办法"`` / ``"不要*吗"``: ``*`` stands for the hit; the text must be
+    immediately before and/or after it. This is how a warning against a violation (``不要私下转
+    账``) or a consumer tip (``最佳食用时间``) is told apart from the violation, for every
+    keyword of the rule at once.
+* ``signal_kinds`` -- which signals a rule reads: ``transcript`` (speech-to-text of the
+  stream), ``chat`` (comments and the room's pinned text) and ``listing`` (product titles).
+* ``price`` rules read listings only: a discount claim (a keyword or pattern cue in the title,
+  or ``Signal.claims_discount`` set by the platform's promotion data) needs a reference price
+  (LCM Art. 32), and a reference price must be above the selling price.
+* ``session`` rules (the unlabelled AI presenter, LCM Art. 37) are fed by session flags, not
+  text; the compiled set skips them and ``rulepack.ai_label_alert`` evaluates them.
+
+De-duplication: hits of one rule in one segment whose spans overlap become one alert spanning
+their union (``加微信号`` is one alert, not three). Separate spans stay separate alerts; folding
+repeats across segments of a session is the caller's choice.
+
+Nothing here imports Django: the engine is tested and benchmarked standalone, and a rule maps
+field for field onto ``liverooms.models.MonitoringRule`` (``Rule.from_mapping`` /
+``Rule.to_dict``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import ahocorasick
+
+from liverooms.monitoring.normalize import (
+    Normalized,
+    han_count,
+    normalize,
+    normalize_term,
+    pinyin_keys,
+    pinyin_view,
+)
+
+__all__ = [
+    "RULE_KINDS",
+    "SEVERITIES",
+    "SIGNAL_KINDS",
+    "AlertDraft",
+    "CompiledRuleSet",
+    "Rule",
+    "RuleError",
+    "RuleSetStats",
+    "Signal",
+]
+
+SEVERITIES = ("low", "medium", "high", "critical")
+RULE_KINDS = ("keyword", "pattern", "price", "session")
+SIGNAL_KINDS = ("transcript", "chat", "listing")
+
+# Characters of the original text shown on each side of a hit in the alert's excerpt: enough
+# for a reviewer to judge the sentence without opening the transcript.
+EXCERPT_CONTEXT = 15
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class RuleError(ValueError):
+    """A rule that cannot be compiled; the message says which field and why."""
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """One versioned monitoring rule. Field for field the same as ``MonitoringRule``."""
+
+    code: str
+    version: int = 1
+    category: str
+    severity: str
+    kind: str
+    keywords: Sequence[str] = ()
+    aliases: Sequence[str] = ()
+    match_pinyin: bool = False
+    pattern: str = ""
+    exclude: Sequence[str] = ()
+    signal_kinds: Sequence[str] = SIGNAL_KINDS
+    legal_basis: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        # Stored as tuples so a compiled set cannot be changed behind its back.
+        for name in ("keywords", "aliases", "exclude", "signal_kinds"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``RuleError`` for a rule the engine could not evaluate as its author meant."""
+        if not _CODE.match(self.code):
+            raise RuleError(f"code {self.code!r}: lower-case letters, digits, _ and -, max 64")
+        if self.version < 1:
+            raise RuleError(f"{self.code}: version must be 1 or more")
+        if self.severity not in SEVERITIES:
+            raise RuleError(f"{self.code}: severity must be one of {', '.join(SEVERITIES)}")
+        if self.kind not in RULE_KINDS:
+            raise RuleError(f"{self.code}: kind must be one of {', '.join(RULE_KINDS)}")
+        unknown = set(self.signal_kinds) - set(SIGNAL_KINDS)
+        if unknown:
+            raise RuleError(f"{self.code}: unknown signal kinds {sorted(unknown)}")
+        if self.kind != "session" and not self.signal_kinds:
+            raise RuleError(f"{self.code}: a {self.kind} rule needs at least one signal kind")
+        if self.kind == "keyword" and not (self.keywords or self.aliases):
+            raise RuleError(f"{self.code}: a keyword rule needs keywords or aliases")
+        if self.kind == "pattern" and not self.pattern:
+            raise RuleError(f"{self.code}: a pattern rule needs a pattern")
+        if self.kind == "price" and self.signal_kinds != ("listing",):
+            raise RuleError(f"{self.code}: a price rule reads listings only")
+        for term in (*self.keywords, *self.aliases):
+            if not normalize_term(term):
+                raise RuleError(f"{self.code}: {term!r} has no letters or digits to match")
+        for phrase in self.exclude:
+            _Exclusion.parse(phrase, code=self.code)
+        if self.pattern:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise RuleError(f"{self.code}: pattern does not compile: {error}") from error
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Rule:
+        """A rule from a dict or a model's ``__dict__``; keys that are not rule fields (id,
+        status, published_at, ...) are ignored, so a ``MonitoringRule`` row maps directly."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON-ready data, with lists where the model has JSON lists."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+
+# --- signals and alerts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Signal:
+    """One piece of a live session to check: a transcript line, a chat message, or a listing.
+
+    For a listing, ``text`` is the product title as shown in the room, and the prices are in
+    fen (integer, never float); ``claims_discount`` is the platform's own promotion flag (a
+    strike-through price, a "sale" badge) when it has one.
+    """
+
+    kind: str
+    at: datetime | None
+    text: str
+    price_fen: int | None = None
+    reference_price_fen: int | None = None
+    claims_discount: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in SIGNAL_KINDS:
+            raise ValueError(f"signal kind must be one of {', '.join(SIGNAL_KINDS)}")
+
+    @classmethod
+    def listing(
+        cls,
+        *,
+        at: datetime | None,
+        title: str,
+        price_fen: int | None,
+        reference_price_fen: int | None = None,
+        claims_discount: bool = False,
+    ) -> Signal:
+        return cls(
+            kind="listing",
+            at=at,
+            text=title,
+            price_fen=price_fen,
+            reference_price_fen=reference_price_fen,
+            claims_discount=claims_discount,
+        )
+
+    @property
+    def title(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertDraft:
+    """What the service turns into an ``Alert`` row: everything a reviewer needs, with the
+    offsets and excerpt taken from the ORIGINAL text so the evidence is what was said."""
+
+    rule_code: str
+    rule_version: int
+    severity: str
+    category: str
+    legal_basis: str
+    signal_kind: str  # transcript | chat | listing | session
+    signal_index: int  # position of the signal in the list given to ``evaluate``
+    at: datetime | None
+    start: int  # original[start:end] is the hit, including noise inserted inside it
+    end: int
+    excerpt: str  # the hit with up to EXCERPT_CONTEXT characters of context on each side
+    matched: str  # original[start:end]
+    term: str  # the rule term (normalised), the pattern, or the price finding's figures
+    finding: str  # term | homophone | pattern | discount_without_reference |
+    #               reference_not_above_price | ai_unlabelled
+
+
+# --- exclusions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Exclusion:
+    """One exclusion phrase, normalised. ``phrase`` set: containment; else before/after."""
+
+    phrase: str = ""
+    before: str = ""
+    after: str = ""
+
+    @classmethod
+    def parse(cls, raw: str, *, code: str) -> _Exclusion:
+        if raw.count("*") > 1:
+            raise RuleError(f"{code}: exclusion {raw!r} may hold one * (the hit), not more")
+        if "*" in raw:
+            before, after = (normalize_term(part) for part in raw.split("*"))
+            if not (before or after):
+                raise RuleError(f"{code}: exclusion {raw!r} needs text around the *")
+            return cls(before=before, after=after)
+        phrase = normalize_term(raw)
+        if not phrase:
+            raise RuleError(f"{code}: exclusion {raw!r} has no letters or digits")
+        return cls(phrase=phrase)
+
+    def suppresses(self, text: str, start: int, end: int) -> bool:
+        if self.phrase:
+            size = len(self.phrase)
+            if size < end - start:
+                return False
+            # Any occurrence inside this window that is as long as the phrase covers the hit.
+            return self.phrase in text[max(0, end - size) : start + size]
+        if self.before and not (
+            start >= len(self.before) and text[start - len(self.before) : start] == self.before
+        ):
+            return False
+        return not self.after or text[end : end + len(self.after)] == self.after
+
+
+# --- the compiled set --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetStats:
+    rules: int
+    text_terms: int  # distinct normalised keywords and aliases in the text automaton
+    pinyin_terms: int  # distinct pinyin spellings in the pinyin automaton
+    automata: dict[str, int] = field(default_factory=dict)  # view -> automata built (0 or 1)
+    pattern_rules: int = 0
+    price_rules: int = 0
+
+
+# A raw hit: (rule index, normalised start, normalised end, term, finding).
+_Hit = tuple[int, int, int, str, str]
+# An owner of a pinyin key: (rule index, the keyword, inner syllable boundaries of the key).
+_PinyinOwner = tuple[int, str, tuple[int, ...]]
+
+
+class CompiledRuleSet:
+    """A set of published rules compiled for evaluation. Build once per rule-set change (it
+    takes about a second for 2,000 rules) and share it: evaluation does not mutate it."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rule for rule in rules if rule.kind != "session")
+        codes = [rule.code for rule in self.rules]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            raise RuleError(f"one version per rule in a set; repeated: {', '.join(duplicates)}")
+        self._applies = {
+            kind: [kind in rule.signal_kinds for rule in self.rules] for kind in SIGNAL_KINDS
+        }
+        self._exclusions = [
+            tuple(_Exclusion.parse(raw, code=rule.code) for raw in rule.exclude)
+            for rule in self.rules
+        ]
+        self._patterns = [
+            (index, re.compile(rule.pattern))
+            for index, rule in enumerate(self.rules)
+            if rule.pattern
+        ]
+        self._price_rules = [i for i, rule in enumerate(self.rules) if rule.kind == "price"]
+        self._price_set = frozenset(self._price_rules)
+        text_terms, pinyin_terms = self._collect_terms()
+        self._text_automaton = _build_automaton(
+            {term: (len(term), tuple(owners), term) for term, owners in text_terms.items()}
+        )
+        self._pinyin_automaton = _build_automaton(
+            {key: (len(key), tuple(owners)) for key, owners in pinyin_terms.items()}
+        )
+        self._stats = RuleSetStats(
+            rules=len(self.rules),
+            text_terms=len(text_terms),
+            pinyin_terms=len(pinyin_terms),
+            automata={
+                "text": int(self._text_automaton is not None),
+                "pinyin": int(self._pinyin_automaton is not None),
+            },
+            pattern_rules=len(self._patterns),
+            price_rules=len(self._price_rules),
+        )
+
+    def _collect_terms(self) -> tuple[dict[str, list[int]], dict[str, list[_PinyinOwner]]]:
+        """Every term of every rule, keyed by its matched form, with the rules that own it."""
+        text_terms: dict[str, list[int]] = {}
+        pinyin_terms: dict[str, list[_PinyinOwner]] = {}
+        for index, rule in enumerate(self.rules):
+            if rule.kind not in ("keyword", "price"):
+                continue
+            for raw in (*rule.keywords, *rule.aliases):
+                owners = text_terms.setdefault(normalize_term(raw), [])
+                if index not in owners:
+                    owners.append(index)
+            if not rule.match_pinyin:
+                continue
+            for raw in rule.keywords:
+                term = normalize_term(raw)
+                if han_count(term) < 2:
+                    continue
+                for key, bounds in pinyin_keys(term):
+                    owners_p = pinyin_terms.setdefault(key, [])
+                    if all(owner[0] != index for owner in owners_p):
+                        owners_p.append((index, term, bounds))
+        return text_terms, pinyin_terms
+
+    def stats(self) -> RuleSetStats:
+        return self._stats
+
+    # --- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, signals: Iterable[Signal]) -> list[AlertDraft]:
+        """Alert drafts for a batch of signals, in signal order, then by position."""
+        drafts: list[AlertDraft] = []
+        for index, signal in enumerate(signals):
+            drafts.extend(self.evaluate_signal(signal, index=index))
+        return drafts
+
+    def evaluate_signal(self, signal: Signal, *, index: int = 0) -> list[AlertDraft]:
+        norm = normalize(signal.text)
+        applies = self._applies[signal.kind]
+        hits: list[_Hit] = []
+        if norm.text:
+            self._scan_text(norm, applies, hits)
+            self._scan_pinyin(norm, applies, hits)
+            self._scan_patterns(norm, applies, hits)
+        hits = [hit for hit in hits if not self._excluded(hit, norm.text)]
+        drafts = self._price_drafts(signal, index, norm, hits, applies)
+        keyword_hits = [hit for hit in hits if hit[0] not in self._price_set]
+        for rule_index, start, end, term, finding in _merge_overlaps(keyword_hits):
+            drafts.append(
+                self._draft(rule_index, signal, index, *norm.span(start, end), term, finding)
+            )
+        drafts.sort(key=lambda draft: (draft.start, draft.rule_code))
+        return drafts
+
+    def _scan_text(self, norm: Normalized, applies: list[bool], hits: list[_Hit]) -> None:
+        if self._text_automaton is None:
+            return
+        text = norm.text
+        for last, (size, owners, term) in self._text_automaton.iter(text):
+            start, end = last - size + 1, last + 1
+            if not _edges_ok(norm, start, end):
+                continue
+            for rule_index in owners:
+                if applies[rule_index]:
+                    hits.append((rule_index, start, end, term, "term"))
+
+    def _scan_pinyin(self, norm: Normalized, applies: list[bool], hits: list[_Hit]) -> None:
+        if self._pinyin_automaton is None:
+            return
+        view = pinyin_view(norm)
+        start_at = view.start_at
+        for last, (size, owners) in self._pinyin_automaton.iter(view.text):
+            # Whole syllables only: "xian" must not match inside "xi an".
+            first = last - size + 1
+            start, end = start_at[first], view.end_at[last + 1]
+            if start < 0 or end < 0 or not _edges_ok(norm, start, end):
+                continue
+            for rule_index, term, bounds in owners:
+                # The text must be cut wherever the term is: 西安 xi|an is not 先 xian.
+                if applies[rule_index] and all(start_at[first + b] >= 0 for b in bounds):
+                    hits.append((rule_index, start, end, term, "homophone"))
+
+    def _scan_patterns(self, norm: Normalized, applies: list[bool], hits: list[_Hit]) -> None:
+        for rule_index, regex in self._patterns:
+            if not applies[rule_index]:
+                continue
+            finding = "term" if self.rules[rule_index].kind == "price" else "pattern"
+            for match in regex.finditer(norm.text):
+                if match.end() > match.start():
+                    hits.append((rule_index, match.start(), match.end(), match.group(), finding))
+
+    def _excluded(self, hit: _Hit, text: str) -> bool:
+        rule_index, start, end = hit[0], hit[1], hit[2]
+        return any(ex.suppresses(text, start, end) for ex in self._exclusions[rule_index])
+
+    def _price_drafts(
+        self,
+        signal: Signal,
+        index: int,
+        norm: Normalized,
+        hits: list[_Hit],
+        applies: list[bool],
+    ) -> list[AlertDraft]:
+        """LCM Art. 32: a discount claim shows a reference price, and that price is above the
+        price charged. The cue hits locate the claim in the title for the excerpt."""
+        drafts = []
+        for rule_index in self._price_rules:
+            if not applies[rule_index]:
+                continue
+            cues = sorted((hit for hit in hits if hit[0] == rule_index), key=lambda h: h[1])
+            finding = _price_finding(signal, claimed=bool(cues) or signal.claims_discount)
+            if finding is None:
+                continue
+            name, figures = finding
+            if cues:
+                start, end = norm.span(cues[0][1], cues[0][2])
+            else:
+                start, end = 0, len(signal.text)
+            drafts.append(self._draft(rule_index, signal, index, start, end, figures, name))
+        return drafts
+
+    def _draft(
+        self,
+        rule_index: int,
+        signal: Signal,
+        index: int,
+        start: int,
+        end: int,
+        term: str,
+        finding: str,
+    ) -> AlertDraft:
+        rule = self.rules[rule_index]
+        return AlertDraft(
+            rule_code=rule.code,
+            rule_version=rule.version,
+            severity=rule.severity,
+            category=rule.category,
+            legal_basis=rule.legal_basis,
+            signal_kind=signal.kind,
+            signal_index=index,
+            at=signal.at,
+            start=start,
+            end=end,
+            excerpt=excerpt(signal.text, start, end),
+            matched=signal.text[start:end],
+            term=term,
+            finding=finding,
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _build_automaton(entries: Mapping[str, tuple[Any, ...]]) -> Any:
+    """One Aho-Corasick automaton over all terms, or None when there are none. Each value
+    starts with the term's length, since the automaton reports only where a match ends."""
+    if not entries:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, value in entries.items():
+        automaton.add_word(key, value)
+    automaton.make_automaton()
+    return automaton
+
+
+def _same_class(a: str, b: str) -> bool:
+    """Both ASCII letters, or both ASCII digits: characters that form one word together."""
+    if not (a.isascii() and b.isascii()):
+        return False
+    return (a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit())
+
+
+def _edges_ok(norm: Normalized, start: int, end: int) -> bool:
+    """False when the hit starts or ends inside a run of ASCII letters (or digits) that was one
+    word in the original: ``vx`` inside ``dvx200``, ``加v`` inside ``加vip``."""
+    text = norm.text
+    if start > 0 and _same_class(text[start - 1], text[start]) and norm.contiguous(start):
+        return False
+    return not (end < len(text) and _same_class(text[end - 1], text[end]) and norm.contiguous(end))
+
+
+def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:
+    """One hit per rule per run of overlapping spans, spanning their union. The first hit's
+    term and finding are kept: the literal term when the text view found it too."""
+    merged: list[_Hit] = []
+    for hit in sorted(hits, key=lambda h: (h[0], h[1], -h[2], h[4] != "term")):
+        if merged and merged[-1][0] == hit[0] and hit[1] < merged[-1][2]:
+            last = merged[-1]
+            merged[-1] = (last[0], last[1], max(last[2], hit[2]), last[3], last[4])
+        else:
+            merged.append(hit)
+    return merged
+
+
+def _price_finding(signal: Signal, *, claimed: bool) -> tuple[str, str] | None:
+    reference, price = signal.reference_price_fen, signal.price_fen
+    if claimed and reference is None:
+        return "discount_without_reference", f"price_fen={price} reference_price_fen=None"
+    if reference is not None and price is not None and reference <= price:
+        return "reference_not_above_price", f"price_fen={price} reference_price_fen={reference}"
+    return None
+
+
+def excerpt(text: str, start: int, end: int, context: int = EXCERPT_CONTEXT) -> str:
+    """The original text around [start, end), with ``…`` where it was cut."""
+    left, right = max(0, start - context), min(len(text), end + context)
+    return ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")

@@ -1,0 +1,258 @@
+"""Text normalisation for the monitoring engine: one canonical view of a segment, and a pinyin
+view for homophone evasions, both mapped back to offsets in the ORIGINAL text.
+
+Why two views
+-------------
+Anchors and chat users who know a filter is listening write around it. The evasions seen in
+live-commerce fall into a few families, and each is undone by one step here:
+
+* **Width and compatibility forms** -- ``ＶＸ``, ``①``, ``ⓥ``, ``𝐯𝐱``: Unicode NFKC.
+* **Case** -- ``VX`` / ``Vx``: case folding.
+* **Traditional characters** -- ``國家級``, ``電子煙``: OpenCC ``t2s`` on the joined string, so
+  phrase-level conversions (``乾燥`` -> ``干燥`` but ``乾隆`` stays) come out as OpenCC intends.
+* **Noise between characters** -- ``加 微 信``, ``加✨微✨信``, ``加\u200d微\u200d信``,
+  ``加.微.信``: every character that is not a letter or a digit of any script (Unicode categories
+  L* and N*) is dropped: whitespace (Z*), punctuation (P*), symbols and emoji (S*), marks (M*,
+  incl. variation selectors and combining "zalgo" marks) and format/control characters (C*,
+  incl. zero-width spaces and joiners). Rule terms are normalised the same way, so a keyword
+  such as ``100%有效`` becomes ``100有效`` on both sides.
+* **Lookalike letters** -- Cyrillic ``ѵх``, emoji letters ``🅥🅧`` / ``🇻🇽``: a deliberately small
+  table (below), because every entry folds legitimate text too.
+* **"+" for 加** -- chat writes ``+V`` / ``➕vx`` where speech says 加V; ``+`` would otherwise be
+  dropped as a symbol, losing the verb the offline-transaction rules key on.
+* **Homophones** -- ``薇信``, ``威信``, ``wei xin``: these survive every step above, so they get a
+  second view: the toneless pinyin of each normalised character (Latin letters and digits stand
+  for themselves), concatenated. ``加薇信`` and ``加 wei xin`` both read ``jiaweixin``.
+
+What is NOT folded here, on purpose: visual lookalike Han characters (``徽信`` for 微信) and
+abbreviations (``vx``, ``wx``, ``v信``). No general table exists that would not also rewrite
+ordinary words (``安徽`` is not 安微), so those are listed per rule as literal *aliases*.
+
+Offsets
+-------
+Every normalised character remembers the offset of the original character it came from
+(``Normalized.offsets``). A match over ``normalised[s:e]`` is reported as
+``original[offsets[s] : offsets[e - 1] + 1]``, which includes any noise that was inserted
+between the matched characters -- the excerpt a reviewer needs to see. One original character
+that NFKC expands (``℡`` -> ``tel``) maps all its outputs to the same offset. Offsets count code
+points (Python ``str`` indices), as the ``Alert.start``/``end`` fields do.
+
+The pinyin view keeps, for every position in the pinyin string, the normalised character whose
+syllable starts (``start_at``) or ends (``end_at``) there; a pinyin match that does not begin and
+end on syllable boundaries is not a match (so ``xian`` does not match inside ``xi an``). Each
+character of a segment is read in its default (most common) reading, since an evader picks a
+homophone by its common reading; a *rule term* is spelled both in context (银行卡 ``yinhangka``)
+and character by character (``yinxingka``), see ``pinyin_keys``.
+
+Performance: a per-character cache makes normalising a 40-character segment a few microseconds
+plus one OpenCC call (~2 µs); the pinyin view is one cached dictionary look-up per character.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+__all__ = [
+    "Normalized",
+    "PinyinKey",
+    "PinyinView",
+    "han_count",
+    "normalize",
+    "normalize_term",
+    "pinyin_keys",
+    "pinyin_view",
+]
+
+# Letters drawn like Latin ones, seen in "ѵх"-style evasions of vx/wx/qq. Kept small: each entry
+# also rewrites genuine Cyrillic or Greek text, which no rule matches anyway.
+# fmt: off
+_LOOKALIKES = {
+    # Cyrillic
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѵ": "v", "і": "i",
+    "ј": "j", "ԛ": "q", "ԝ": "w",
+    # Greek
+    "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "χ": "x",
+    "ω": "w",
+}
+# fmt: on
+
+# Symbols that carry a word rather than noise (see module docstring).
+_SYMBOL_WORDS = {"+": "加", "➕": "加"}
+
+# Emoji letters that NFKC leaves alone: squared, negative circled, negative squared, and
+# regional indicators. Each block runs A..Z.
+_EMOJI_LETTER_BLOCKS = (0x1F130, 0x1F150, 0x1F170, 0x1F1E6)
+
+_T2S = opencc.OpenCC("t2s")
+
+# Per-character result of the stateless steps (NFKC, case folding, lookalikes, noise removal).
+# Bounded by the characters actually seen, a few thousand in practice.
+_CHAR_CACHE: dict[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A segment's canonical text and, per character of it, the offset in the original."""
+
+    original: str
+    text: str
+    offsets: list[int]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original [start, end) that normalised [start, end) came from (end > start)."""
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+    def contiguous(self, index: int) -> bool:
+        """Whether normalised characters index-1 and index were adjacent in the original, i.e.
+        no noise was removed between them. Used to tell ``dvx`` (one word) from ``d vx``."""
+        return self.offsets[index] - self.offsets[index - 1] <= 1
+
+
+@dataclass(frozen=True, slots=True)
+class PinyinView:
+    """Toneless pinyin of a normalised text, with the syllable boundaries mapped back.
+
+    ``start_at[p]`` is the normalised index whose syllable starts at pinyin position p, or -1;
+    ``end_at[p]`` is one past the normalised index whose syllable ends at p, or -1.
+    """
+
+    text: str
+    start_at: list[int]
+    end_at: list[int]
+
+
+def _fold_char(char: str) -> str:
+    """NFKC, case folding, lookalikes and noise removal for one original character."""
+    out = []
+    for c in unicodedata.normalize("NFKC", char):
+        code = ord(c)
+        for block in _EMOJI_LETTER_BLOCKS:
+            if block <= code < block + 26:
+                c = chr(ord("a") + code - block)
+                break
+        if c in _SYMBOL_WORDS:
+            out.append(_SYMBOL_WORDS[c])
+            continue
+        for folded in c.casefold():
+            folded = _LOOKALIKES.get(folded, folded)
+            if unicodedata.category(folded)[0] in "LN":
+                out.append(folded)
+    return "".join(out)
+
+
+def normalize(text: str) -> Normalized:
+    """The canonical view of ``text`` used for matching, with offsets into ``text``."""
+    cache = _CHAR_CACHE
+    parts: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        folded = cache.get(char)
+        if folded is None:
+            folded = cache[char] = _fold_char(char)
+        if folded:
+            parts.append(folded)
+            # Almost always one character; an NFKC expansion maps every output to this offset.
+            offsets.extend([index] * len(folded))
+    joined = "".join(parts)
+    return Normalized(original=text, text=_to_simplified(joined), offsets=offsets)
+
+
+def _to_simplified(text: str) -> str:
+    """OpenCC t2s on the whole string (phrase-aware); per character if the length changed,
+    since the offsets are per character. t2s is length-preserving for all but rare phrases."""
+    if text.isascii():
+        return text
+    converted = _T2S.convert(text)
+    if len(converted) == len(text):
+        return converted
+    return "".join(_simplified_char(c) for c in text)
+
+
+@lru_cache(maxsize=8192)
+def _simplified_char(char: str) -> str:
+    converted = _T2S.convert(char)
+    return converted if len(converted) == 1 else char
+
+
+def normalize_term(term: str) -> str:
+    """A rule keyword, alias or exclusion phrase in the same canonical form as segments."""
+    return normalize(term).text
+
+
+# --- pinyin view -------------------------------------------------------------------------------
+
+
+def _is_han(char: str) -> bool:
+    # CJK Unified Ideographs, Extension A, compatibility ideographs, Extensions B and later.
+    code = ord(char)
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x3FFFF
+    )
+
+
+def han_count(text: str) -> int:
+    """How many Han characters ``text`` has (pinyin matching needs at least two)."""
+    return sum(1 for c in text if _is_han(c))
+
+
+_SYLLABLE_CACHE: dict[str, str] = {}
+
+
+def _syllable(char: str) -> str:
+    """The default toneless reading of a Han character; any other character stands for itself.
+    Characters pypinyin does not know also stand for themselves."""
+    syllable = _SYLLABLE_CACHE.get(char)
+    if syllable is None:
+        syllable = lazy_pinyin(char, style=Style.NORMAL)[0] if _is_han(char) else char
+        _SYLLABLE_CACHE[char] = syllable
+    return syllable
+
+
+def pinyin_view(normalized: Normalized) -> PinyinView:
+    """The toneless pinyin string of a normalised segment, with syllable boundaries."""
+    syllables = [_syllable(c) for c in normalized.text]
+    text = "".join(syllables)
+    start_at = [-1] * (len(text) + 1)
+    end_at = [-1] * (len(text) + 1)
+    position = 0
+    for index, syllable in enumerate(syllables):
+        start_at[position] = index
+        position += len(syllable)
+        end_at[position] = index + 1
+    return PinyinView(text=text, start_at=start_at, end_at=end_at)
+
+
+PinyinKey = tuple[str, tuple[int, ...]]
+
+
+def pinyin_keys(term: str) -> list[PinyinKey]:
+    """The toneless pinyin spellings of a normalised rule term, each with the positions of its
+    inner syllable boundaries: its reading in context (pypinyin's phrase dictionary: 银行卡 ->
+    ``yinhangka``), which is what an evader picks homophones by, and its character-by-character
+    default reading (``yinxingka``), which is how ``pinyin_view`` reads the literal term.
+
+    The boundaries let the matcher insist that the text is cut at least where the term is:
+    西安 ``xi|an`` must not match 先 ``xian``, while Latin letters, one segment each, may spell
+    a term out (``w|e|i|x|i|n`` for ``wei|xin``).
+
+    Not every heteronym: rare readings only add false alarms (号 has a reading ``xiao``, which
+    made 微信号 match ``微信，小心`` in an ordinary warning).
+    """
+    spellings = (
+        lazy_pinyin(term, style=Style.NORMAL),
+        [_syllable(c) for c in term],
+    )
+    keys: dict[str, tuple[int, ...]] = {}
+    for syllables in spellings:
+        bounds = tuple(itertools.accumulate(len(s) for s in syllables[:-1]))
+        keys.setdefault("".join(syllables), bounds)
+    return list(keys.items())

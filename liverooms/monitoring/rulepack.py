@@ -1,0 +1,310 @@
+"""The shipped rule pack: RULES.md §3's prohibited claims and anchor behaviours as plain data.
+
+Each entry has exactly the fields of ``liverooms.models.MonitoringRule`` (``Rule.from_mapping``
+reads it), so a data migration or a management command can load the pack as rows, and every
+later change is a new rule version made in the admin, not an edit here. ``RULEPACK_VERSION``
+names this file's content as a whole; bump it when an entry changes so the loader knows to
+publish new versions.
+
+Decisions a reviewer may question, and why
+------------------------------------------
+* **Ranking claims, not the bare word 第一.** Anchors number their points (``第一，…；第二，…``)
+  and say ``第一次``, ``第一个拍下的``, ``一号链接`` all day. The rule lists the claims the
+  enforcement cases are about (``销量第一``, ``全网第一``, ``第一品牌``, ``no1``) instead of
+  ``第一`` with an endless list of exceptions.
+* **最好 likewise.** ``最好`` is mostly the adverb "had better" (``最好先试一试``); the rule
+  lists the adjectival claims (``效果最好``, ``质量最好``, ``最好用的``).
+* **Consumer tips and honours are not claims.** SAMR's enforcement guide on absolute terms
+  (《广告绝对化用语执法指南》, 2023) places outside AdL Art. 9(3) a "best method / best time /
+  best shelf life" consumer tip, product names and registered marks that contain such a word,
+  and truthful background information. So ``最佳食用时间``, ``质量最好的办法``, ``万能胶`` and
+  a designation the state confers -- ``国家级非物质文化遗产`` -- do not alert. Whether the
+  designation is TRUE is for the qualification audit (RULES.md §2) and, when false, LCM Art. 34
+  (false honours) on review; a keyword cannot know.
+* **Warnings are not lures.** ``下单请走平台，不要私下转账`` names the violation in order to
+  warn against it. Rules about behaviour carry ``NEGATIONS`` (``不要*``, ``请勿*`` via ``勿*``,
+  ``谨防*`` ...): the negation must stand immediately before the term after normalisation, so
+  ``不要犹豫，加微信`` still alerts (犹豫 stands between). Absolute-term rules do not take them:
+  ``不是最佳`` is rare and ``特别顶级`` would be silenced by ``别*``.
+* **Homophones only where evasion is the norm and the words are long.** Offline-transaction and
+  fake-review rules match by pinyin; goods, tobacco and medical rules do not, because ``高仿``
+  (gaofang) would hit ``高防晒`` and ``电子烟`` (dianziyan) would hit ``电子眼``.
+* **Selling e-cigarettes or cigarettes is the signal**, in any kind of text, except when it is
+  warned against, quit, or a medical nebuliser (``医用雾化器``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from liverooms.monitoring.engine import AlertDraft, Rule
+
+__all__ = [
+    "AI_PRESENTER_RULE",
+    "NEGATIONS",
+    "RULEPACK",
+    "RULEPACK_VERSION",
+    "ai_label_alert",
+    "rules",
+]
+
+RULEPACK_VERSION = 1
+
+# Immediately before a term, these make it a warning or a refusal rather than an invitation.
+# fmt: off
+NEGATIONS = [
+    "不要*", "不能*", "不可*", "不会*", "不得*", "不用*", "不需要*", "无需*", "不支持*",
+    "不接受*", "不提供*", "不搞*", "不做*", "不卖*", "不售*", "不销售*", "从不*", "绝不*",
+    "绝对不*", "别*", "勿*", "禁止*", "严禁*", "谨防*", "警惕*", "防范*", "小心*", "拒绝*",
+    "杜绝*", "防止*", "避免*", "以免*", "举报*", "遇到*", "凡是*", "任何*", "没有*", "并非*",
+]
+
+# After a term: the sentence is about the risk, not the offer.
+_RISK_AFTER = [
+    "*有风险", "*风险", "*是骗", "*都是骗", "*的都是骗", "*骗局", "*诈骗", "*被骗", "*受骗",
+    "*不受", "*不安全", "*违法", "*是违法", "*违规", "*是违规",
+]
+
+# fmt: on
+
+_ALL = ["transcript", "chat", "listing"]
+_SPOKEN = ["transcript", "chat"]
+
+# The pack is a table: one term list per rule, laid out by hand for review, not by the formatter.
+# fmt: off
+RULEPACK: list[dict[str, Any]] = [
+    {
+        "code": "adl9_absolute_terms",
+        "version": 1,
+        "category": "absolute_terms",
+        "severity": "medium",
+        "kind": "keyword",
+        "keywords": [
+            "国家级", "世界级", "最高级", "最佳", "顶级", "顶尖", "极品", "独一无二",
+            "绝无仅有", "史无前例", "前无古人", "万能", "史上最", "全网最低", "全网最便宜",
+            "最低价", "全网最好", "效果最好", "质量最好", "最好用的", "最好的产品", "最先进",
+            "100%有效", "百分百有效", "百分之百有效", "销量第一", "全网第一", "全国第一",
+            "全球第一", "世界第一", "行业第一", "排名第一", "天下第一", "同类第一",
+            "第一品牌", "销量冠军", "全网唯一", "全国唯一", "领袖品牌", "no1", "top1",
+        ],
+        "aliases": [],
+        "match_pinyin": False,
+        "pattern": "",
+        "exclude": [
+            # Designations conferred under state rules, stated as background (see docstring).
+            "国家级非物质文化遗产", "国家级非遗", "世界级非物质文化遗产", "世界级非遗",
+            "国家级自然保护区", "国家级风景名胜区", "国家级裁判", "国家级运动员",
+            # Consumer tips: best time, method, storage (SAMR guide).
+            "*时间", "*时期", "*赏味", "*食用", "*饮用", "*使用", "*保存", "*储存", "*温度",
+            "*方法", "*办法", "*方式", "*季节", "*的时间", "*的方法", "*的办法", "*的方式",
+            # Product names that contain the word.
+            "万能胶", "万能表", "万能充", "万能插座", "万能插头", "万能转换", "万能钥匙",
+            "万能扳手", "万能遥控",
+            # "Sales first time over ..." is a date, not a rank.
+            "*次",
+        ],
+        "signal_kinds": _ALL,
+        "legal_basis": "AdL Art. 9(3)",
+        "description": "Absolute terms (国家级, 最高级, 最佳 and their kin) in speech, chat "
+        "or a product title.",
+    },
+    {
+        "code": "offline_transaction_lure",
+        "version": 1,
+        "category": "offline_transaction",
+        "severity": "high",
+        "kind": "keyword",
+        "keywords": [
+            "加微信", "加我微信", "加个微信", "加下微信", "加一下微信", "加主播微信",
+            "微信私聊", "微信联系", "微信下单", "微信转账", "微信号", "加qq", "加我qq", "qq号",
+            "qq联系", "qq群", "私聊下单", "私信下单", "私下转账", "私下交易", "私下付款",
+            "私下联系", "线下交易", "线下付款", "线下转账", "不走平台", "绕过平台", "绕开平台",
+            "平台外交易", "扫码付款", "扫码转账", "扫码支付", "转账给我", "支付宝转账",
+            "转账到支付宝", "银行卡转账",
+        ],
+        # Spellings pinyin cannot derive: abbreviations and lookalike characters.
+        "aliases": ["vx", "wx", "v信", "加v", "薇x", "威x", "徽信", "扣扣号", "加扣扣"],
+        "match_pinyin": True,
+        "pattern": "",
+        "exclude": [*NEGATIONS, *_RISK_AFTER],
+        "signal_kinds": _ALL,
+        "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020); "
+        "网络主播行为规范 (2022)",
+        "description": "Guiding buyers off the platform: private chat channels, private "
+        "transfers, scanning a personal code to pay.",
+    },
+    {
+        "code": "offline_contact_details",
+        "version": 1,
+        "category": "offline_transaction",
+        "severity": "high",
+        "kind": "pattern",
+        "keywords": [],
+        "aliases": [],
+        "match_pinyin": False,
+        # Over the normalised text, so "138 1234 5678" and "vx：abc_123" are already joined:
+        # a mainland mobile number, or an account handle right after a channel name.
+        "pattern": r"(?<!\d)1[3-9]\d{9}(?!\d)"
+        r"|(?:微信|薇信|威信|vx|wx|v信|weixin)号?(?:是|为)?[a-z][a-z0-9]{5,19}"
+        r"|(?:qq|扣扣)号?(?:是|为)?[1-9]\d{4,10}(?!\d)",
+        "exclude": [*NEGATIONS],
+        "signal_kinds": _SPOKEN,
+        "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020)",
+        "description": "A personal phone number or chat handle given out in the room.",
+    },
+    {
+        "code": "lcm34_fake_reviews",
+        "version": 1,
+        "category": "fake_reviews",
+        "severity": "high",
+        "kind": "keyword",
+        "keywords": [
+            "好评返现", "好评返", "五星好评返", "五星好评送", "好评送红包", "晒图返现",
+            "买家秀返现", "追评返现", "返现好评", "刷好评", "刷评价", "刷单", "刷销量",
+            "刷数据", "删差评返",
+        ],
+        "aliases": [],
+        "match_pinyin": True,
+        "pattern": "",
+        "exclude": [*NEGATIONS, *_RISK_AFTER],
+        "signal_kinds": _ALL,
+        "legal_basis": "LCM Art. 34",
+        "description": "Buying reviews or faking sales: cash back for good reviews, "
+        "brushing orders.",
+    },
+    {
+        "code": "lcm33_prohibited_goods",
+        "version": 1,
+        "category": "prohibited_goods",
+        "severity": "critical",
+        "kind": "keyword",
+        "keywords": [
+            "仿品", "高仿", "a货", "超a货", "精仿", "原单尾货", "原单货", "处方药",
+            "野生动物制品", "象牙制品", "象牙雕", "犀牛角", "犀角", "穿山甲", "熊胆粉", "虎骨",
+            "管制刀具", "弹簧刀", "甩棍", "仿真枪", "气枪", "迷药", "窃听器", "针孔摄像头",
+        ],
+        "aliases": [],
+        "match_pinyin": False,
+        "pattern": "",
+        "exclude": [*NEGATIONS, *_RISK_AFTER, "识别*", "鉴别*", "辨别*", "区分*"],
+        "signal_kinds": _ALL,
+        "legal_basis": "LCM Art. 33",
+        "description": "Counterfeit, prohibited or restricted goods offered in the room.",
+    },
+    {
+        "code": "tobacco_promotion",
+        "version": 1,
+        "category": "tobacco",
+        "severity": "high",
+        "kind": "keyword",
+        "keywords": [
+            "香烟", "卷烟", "条烟", "烟草制品", "电子烟", "一次性电子烟", "烟弹", "烟油",
+            "雾化烟", "雾化弹", "雾化器", "电子雾化器", "烟杆", "雪茄",
+        ],
+        "aliases": [],
+        "match_pinyin": False,
+        "pattern": "",
+        "exclude": [
+            *NEGATIONS, *_RISK_AFTER, "戒*", "戒掉*",
+            "医用雾化器", "医疗雾化器", "儿童雾化器", "家用雾化器", "雾化器面罩",
+        ],
+        "signal_kinds": _ALL,
+        "legal_basis": "AdL Art. 22; 2021 Measures Art. 18; 网络主播行为规范 (2022)",
+        "description": "Promoting or selling cigarettes, e-cigarettes and their cartridges.",
+    },
+    {
+        "code": "adl17_medical_claims",
+        "version": 1,
+        "category": "medical_claims",
+        "severity": "high",
+        "kind": "keyword",
+        "keywords": [
+            "治愈", "根治", "药到病除", "包治百病", "包治", "彻底治好", "无副作用",
+            "零副作用", "没有副作用", "抗癌", "防癌", "降血糖", "降血压", "降血脂", "降三高",
+            "替代药物", "代替药物", "疗效", "消炎",
+        ],
+        "aliases": [],
+        "match_pinyin": False,
+        "pattern": "",
+        "exclude": [
+            *NEGATIONS, "不能保证*", "无法保证*", "不保证*", "不具有*", "不具备*", "不可以*",
+        ],
+        "signal_kinds": _ALL,
+        "legal_basis": "AdL Art. 17",
+        "description": "Disease-treatment or medical-efficacy claims for goods that are "
+        "not medicines or medical devices.",
+    },
+    {
+        "code": "lcm32_reference_price",
+        "version": 1,
+        "category": "pricing",
+        "severity": "medium",
+        "kind": "price",
+        # Discount cues in a product title; the check is on the listing's prices.
+        "keywords": [
+            "原价", "划线价", "折扣", "打折", "折后", "折起", "秒杀", "直降", "立减",
+            "限时特价", "特价", "清仓价", "跳楼价", "亏本价", "骨折价", "优惠价", "活动价",
+            "降价", "半价",
+        ],
+        "aliases": [],
+        "match_pinyin": False,
+        "pattern": r"\d+折|[一二三四五六七八九两]折",
+        # 三折伞 is a folding umbrella, not 30 % of the price.
+        "exclude": ["*伞", "*雨伞", "*晴雨伞", "*遮阳伞", "*太阳伞", "*叠", "*折叠"],
+        "signal_kinds": ["listing"],
+        "legal_basis": "LCM Art. 32",
+        "description": "A discount claimed without a reference price, or a reference price "
+        "that is not above the selling price.",
+    },
+]
+# fmt: on
+
+AI_PRESENTER_RULE = Rule(
+    code="lcm37_ai_presenter_unlabelled",
+    version=1,
+    category="ai_presenter",
+    severity="high",
+    kind="session",
+    signal_kinds=[],
+    legal_basis="LCM Art. 37",
+    description="An AI-generated presenter on air without the continuous AI label.",
+)
+
+# The evidence text of an AI-label alert: there is no utterance to quote.
+_AI_EVIDENCE = "直播间使用人工智能生成的主播，本场未标注“人工智能生成”。"
+
+
+def rules() -> list[Rule]:
+    """The pack as validated ``Rule`` objects, the session rule included (a compiled set
+    skips it)."""
+    return [*(Rule.from_mapping(entry) for entry in RULEPACK), AI_PRESENTER_RULE]
+
+
+def ai_label_alert(
+    session_ai_flag: bool, anchors_are_ai: bool, *, at: datetime | None = None
+) -> AlertDraft | None:
+    """LCM Art. 37: an AI-generated presenter must be labelled continuously. ``session_ai_flag``
+    is the session's declared label (``LiveSession.ai_generated``); ``anchors_are_ai`` is true
+    when any anchor on air is an AI presenter (``SessionAnchor.is_ai_presenter``). Labelling a
+    session that turns out to be human is not a violation. ``at``: the stream time to record,
+    usually the session start."""
+    if not anchors_are_ai or session_ai_flag:
+        return None
+    rule = AI_PRESENTER_RULE
+    return AlertDraft(
+        rule_code=rule.code,
+        rule_version=rule.version,
+        severity=rule.severity,
+        category=rule.category,
+        legal_basis=rule.legal_basis,
+        signal_kind="session",
+        signal_index=0,
+        at=at,
+        start=0,
+        end=0,
+        excerpt=_AI_EVIDENCE,
+        matched="",
+        term="ai_generated=False",
+        finding="ai_unlabelled",
+    )

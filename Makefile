@@ -10,12 +10,14 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: help venv translations demo test unit integration lint clean bench
+.PHONY: help venv translations demo test unit integration lint clean bench bench-monitoring bench-gate
 
 help:
 	@echo "make demo   - set up, migrate, load demo data and serve on http://127.0.0.1:8000"
 	@echo "make test   - lint, migration check and the whole test suite"
 	@echo "make bench  - registration benchmarks at 1,000,000 parties on PostgreSQL"
+	@echo "make bench-gate - the go-live gate under gunicorn and wrk, beside a bare Django view"
+	@echo "make bench-monitoring - monitoring rule engine: 2,000 rules, segments/s on one core"
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -74,3 +76,21 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc_bench
 
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/registration.py
+
+# The monitoring rule engine (bench/monitoring.py): 2,000 rules against 20,000 segments on one
+# core, beside a loop over 2,000 regexes; PASS/FAIL against 5,000 segments/s. No database.
+bench-monitoring: venv
+	$(BIN)/python bench/monitoring.py
+
+# The go-live gate under load (bench/README.md, "Go-live gate"): the same database, plus a go-live
+# population built through the real services the first time (about 6 minutes); then gunicorn under
+# the production settings, driven by wrk beside a bare Django view, and PASS/FAIL per target.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+
+bench-gate: venv
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "wrk is missing: installing it with apt-get."; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y wrk; }
+	DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+	  $(BIN)/python bench/gate.py

@@ -29,7 +29,9 @@ from liverooms.models import (
     InspectionResult,
     LiveRoom,
     LiveSession,
+    MonitoringRule,
     RiskGrade,
+    RuleStatus,
     SessionAnchor,
     SessionStatus,
 )
@@ -357,3 +359,145 @@ admin.site.register_queue(
         order=19,
     )
 )
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = MonitoringRule
+        fields = [
+            "code",
+            "category",
+            "severity",
+            "kind",
+            "keywords",
+            "aliases",
+            "match_pinyin",
+            "pattern",
+            "exclude",
+            "signal_kinds",
+            "legal_basis",
+            "description",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = MonitoringRule(**{k: v for k, v in cleaned.items() if k in self.Meta.fields})
+        candidate.version = self.instance.version or 1
+        services.rule_validate(candidate)
+        return cleaned
+
+
+class TryForm(forms.Form):
+    text = forms.CharField(label=_("sample text"), widget=forms.Textarea(attrs={"rows": 4}))
+    signal_kind = forms.ChoiceField(
+        label=_("as"),
+        choices=[("transcript", _("speech")), ("chat", _("chat")), ("listing", _("listing title"))],
+    )
+
+
+@admin.register(MonitoringRule)
+class MonitoringRuleAdmin(admin.ModelAdmin):
+    form = RuleForm
+    list_display = [
+        "code",
+        "version",
+        "status",
+        "category",
+        "severity",
+        "kind",
+        "confirmed",
+        "dismissed",
+        "precision",
+        "published_at",
+    ]
+    list_filter = ["status", "category", "severity", "kind"]
+    search_fields = ["code", "description", "keywords"]
+    actions = ["publish", "new_version"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                confirmed_count=Count("alerts", filter=Q(alerts__status=AlertStatus.CONFIRMED)),
+                dismissed_count=Count("alerts", filter=Q(alerts__status=AlertStatus.DISMISSED)),
+            )
+        )
+
+    @admin.display(description=_("confirmed"), ordering="confirmed_count")
+    def confirmed(self, obj):
+        return obj.confirmed_count
+
+    @admin.display(description=_("dismissed"), ordering="dismissed_count")
+    def dismissed(self, obj):
+        return obj.dismissed_count
+
+    @admin.display(description=_("precision"))
+    def precision(self, obj):
+        decided = obj.confirmed_count + obj.dismissed_count
+        return f"{100 * obj.confirmed_count / decided:.0f}%" if decided else "—"
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        # Published and retired versions are records; a change is a new draft version.
+        return allowed and (obj is None or obj.status == RuleStatus.DRAFT)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Publish the selected drafts"), permissions=["change"])
+    def publish(self, request, queryset):
+        actor, done = Actor.for_user(request.user), 0
+        for rule in queryset.filter(status=RuleStatus.DRAFT):
+            try:
+                services.rule_publish(rule=rule, actor=actor)
+                done += 1
+            except (ValidationError, Conflict) as exc:
+                self.message_user(request, f"{rule}: {exc}", messages.ERROR)
+        self.message_user(
+            request,
+            ngettext("%d rule published.", "%d rules published.", done) % done,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Start a new draft version"), permissions=["add"])
+    def new_version(self, request, queryset):
+        for rule in queryset:
+            services.rule_new_version(rule=rule, actor=Actor.for_user(request.user))
+        self.message_user(request, _("Drafts created."), messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/try/",
+                self.admin_site.admin_view(self.try_view),
+                name="liverooms_monitoringrule_try",
+            ),
+            *super().get_urls(),
+        ]
+
+    def try_view(self, request, pk):
+        if not request.user.has_perm("liverooms.view_monitoringrule"):
+            raise PermissionDenied
+        rule = get_object_or_404(MonitoringRule, pk=pk)
+        form = TryForm(request.POST or None)
+        hits = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                hits = services.rule_try(
+                    rule=rule,
+                    text=form.cleaned_data["text"],
+                    signal_kind=form.cleaned_data["signal_kind"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages[0])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Try %(rule)s on sample text") % {"rule": rule},
+            "rule": rule,
+            "form": form,
+            "hits": hits,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/liverooms/try_rule.html", context)

@@ -189,7 +189,12 @@ class MonitoringRule(models.Model):
     kind = models.CharField(
         _("kind"),
         max_length=8,
-        choices=[("keyword", _("Keywords")), ("pattern", _("Pattern")), ("price", _("Price"))],
+        choices=[
+            ("keyword", _("Keywords")),
+            ("pattern", _("Pattern")),
+            ("price", _("Price")),
+            ("session", _("Whole session")),
+        ],
     )
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     aliases = models.JSONField(_("aliases"), default=list, blank=True)

@@ -334,3 +334,106 @@ def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> in
         )
         graded += len(chunk)
         last = chunk[-1].pk
+
+
+# --- background monitoring -----------------------------------------------------------------------
+
+
+def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor):
+    """Match a batch of transcript, chat and listing signals against the published rules and
+    record the alerts they raise (with offsets into the original text)."""
+    from liverooms.models import Alert
+    from liverooms.monitoring.engine import Signal
+    from liverooms.rules import published
+
+    if session.status != SessionStatus.LIVE:
+        raise Conflict(_("This session has ended; signals are no longer accepted."))
+    rules = published()
+    batch = [
+        Signal.listing(
+            at=item["at"],
+            title=item.get("title", ""),
+            price_fen=item.get("price_fen"),
+            reference_price_fen=item.get("reference_price_fen"),
+        )
+        if item["kind"] == "listing"
+        else Signal(kind=item["kind"], at=item["at"], text=item["text"])
+        for item in signals
+    ]
+    drafts = rules.compiled.evaluate(batch)
+    return Alert.objects.bulk_create(
+        Alert(
+            session=session,
+            rule=rules.rows[(draft.rule_code, draft.rule_version)],
+            severity=draft.severity,
+            signal_kind=draft.signal_kind,
+            excerpt=draft.excerpt,
+            start=draft.start,
+            end=draft.end,
+            stream_at=draft.at or timezone.now(),
+        )
+        for draft in drafts
+    )
+
+
+# --- monitoring rules as data ------------------------------------------------------------------
+
+
+def rule_validate(rule) -> None:
+    """The engine's own validation of a rule row (codes, regular expressions, kinds ...)."""
+    from liverooms.monitoring.engine import RuleError
+    from liverooms.rules import to_engine_rule
+
+    try:
+        to_engine_rule(rule)
+    except RuleError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+@transaction.atomic
+def rule_publish(*, rule, actor: Actor):
+    """Put a draft in force; the version it replaces is retired in the same transaction."""
+    from liverooms.models import MonitoringRule, RuleStatus
+
+    rule_validate(rule)
+    MonitoringRule.objects.filter(code=rule.code, status=RuleStatus.PUBLISHED).update(
+        status=RuleStatus.RETIRED
+    )
+    updated = MonitoringRule.objects.filter(pk=rule.pk, status=RuleStatus.DRAFT).update(
+        status=RuleStatus.PUBLISHED, published_at=timezone.now(), published_by=actor.label
+    )
+    if updated != 1:
+        raise Conflict(_("Only a draft can be published."))
+    rule.refresh_from_db()
+    return rule
+
+
+def rule_new_version(*, rule, actor: Actor):
+    """A new draft copied from a rule; published versions are never edited."""
+    from django.db.models import Max
+
+    from liverooms.models import MonitoringRule, RuleStatus
+
+    top = MonitoringRule.objects.filter(code=rule.code).aggregate(v=Max("version"))["v"]
+    copy = MonitoringRule.objects.get(pk=rule.pk)
+    copy.pk = None
+    copy.version = top + 1
+    copy.status = RuleStatus.DRAFT
+    copy.published_at = None
+    copy.published_by = ""
+    copy.save()
+    return copy
+
+
+def rule_try(*, rule, text: str, signal_kind: str = "transcript"):
+    """What a rule would raise on a sample, before it is published."""
+    from liverooms.monitoring.engine import CompiledRuleSet, Signal
+    from liverooms.rules import to_engine_rule
+
+    rule_validate(rule)
+    compiled = CompiledRuleSet([to_engine_rule(rule)])
+    if signal_kind == "listing":
+        signal = Signal.listing(at=None, title=text, price_fen=100)
+    else:
+        signal = Signal(kind=signal_kind, at=None, text=text)
+    return compiled.evaluate([signal])

@@ -15,6 +15,7 @@ from liverooms.api.serializers import (
     RefusedOut,
     RoomSerializer,
     SessionOut,
+    SignalsIn,
 )
 from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
 
@@ -115,6 +116,20 @@ class SessionViewSet(
             actor=Actor.for_api_key(request.auth),
         )
         return Response(SessionOut(self.base_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=SignalsIn, responses={200: AlertOut(many=True)})
+    @action(detail=True, methods=["post"])
+    def signals(self, request, pk=None):
+        """A batch of transcript, chat and listing signals; answers with the alerts it raised."""
+        session = self.get_object()
+        payload = SignalsIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        alerts = services.signals_ingest(
+            session=session,
+            signals=payload.validated_data["signals"],
+            actor=Actor.for_api_key(request.auth),
+        )
+        return Response({"alerts": AlertOut(alerts, many=True).data})
 
 
 class AlertFilter(django_filters.FilterSet):

@@ -18,8 +18,8 @@ live-commerce fall into a few families, and each is undone by one step here:
   such as ``100%有效`` becomes ``100有效`` on both sides.
 * **Lookalike letters** -- Cyrillic ``ѵх``, emoji letters ``🅥🅧`` / ``🇻🇽``: a deliberately small
   table (below), because every entry folds legitimate text too.
-* **"+" for 加** -- chat writes ``+V`` / ``➕vx`` where speech says 加V; ``+`` would otherwise be
-  dropped as a symbol, losing the verb the offline-transaction rules key on.
+* **Symbols for words** -- chat writes ``+V`` / ``➕vx`` where speech says 加V, and ``电子🚬``
+  for 电子烟; dropped as symbols, they would take the word the rules key on with them.
 * **Homophones** -- ``薇信``, ``威信``, ``wei xin``: these survive every step above, so they get a
   second view: the toneless pinyin of each normalised character (Latin letters and digits stand
   for themselves), concatenated. ``加薇信`` and ``加 wei xin`` both read ``jiaweixin``.
@@ -44,15 +44,15 @@ character of a segment is read in its default (most common) reading, since an ev
 homophone by its common reading; a *rule term* is spelled both in context (银行卡 ``yinhangka``)
 and character by character (``yinxingka``), see ``pinyin_keys``.
 
-Performance: a per-character cache makes normalising a 40-character segment a few microseconds
-plus one OpenCC call (~2 µs); the pinyin view is one cached dictionary look-up per character.
+Performance: both views are one ``str.translate`` each, over tables filled on first sight of a
+character, plus one OpenCC call (~2 µs); the offsets and the syllable boundaries are computed
+only for segments where something matched.
 """
 
 from __future__ import annotations
 
 import itertools
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
@@ -83,7 +83,7 @@ _LOOKALIKES = {
 # fmt: on
 
 # Symbols that carry a word rather than noise (see module docstring).
-_SYMBOL_WORDS = {"+": "加", "➕": "加"}
+_SYMBOL_WORDS = {"+": "加", "➕": "加", "🚬": "烟"}
 
 # Emoji letters that NFKC leaves alone: squared, negative circled, negative squared, and
 # regional indicators. Each block runs A..Z.
@@ -91,40 +91,76 @@ _EMOJI_LETTER_BLOCKS = (0x1F130, 0x1F150, 0x1F170, 0x1F1E6)
 
 _T2S = opencc.OpenCC("t2s")
 
-# Per-character result of the stateless steps (NFKC, case folding, lookalikes, noise removal).
-# Bounded by the characters actually seen, a few thousand in practice.
-_CHAR_CACHE: dict[str, str] = {}
 
-
-@dataclass(frozen=True, slots=True)
 class Normalized:
-    """A segment's canonical text and, per character of it, the offset in the original."""
+    """A segment's canonical text and, per character of it, the offset in the original.
 
-    original: str
-    text: str
-    offsets: list[int]
+    The offsets are computed on first use: most segments match nothing, and the text alone is
+    one ``str.translate`` plus one OpenCC call.
+    """
+
+    __slots__ = ("_offsets", "original", "text")
+
+    def __init__(self, original: str, text: str) -> None:
+        self.original = original
+        self.text = text
+        self._offsets: list[int] | None = None
+
+    def __repr__(self) -> str:
+        return f"Normalized({self.original!r} -> {self.text!r})"
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._offsets is None:
+            self._offsets = _offsets_of(self.original)
+        return self._offsets
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original [start, end) that normalised [start, end) came from (end > start)."""
-        return self.offsets[start], self.offsets[end - 1] + 1
+        offsets = self.offsets
+        return offsets[start], offsets[end - 1] + 1
 
     def contiguous(self, index: int) -> bool:
         """Whether normalised characters index-1 and index were adjacent in the original, i.e.
         no noise was removed between them. Used to tell ``dvx`` (one word) from ``d vx``."""
-        return self.offsets[index] - self.offsets[index - 1] <= 1
+        offsets = self.offsets
+        return offsets[index] - offsets[index - 1] <= 1
 
 
-@dataclass(frozen=True, slots=True)
 class PinyinView:
     """Toneless pinyin of a normalised text, with the syllable boundaries mapped back.
 
     ``start_at[p]`` is the normalised index whose syllable starts at pinyin position p, or -1;
-    ``end_at[p]`` is one past the normalised index whose syllable ends at p, or -1.
+    ``end_at[p]`` is one past the normalised index whose syllable ends at p, or -1. Both are
+    computed on first use, i.e. only for segments the pinyin automaton found something in.
     """
 
-    text: str
-    start_at: list[int]
-    end_at: list[int]
+    __slots__ = ("_bounds", "source", "text")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.text = source.translate(_SYLLABLES)
+        self._bounds: tuple[list[int], list[int]] | None = None
+
+    @property
+    def start_at(self) -> list[int]:
+        return self._boundaries()[0]
+
+    @property
+    def end_at(self) -> list[int]:
+        return self._boundaries()[1]
+
+    def _boundaries(self) -> tuple[list[int], list[int]]:
+        if self._bounds is None:
+            start_at = [-1] * (len(self.text) + 1)
+            end_at = [-1] * (len(self.text) + 1)
+            position = 0
+            for index, char in enumerate(self.source):
+                start_at[position] = index
+                position += len(_SYLLABLES[ord(char)])
+                end_at[position] = index + 1
+            self._bounds = (start_at, end_at)
+        return self._bounds
 
 
 def _fold_char(char: str) -> str:
@@ -146,21 +182,34 @@ def _fold_char(char: str) -> str:
     return "".join(out)
 
 
+class _FoldTable(dict[int, str]):
+    """The ``str.translate`` table of the stateless steps (NFKC, case folding, lookalikes, noise
+    removal), filled on first sight of each character: a few thousand entries in practice."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def normalize(text: str) -> Normalized:
     """The canonical view of ``text`` used for matching, with offsets into ``text``."""
-    cache = _CHAR_CACHE
-    parts: list[str] = []
+    return Normalized(text, _to_simplified(text.translate(_FOLD)))
+
+
+def _offsets_of(original: str) -> list[int]:
+    # Almost every character folds to one or none; an NFKC expansion (℡ -> tel) maps all its
+    # outputs to the one original offset. t2s preserves length (see _to_simplified).
     offsets: list[int] = []
-    for index, char in enumerate(text):
-        folded = cache.get(char)
-        if folded is None:
-            folded = cache[char] = _fold_char(char)
-        if folded:
-            parts.append(folded)
-            # Almost always one character; an NFKC expansion maps every output to this offset.
-            offsets.extend([index] * len(folded))
-    joined = "".join(parts)
-    return Normalized(original=text, text=_to_simplified(joined), offsets=offsets)
+    for index, char in enumerate(original):
+        size = len(_FOLD[ord(char)])
+        if size == 1:
+            offsets.append(index)
+        elif size:
+            offsets.extend([index] * size)
+    return offsets
 
 
 def _to_simplified(text: str) -> str:
@@ -204,31 +253,28 @@ def han_count(text: str) -> int:
     return sum(1 for c in text if _is_han(c))
 
 
-_SYLLABLE_CACHE: dict[str, str] = {}
+class _SyllableTable(dict[int, str]):
+    """The ``str.translate`` table of the pinyin view: the default toneless reading of a Han
+    character; any other character, and Han characters pypinyin does not know, stand for
+    themselves. Filled on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        syllable = lazy_pinyin(char, style=Style.NORMAL)[0] if _is_han(char) else char
+        self[code] = syllable
+        return syllable
+
+
+_SYLLABLES = _SyllableTable()
 
 
 def _syllable(char: str) -> str:
-    """The default toneless reading of a Han character; any other character stands for itself.
-    Characters pypinyin does not know also stand for themselves."""
-    syllable = _SYLLABLE_CACHE.get(char)
-    if syllable is None:
-        syllable = lazy_pinyin(char, style=Style.NORMAL)[0] if _is_han(char) else char
-        _SYLLABLE_CACHE[char] = syllable
-    return syllable
+    return _SYLLABLES[ord(char)]
 
 
 def pinyin_view(normalized: Normalized) -> PinyinView:
     """The toneless pinyin string of a normalised segment, with syllable boundaries."""
-    syllables = [_syllable(c) for c in normalized.text]
-    text = "".join(syllables)
-    start_at = [-1] * (len(text) + 1)
-    end_at = [-1] * (len(text) + 1)
-    position = 0
-    for index, syllable in enumerate(syllables):
-        start_at[position] = index
-        position += len(syllable)
-        end_at[position] = index + 1
-    return PinyinView(text=text, start_at=start_at, end_at=end_at)
+    return PinyinView(normalized.text)
 
 
 PinyinKey = tuple[str, tuple[int, ...]]

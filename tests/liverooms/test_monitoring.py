@@ -1,0 +1,629 @@
+"""The monitoring engine, standalone: no database, no Django models.
+
+What it proves: every category of RULES.md §3 alerts on plain violations and on the evasions
+anchors use; ordinary anchor speech -- including warnings against the very violations, numbered
+points, consumer tips and legitimate honours -- does not; offsets point into the original text;
+prices, the AI label, de-duplication, and that 2,000 rules compile into one automaton per view.
+"""
+
+import random
+from datetime import UTC, datetime
+
+import ahocorasick
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liverooms.monitoring import (
+    RULEPACK,
+    AlertDraft,
+    CompiledRuleSet,
+    Rule,
+    RuleError,
+    Signal,
+    ai_label_alert,
+    normalize,
+    pinyin_view,
+    rules,
+)
+from liverooms.monitoring import engine as engine_module
+
+AT = datetime(2026, 3, 1, 20, 15, tzinfo=UTC)
+PACK = CompiledRuleSet(rules())
+
+
+def alerts(text: str, kind: str = "transcript", ruleset: CompiledRuleSet = PACK):
+    return ruleset.evaluate([Signal(kind=kind, at=AT, text=text)])
+
+
+def codes(text: str, kind: str = "transcript") -> set[str]:
+    return {draft.rule_code for draft in alerts(text, kind)}
+
+
+def keyword_rule(**overrides) -> Rule:
+    fields = {
+        "code": "test_rule",
+        "category": "test",
+        "severity": "high",
+        "kind": "keyword",
+        "keywords": ["私下转账"],
+        "legal_basis": "test",
+    }
+    fields.update(overrides)
+    return Rule(**fields)
+
+
+# --- the corpora -------------------------------------------------------------------------------
+
+VIOLATIONS = [
+    # AdL Art. 9(3): absolute terms
+    ("这款面霜是国家级配方，效果看得见", "adl9_absolute_terms"),
+    ("全网最低价，错过今天再等一年", "adl9_absolute_terms"),
+    ("史上最强的一款吸尘器", "adl9_absolute_terms"),
+    ("顶级工艺，独一无二的设计", "adl9_absolute_terms"),
+    ("这是正宗的极品大红袍", "adl9_absolute_terms"),
+    ("我们家面膜销量第一", "adl9_absolute_terms"),
+    ("这个清洁剂是万能的，什么都能洗", "adl9_absolute_terms"),
+    ("效果最好的精华就是它了", "adl9_absolute_terms"),
+    ("选它就是最佳的选择", "adl9_absolute_terms"),
+    ("行业第一品牌，放心买", "adl9_absolute_terms"),
+    ("用了百分百有效，无效退款", "adl9_absolute_terms"),
+    # Offline transactions
+    ("想要的宝宝加微信私聊", "offline_transaction_lure"),
+    ("私下转账给我可以便宜五十", "offline_transaction_lure"),
+    ("不走平台，我们直接线下交易", "offline_transaction_lure"),
+    ("扫码付款再给你优惠二十", "offline_transaction_lure"),
+    ("有需要的加我QQ详细聊", "offline_transaction_lure"),
+    ("大家记一下我的微信号", "offline_transaction_lure"),
+    ("我的手机号是13812345678，直接打给我", "offline_contact_details"),
+    # LCM Art. 34: fake reviews and sales
+    ("五星好评返现五元，记得晒图", "lcm34_fake_reviews"),
+    ("收到货给好评返红包", "lcm34_fake_reviews"),
+    ("买家秀返现十块", "lcm34_fake_reviews"),
+    ("需要刷单的老板找我", "lcm34_fake_reviews"),
+    ("我们可以帮你刷好评", "lcm34_fake_reviews"),
+    # LCM Art. 33: prohibited and restricted goods
+    ("这款是高仿的包包，和专柜一模一样", "lcm33_prohibited_goods"),
+    ("这批都是原单尾货，数量不多", "lcm33_prohibited_goods"),
+    ("A货手表，便宜出", "lcm33_prohibited_goods"),
+    ("处方药也能直接在直播间拍", "lcm33_prohibited_goods"),
+    ("正宗象牙制品手串", "lcm33_prohibited_goods"),
+    ("管制刀具也有货", "lcm33_prohibited_goods"),
+    # Tobacco and e-cigarettes
+    ("这款电子烟口味很多", "tobacco_promotion"),
+    ("烟弹买二送一", "tobacco_promotion"),
+    ("香烟整条出，价格美丽", "tobacco_promotion"),
+    ("一次性电子烟今天特价", "tobacco_promotion"),
+    # AdL Art. 17: medical claims for non-drugs
+    ("坚持喝三个月，糖尿病都能根治", "adl17_medical_claims"),
+    ("这个药膏药到病除", "adl17_medical_claims"),
+    ("纯天然成分，无副作用", "adl17_medical_claims"),
+    ("每天一杯，降血糖效果特别好", "adl17_medical_claims"),
+    ("吃了就能治愈失眠", "adl17_medical_claims"),
+]
+
+EVASIONS = [
+    ("加薇信下单更便宜", "offline_transaction_lure"),  # homophone
+    ("加威信拿优惠", "offline_transaction_lure"),  # homophone
+    ("加徽信领红包", "offline_transaction_lure"),  # lookalike, an alias
+    ("加維信领红包", "offline_transaction_lure"),  # traditional homophone
+    ("加 V 信", "offline_transaction_lure"),  # abbreviation, spaced
+    ("加 w x 私聊", "offline_transaction_lure"),  # abbreviation, spaced
+    ("加 wei xin 下单", "offline_transaction_lure"),  # pinyin in Latin letters
+    ("加✨微✨信", "offline_transaction_lure"),  # emoji between characters
+    ("加 微 信", "offline_transaction_lure"),  # spaces
+    ("加\u200b微\u200d信", "offline_transaction_lure"),  # zero-width space and joiner
+    ("私\ufe0f下\ufe0f转\ufe0f账", "offline_transaction_lure"),  # variation selectors
+    ("有需要的ＶＸ联系我", "offline_transaction_lure"),  # full-width letters
+    ("➕vx领优惠券", "offline_transaction_lure"),  # "+" for 加
+    ("ѵх号多少", "offline_transaction_lure"),  # Cyrillic lookalikes
+    ("🇻🇽私聊", "offline_transaction_lure"),  # emoji letters
+    ("加我Ｑ Ｑ", "offline_transaction_lure"),  # full-width, spaced
+    ("联系电话：138-1234-5678", "offline_contact_details"),  # number split by noise
+    ("vx：abc_123", "offline_contact_details"),  # handle behind punctuation
+    ("國家級配方", "adl9_absolute_terms"),  # traditional
+    ("全網銷量第一", "adl9_absolute_terms"),  # traditional
+    ("ｎｏ．１的口碑", "adl9_absolute_terms"),  # full-width letters and digits
+    ("好 評 返 現", "lcm34_fake_reviews"),  # traditional, spaced
+    ("好平返现", "lcm34_fake_reviews"),  # homophone
+    ("高\u200b仿\u200b包", "lcm33_prohibited_goods"),  # zero-width spaces
+    ("電子煙批發", "tobacco_promotion"),  # traditional
+    ("根·治·失·眠", "adl17_medical_claims"),  # punctuation between characters
+    ("＋V领福利", "offline_transaction_lure"),  # "+" for 加, full-width
+    ("V我50，马上发货", "offline_transaction_lure"),  # slang for "pay me on WeChat"
+    ("有事加绿泡泡", "offline_transaction_lure"),  # slang for WeChat
+    ("销量第1的面膜", "adl9_absolute_terms"),  # Arabic digit
+    ("电子🚬口味多", "tobacco_promotion"),  # emoji for the word
+]
+
+ORDINARY = [
+    "大家好，欢迎来到直播间",
+    "这款面膜适合干性皮肤",
+    # 第一次 is a first time, not a ranking: the rule lists ranking claims, not 第一.
+    "今天我们第一次上架这款茶叶",
+    "第一，这款面膜很温和；第二，价格很实在",
+    "第一个拍下的宝宝送一份小样",
+    "今年第一批新茶已经到了",
+    # A consumer tip, not a quality claim (SAMR guide on absolute terms).
+    "质量最好的办法是自己试一试",
+    "最佳赏味期是开封后七天内",
+    "最佳饮用温度是六十度左右",
+    "有问题可以在平台上联系客服",
+    # Warnings against the violation must not alert.
+    "下单请走平台，不要私下转账",
+    "谨防诈骗，请勿线下交易",
+    "私下转账有风险，一定要在平台下单",
+    "千万别加陌生人的微信，小心被骗",
+    "我们从不刷单，评价都是真实买家写的",
+    "刷单是违法的，大家不要相信",
+    "我们直播间不卖电子烟，也不卖处方药",
+    "本品不能替代药物，身体不适请及时就医",
+    # A designation the state confers, stated as background: decided not to alert.
+    "这是国家级非物质文化遗产龙井茶制作技艺",
+    "这件衬衫是象牙白的，很百搭",
+    "这款万能胶粘得特别牢",
+    "链接已经上好了，大家去一号链接拍",
+    "新疆长绒棉，百分之百纯棉面料",
+    "100%桑蚕丝，摸起来很顺滑",
+    "这款锅是不粘锅，少油少烟",
+    "吸烟有害健康，直播间禁止吸烟",
+    "好评的宝宝可以晒个图给其他人参考",
+    "微信支付和支付宝都可以在平台上用",
+    "这款电子秤可以精确到零点一克",
+    "我们的雾化加湿器声音很小",
+    "医用雾化器请遵医嘱使用",
+    "这是我们店里销量最高的一款",
+    "家里有宝宝的最好选无香型",
+    "不要犹豫了，库存只剩最后五十件",
+    "加入VIP会员可以领券",
+    "这款面霜含有烟酰胺，可以提亮肤色",
+    # Price words in speech: the price rule reads listings, where the prices are.
+    "清单上写的是原价一百九十九",
+    "喜欢的宝宝点点关注，加入粉丝团",
+    "孕妇和儿童请在医生指导下使用",
+    "七天无理由退换，运费险已经送了",
+    "有什么问题直接在评论区问我",
+    "晚上八点我们还有一场直播",
+    "这个茶叶要用八十度的水冲泡",
+    "主播身高一米六五，穿的是S码",
+    "拍的时候备注颜色就可以了",
+    "快递默认发中通，偏远地区不发货",
+    "想要同款的宝宝点一下小黄车",
+    "这件大衣是雪纺的，春秋都能穿",
+    "防晒霜要提前二十分钟涂抹",
+    "型号是DVX200，和上一代一样",
+    "这是第一代产品，第二代明年出",
+    "大家第一次买的话建议买小瓶装",
+    "这是我们家卖得最好的一款",
+    "这个颜色是今年最流行的",
+    "这款香水是木质调的，有一点点烟草的味道",
+    "这个按摩仪不能代替治疗",
+    "这款白酒是五十三度的，未成年人不要喝",
+    "中奖的宝宝私信客服填地址",
+    "支付的时候选平台支付就可以",
+    "小心骗子冒充客服让你扫码",
+    "加入会员享受TV会员折扣",
+]
+
+
+# --- recall and false positives ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "code"), VIOLATIONS)
+def test_violation_alerts(text, code):
+    assert code in codes(text)
+
+
+@pytest.mark.parametrize(("text", "code"), EVASIONS)
+def test_evasion_alerts(text, code):
+    assert code in codes(text, kind="chat")
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+@pytest.mark.parametrize("kind", ["transcript", "chat"])
+def test_ordinary_speech_does_not_alert(text, kind):
+    assert alerts(text, kind) == []
+
+
+def test_false_positive_rate_is_zero_on_the_ordinary_corpus():
+    assert len(ORDINARY) >= 30
+    alerted = [text for text in ORDINARY if alerts(text)]
+    rate = len(alerted) / len(ORDINARY)
+    assert rate == 0.0, f"false-positive rate {rate:.1%}: {alerted}"
+
+
+def test_recall_is_complete_on_the_violation_corpus():
+    corpus = VIOLATIONS + EVASIONS
+    caught = [text for text, code in corpus if code in codes(text, kind="chat")]
+    recall = len(caught) / len(corpus)
+    assert recall == 1.0, f"recall {recall:.1%}"
+
+
+def test_every_category_of_the_pack_is_in_the_violation_corpus():
+    tested = {code for _, code in VIOLATIONS + EVASIONS}
+    text_rules = {entry["code"] for entry in RULEPACK if entry["kind"] != "price"}
+    assert text_rules <= tested
+
+
+# --- offsets into the original -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("宝宝们快来加✨微✨信哦", "加✨微✨信"),
+        ("有需要的ＶＸ联系我", "ＶＸ"),
+        ("这是國家級配方", "國家級"),
+        ("快 加 wei xin 哦", "加 wei xin"),
+        ("加\u200b微\u200d信", "加\u200b微\u200d信"),
+        ("联系电话：138-1234-5678。", "138-1234-5678"),
+    ],
+)
+def test_offsets_point_at_the_original_span_including_noise(text, span):
+    (draft,) = alerts(text, kind="chat")
+    assert text[draft.start : draft.end] == span
+    assert draft.matched == span
+    assert span in draft.excerpt
+
+
+_NOISE = [" ", "\u200b", "\u200d", "✨", "💖", "·", "。", "～", "\ufe0f", "\u3000", "*", "-"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.sampled_from(["", "宝宝们", "好消息，"]),
+    gaps=st.lists(st.lists(st.sampled_from(_NOISE), max_size=3), min_size=2, max_size=2),
+    after=st.sampled_from(["", "下单", "，谢谢"]),
+)
+def test_noise_between_characters_never_hides_a_keyword_or_shifts_the_span(before, gaps, after):
+    spread = "加" + "".join(gaps[0]) + "微" + "".join(gaps[1]) + "信"
+    text = before + spread + after
+    drafts = [d for d in alerts(text, "chat") if d.rule_code == "offline_transaction_lure"]
+    assert len(drafts) == 1
+    assert drafts[0].start == len(before)
+    assert text[drafts[0].start : drafts[0].end].startswith(spread)
+
+
+def test_excerpt_shows_context_and_marks_cuts():
+    text = "前" * 40 + "加微信" + "后" * 40
+    (draft,) = alerts(text, "chat")
+    assert draft.excerpt.startswith("…") and draft.excerpt.endswith("…")
+    assert "加微信" in draft.excerpt
+    assert len(draft.excerpt) < len(text)
+
+
+def test_alert_draft_carries_rule_and_stream_time():
+    (draft,) = alerts("这是国家级配方", "transcript")
+    assert (draft.rule_code, draft.rule_version, draft.severity) == (
+        "adl9_absolute_terms",
+        1,
+        "medium",
+    )
+    assert draft.category == "absolute_terms"
+    assert draft.legal_basis == "AdL Art. 9(3)"
+    assert draft.at == AT
+    assert draft.signal_kind == "transcript"
+    assert draft.finding == "term"
+    assert draft.term == "国家级"
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+
+def test_normalize_folds_width_case_and_traditional_and_drops_noise():
+    result = normalize("加 ＶＸ✨國家級\u200d！")
+    assert result.text == "加vx国家级"
+    assert result.offsets == [0, 2, 3, 5, 6, 7]
+
+
+def test_normalize_maps_an_expanded_character_to_one_offset():
+    result = normalize("a℡b")
+    assert result.text == "atelb"
+    assert result.span(1, 4) == (1, 2)
+
+
+def test_normalize_keeps_letters_and_digits_of_any_script():
+    assert normalize("Ünïcode 123 ひらがな").text == "ünïcode123ひらがな"
+
+
+def test_pinyin_view_reads_each_character_and_keeps_syllable_boundaries():
+    view = pinyin_view(normalize("加 薇信"))
+    assert view.text == "jiaweixin"
+    assert view.start_at[3] == 1  # 薇 starts at "wei"
+    assert view.start_at[4] == -1  # "ei" is inside a syllable
+    assert view.end_at[9] == 3
+
+
+def test_pinyin_matches_only_whole_syllables():
+    ruleset = CompiledRuleSet([keyword_rule(keywords=["西安"], match_pinyin=True)])
+    assert alerts("先到先得", ruleset=ruleset) == []  # xian != xi|an
+    assert len(alerts("喜安特产", ruleset=ruleset)) == 1  # xi|an
+
+
+def test_pinyin_uses_the_reading_in_context():
+    ruleset = CompiledRuleSet([keyword_rule(keywords=["银行卡"], match_pinyin=True)])
+    assert len(alerts("报一下银航卡号", ruleset=ruleset)) == 1
+
+
+def test_a_single_han_character_is_not_matched_by_sound():
+    ruleset = CompiledRuleSet([keyword_rule(keywords=["烟"], match_pinyin=True)])
+    assert alerts("今天天气很好，一起去看盐湖", ruleset=ruleset) == []
+
+
+def test_aliases_are_literal_and_never_read_as_pinyin():
+    ruleset = CompiledRuleSet(
+        [keyword_rule(keywords=["加微信"], aliases=["徽信"], match_pinyin=True)]
+    )
+    assert len(alerts("加徽信", ruleset=ruleset)) == 1
+    assert alerts("收到回信了", ruleset=ruleset) == []  # 徽信 read as huixin would hit 回信
+
+
+def test_latin_terms_do_not_match_inside_a_longer_word():
+    assert alerts("型号DVX200") == []
+    assert alerts("加VIP群") == []
+    assert "offline_transaction_lure" in codes("加v：abc", "chat")
+    assert "offline_transaction_lure" in codes("d vx123", "chat")  # a space made vx a word
+    assert "offline_transaction_lure" not in codes("dv x123", "chat")  # v belongs to dv
+
+
+# --- exclusions ----------------------------------------------------------------------------
+
+
+def test_exclusion_phrase_suppresses_the_hit_it_contains():
+    rule = keyword_rule(keywords=["国家级"], exclude=["国家级非物质文化遗产"])
+    ruleset = CompiledRuleSet([rule])
+    assert alerts("国家级非物质文化遗产", ruleset=ruleset) == []
+    assert alerts("國家級 非物質文化遺產", ruleset=ruleset) == []  # normalised too
+    assert len(alerts("国家级配方，非物质文化遗产", ruleset=ruleset)) == 1
+
+
+def test_exclusion_with_a_star_needs_the_context_right_next_to_the_hit():
+    ruleset = CompiledRuleSet([keyword_rule(exclude=["不要*", "*有风险", "是不是*吗"])])
+    assert alerts("不要私下转账", ruleset=ruleset) == []
+    assert alerts("不要，私下转账", ruleset=ruleset) == []  # punctuation is noise
+    assert alerts("私下转账有风险", ruleset=ruleset) == []
+    assert alerts("是不是私下转账吗", ruleset=ruleset) == []
+    assert len(alerts("是不是私下转账", ruleset=ruleset)) == 1  # "吗" is missing
+    assert len(alerts("不要犹豫，私下转账", ruleset=ruleset)) == 1
+
+
+def test_a_warning_with_a_lure_in_it_still_alerts():
+    assert "offline_transaction_lure" in codes("不要犹豫，加微信私聊")
+
+
+# --- de-duplication ------------------------------------------------------------------------
+
+
+def test_overlapping_hits_of_one_rule_become_one_alert():
+    drafts = alerts("加微信号", "chat")
+    lure = [d for d in drafts if d.rule_code == "offline_transaction_lure"]
+    assert len(lure) == 1
+    assert lure[0].matched == "加微信号"
+
+
+def test_the_same_span_found_by_text_and_by_sound_is_one_alert():
+    drafts = alerts("加微信", "chat")
+    assert len(drafts) == 1
+    assert drafts[0].finding == "term"
+
+
+def test_separate_hits_of_one_rule_stay_separate():
+    drafts = alerts("加微信，或者私下转账", "chat")
+    assert [d.matched for d in drafts] == ["加微信", "私下转账"]
+
+
+def test_different_rules_on_one_span_each_alert():
+    both = CompiledRuleSet(
+        [keyword_rule(code="rule_a"), keyword_rule(code="rule_b", keywords=["转账"])]
+    )
+    assert {d.rule_code for d in alerts("私下转账", ruleset=both)} == {"rule_a", "rule_b"}
+
+
+def test_evaluate_keeps_signal_order_and_index():
+    drafts = PACK.evaluate(
+        [
+            Signal(kind="chat", at=AT, text="大家好"),
+            Signal(kind="chat", at=AT, text="加微信"),
+            Signal(kind="transcript", at=AT, text="国家级配方"),
+        ]
+    )
+    assert [(d.signal_index, d.signal_kind) for d in drafts] == [(1, "chat"), (2, "transcript")]
+
+
+# --- signal kinds and prices ---------------------------------------------------------------
+
+
+def listing(title, price_fen=9900, reference_price_fen=None, claims_discount=False):
+    return Signal.listing(
+        at=AT,
+        title=title,
+        price_fen=price_fen,
+        reference_price_fen=reference_price_fen,
+        claims_discount=claims_discount,
+    )
+
+
+def price_alerts(signal):
+    return [d for d in PACK.evaluate([signal]) if d.rule_code == "lcm32_reference_price"]
+
+
+def test_discount_claim_without_a_reference_price_alerts():
+    (draft,) = price_alerts(listing("限时秒杀 真丝围巾"))
+    assert draft.finding == "discount_without_reference"
+    assert draft.matched == "秒杀"
+    assert draft.legal_basis == "LCM Art. 32"
+
+
+@pytest.mark.parametrize("title", ["真丝围巾 五折", "真丝围巾 3.8折", "真丝围巾 原价199"])
+def test_discount_cues_in_the_title(title):
+    assert len(price_alerts(listing(title))) == 1
+
+
+def test_discount_claim_with_a_higher_reference_price_is_fine():
+    assert price_alerts(listing("限时秒杀 真丝围巾", reference_price_fen=19900)) == []
+
+
+def test_reference_price_not_above_the_selling_price_alerts_even_without_a_cue():
+    (draft,) = price_alerts(listing("真丝围巾", price_fen=9900, reference_price_fen=9900))
+    assert draft.finding == "reference_not_above_price"
+    assert (draft.start, draft.end) == (0, len("真丝围巾"))
+
+
+def test_the_platform_discount_flag_counts_as_a_claim():
+    (draft,) = price_alerts(listing("真丝围巾", claims_discount=True))
+    assert draft.finding == "discount_without_reference"
+
+
+def test_plain_listings_and_folding_umbrellas_are_not_discounts():
+    assert price_alerts(listing("真丝围巾")) == []
+    assert price_alerts(listing("三折晴雨伞 防晒")) == []
+
+
+def test_price_words_in_speech_do_not_raise_price_alerts():
+    assert alerts("今天秒杀，原价一百九十九") == []
+
+
+def test_listing_titles_are_checked_by_the_text_rules_too():
+    drafts = PACK.evaluate([listing("全网最低价 限时秒杀 真丝围巾")])
+    assert {d.rule_code for d in drafts} == {"adl9_absolute_terms", "lcm32_reference_price"}
+
+
+def test_a_rule_reads_only_its_signal_kinds():
+    rule = keyword_rule(signal_kinds=["listing"])
+    ruleset = CompiledRuleSet([rule])
+    assert alerts("私下转账", "chat", ruleset) == []
+    assert len(ruleset.evaluate([listing("私下转账")])) == 1
+
+
+def test_contact_details_are_not_looked_for_in_listing_titles():
+    assert "offline_contact_details" not in {
+        d.rule_code for d in PACK.evaluate([listing("型号13812345678")])
+    }
+
+
+# --- AI presenters -------------------------------------------------------------------------
+
+
+def test_unlabelled_ai_presenter_alerts():
+    draft = ai_label_alert(False, True, at=AT)
+    assert isinstance(draft, AlertDraft)
+    assert draft.rule_code == "lcm37_ai_presenter_unlabelled"
+    assert draft.legal_basis == "LCM Art. 37"
+    assert draft.finding == "ai_unlabelled"
+    assert draft.at == AT
+
+
+@pytest.mark.parametrize(("labelled", "ai"), [(True, True), (False, False), (True, False)])
+def test_labelled_or_human_sessions_do_not_alert(labelled, ai):
+    assert ai_label_alert(labelled, ai) is None
+
+
+def test_a_compiled_set_skips_the_session_rule():
+    assert "lcm37_ai_presenter_unlabelled" not in {rule.code for rule in PACK.rules}
+
+
+# --- compiling ---------------------------------------------------------------------------------
+
+
+def synthetic_rules(count: int) -> list[Rule]:
+    rng = random.Random(7)
+    common = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
+    made = []
+    for n in range(count):
+        words = ["".join(rng.sample(common, rng.randint(2, 4))) for _ in range(rng.randint(1, 4))]
+        made.append(
+            Rule(
+                code=f"synthetic_{n}",
+                category="synthetic",
+                severity="low",
+                kind="keyword",
+                keywords=words,
+                match_pinyin=n % 5 == 0,
+                legal_basis="test",
+            )
+        )
+    return made
+
+
+def test_two_thousand_rules_compile_into_one_automaton_per_view(monkeypatch):
+    built = []
+    real = ahocorasick.Automaton
+
+    def counting_automaton(*args):
+        built.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(engine_module.ahocorasick, "Automaton", counting_automaton)
+    ruleset = CompiledRuleSet([*rules(), *synthetic_rules(2000)])
+    stats = ruleset.stats()
+    assert stats.rules == len(RULEPACK) + 2000
+    assert len(built) == 2
+    assert stats.automata == {"text": 1, "pinyin": 1}
+    assert stats.text_terms > 2000
+    assert stats.pinyin_terms > 0
+    # The pack still behaves the same among 2,000 other rules.
+    assert "offline_transaction_lure" in {d.rule_code for d in alerts("加薇信", "chat", ruleset)}
+
+
+def test_a_rule_set_without_pinyin_rules_builds_no_pinyin_automaton():
+    stats = CompiledRuleSet([keyword_rule()]).stats()
+    assert stats.automata == {"text": 1, "pinyin": 0}
+
+
+def test_one_version_per_code_in_a_set():
+    with pytest.raises(RuleError, match="repeated"):
+        CompiledRuleSet([keyword_rule(), keyword_rule(version=2)])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"severity": "urgent"}, "severity"),
+        ({"kind": "regex"}, "kind"),
+        ({"code": "Bad Code"}, "code"),
+        ({"keywords": [], "aliases": []}, "keywords or aliases"),
+        ({"keywords": ["！！"]}, "no letters or digits"),
+        ({"kind": "pattern", "keywords": [], "pattern": "("}, "does not compile"),
+        ({"kind": "pattern", "keywords": []}, "needs a pattern"),
+        ({"kind": "pattern", "pattern": "x"}, "pattern only"),
+        ({"pattern": "x"}, "only pattern and price"),
+        ({"exclude": ["不*要*"]}, "one \\*"),
+        ({"signal_kinds": ["radio"]}, "signal kinds"),
+        ({"kind": "price"}, "listings only"),
+    ],
+)
+def test_invalid_rules_are_refused_with_the_reason(overrides, message):
+    with pytest.raises(RuleError, match=message):
+        keyword_rule(**overrides)
+
+
+# --- the pack as data --------------------------------------------------------------------------
+
+
+def test_pack_entries_map_onto_the_model_fields():
+    model_fields = {
+        "code",
+        "version",
+        "category",
+        "severity",
+        "kind",
+        "keywords",
+        "aliases",
+        "match_pinyin",
+        "pattern",
+        "exclude",
+        "signal_kinds",
+        "legal_basis",
+        "description",
+    }
+    for entry in RULEPACK:
+        assert set(entry) == model_fields, entry["code"]
+        assert entry["legal_basis"]
+    assert len({entry["code"] for entry in RULEPACK}) == len(RULEPACK)
+
+
+def test_rule_round_trips_through_a_mapping_with_extra_model_keys():
+    rule = Rule.from_mapping(RULEPACK[0])
+    row = {**rule.to_dict(), "id": 7, "status": "published", "published_by": "reviewer"}
+    assert Rule.from_mapping(row) == rule
+    assert isinstance(rule.to_dict()["keywords"], list)

@@ -24,6 +24,7 @@ from liverooms import services
 from liverooms.models import (
     Alert,
     AlertStatus,
+    ContentLabel,
     GoLiveRefusal,
     Inspection,
     InspectionResult,
@@ -82,6 +83,13 @@ class InspectionInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+class ClipInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ContentLabel
+    fields = ["kind", "platform_ref", "identifier", "ai_generated", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
 class InspectionForm(forms.Form):
     result = forms.ChoiceField(label=_("result"), choices=InspectionResult.choices)
     findings = forms.CharField(label=_("findings"), required=False, widget=forms.Textarea)
@@ -109,7 +117,7 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "room__risk_grade", "ai_generated"]
     list_select_related = ["room"]
     search_fields = ["room__title", "room__platform_ref", "anchors__name"]
-    inlines = [SessionAnchorInline, AlertInline, InspectionInline]
+    inlines = [SessionAnchorInline, AlertInline, InspectionInline, ClipInline]
     readonly_fields = [
         "room",
         "status",

@@ -109,5 +109,27 @@ def seed(*, context: dict, out) -> None:
             checklist={},
             actor=ACTOR,
         )
+    # What the platform's speech-to-text and chat feed sent while the sessions were on air.
+    spoken = [
+        "家人们晚上好，今天的围巾都是真丝的，可以看一下质感",
+        "这款是国家级的品质，全网最低价，错过就没有了",
+        "想要更便宜的私聊我，加 薇❤信 单独转账给你们发货",
+        "有问题可以在平台上联系客服，下单请走平台",
+    ]
+    for session in LiveSession.objects.filter(status=SessionStatus.LIVE):
+        if session.alerts.exists():
+            continue
+        services.signals_ingest(
+            session=session,
+            signals=[
+                {
+                    "kind": "transcript",
+                    "at": session.started_at + timedelta(minutes=5 + i),
+                    "text": text,
+                }
+                for i, text in enumerate(spoken)
+            ],
+            actor=ACTOR,
+        )
     on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
     out.write(f"Live rooms: {LiveRoom.objects.count()} rooms, {on_air} sessions on air.")

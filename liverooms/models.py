@@ -302,3 +302,31 @@ class Inspection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} · {self.get_result_display()}"
+
+
+class ClipKind(models.TextChoices):
+    VIDEO = "video", _("Video")
+    GRAPHIC = "graphic", _("Image or text")
+    AUDIO = "audio", _("Audio")
+
+
+class ContentLabel(models.Model):
+    """The platform's identification of a clip cut from a session (Zhejiang standard), and
+    whether it carries the AI-generated label (LCM Art. 37)."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.PROTECT, related_name="clips")
+    kind = models.CharField(_("kind"), max_length=8, choices=ClipKind.choices)
+    identifier = models.UUIDField(_("content label"), default=uuid.uuid4, unique=True)
+    platform_ref = models.CharField(_("platform clip id"), max_length=64)
+    ai_generated = models.BooleanField(_("AI-generated"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("clip label")
+        verbose_name_plural = _("clip labels")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "platform_ref"], name="clip_once"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.identifier)

@@ -437,3 +437,19 @@ def rule_try(*, rule, text: str, signal_kind: str = "transcript"):
     else:
         signal = Signal(kind=signal_kind, at=None, text=text)
     return compiled.evaluate([signal])
+
+
+def clip_label(
+    *, session: LiveSession, kind: str, platform_ref: str, ai_generated: bool, actor: Actor
+):
+    """Identify a clip cut from a session; a clip of an AI-labelled stream stays labelled."""
+    from liverooms.models import ClipKind, ContentLabel
+
+    if kind not in ClipKind.values:
+        raise ValidationError({"kind": _("Unknown clip kind.")})
+    label, _created = ContentLabel.objects.get_or_create(
+        session=session,
+        platform_ref=platform_ref,
+        defaults={"kind": kind, "ai_generated": ai_generated or session.ai_generated},
+    )
+    return label

@@ -149,6 +149,20 @@ class SignalsIn(serializers.Serializer):
     signals = SignalIn(many=True, min_length=1, max_length=500)
 
 
+class ClipIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["video", "graphic", "audio"])
+    platform_ref = serializers.CharField(max_length=64)
+    ai_generated = serializers.BooleanField(default=False)
+
+
+class ClipOut(serializers.Serializer):
+    session_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    platform_ref = serializers.CharField()
+    identifier = serializers.UUIDField()
+    ai_generated = serializers.BooleanField()
+
+
 class AlertOut(serializers.ModelSerializer):
     rule = serializers.CharField(source="rule.code", read_only=True)
     rule_version = serializers.IntegerField(source="rule.version", read_only=True)

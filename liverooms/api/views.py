@@ -10,6 +10,8 @@ from accounts.api.permissions import PartyScopedMixin
 from liverooms import services
 from liverooms.api.serializers import (
     AlertOut,
+    ClipIn,
+    ClipOut,
     EndIn,
     GoLiveIn,
     RefusedOut,
@@ -130,6 +132,18 @@ class SessionViewSet(
             actor=Actor.for_api_key(request.auth),
         )
         return Response({"alerts": AlertOut(alerts, many=True).data})
+
+    @extend_schema(request=ClipIn, responses={201: ClipOut})
+    @action(detail=True, methods=["post"])
+    def clips(self, request, pk=None):
+        """Identify a clip cut from the session: its content label, AI label included."""
+        session = self.get_object()
+        payload = ClipIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        label = services.clip_label(
+            session=session, actor=Actor.for_api_key(request.auth), **payload.validated_data
+        )
+        return Response(ClipOut(label).data, status=status.HTTP_201_CREATED)
 
 
 class AlertFilter(django_filters.FilterSet):

@@ -147,3 +147,22 @@ def test_query_count_of_a_batch_does_not_grow_with_its_size(world, session):
         return len(ctx)
 
     assert count(2) == count(40)
+
+
+def test_clips_get_a_content_label_and_keep_the_ai_label(world):
+    ai = world.go_live(ai_generated=True).json()
+    response = world.api.post(
+        f"/api/v1/live-sessions/{ai['id']}/clips/",
+        {"kind": "video", "platform_ref": "clip-1"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["ai_generated"] is True
+    again = world.api.post(
+        f"/api/v1/live-sessions/{ai['id']}/clips/",
+        {"kind": "video", "platform_ref": "clip-1"},
+        format="json",
+    )
+    assert again.json()["identifier"] == body["identifier"]
+    assert body["identifier"] != ai["content_label"]

@@ -4,6 +4,7 @@ decisions, monitoring rules as data, and coverage per shift."""
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Min, Q
@@ -36,11 +37,6 @@ from liverooms.models import (
     SessionAnchor,
     SessionStatus,
 )
-
-# High-risk sessions are to be inspected within this many minutes of going live (LCM Art. 13).
-HIGH_RISK_INSPECTION_MINUTES = 30
-# Reviewer-to-live-room staffing of at least 1:50 (NRTA 2020).
-ROOMS_PER_REVIEWER = 50
 
 
 @admin.register(LiveRoom)
@@ -233,7 +229,7 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             .values("session_id")
             .annotate(first=Min("at"))
         }
-        deadline = timedelta(minutes=HIGH_RISK_INSPECTION_MINUTES)
+        deadline = timedelta(minutes=settings.PATROL_HIGH_RISK_MINUTES)
         rows = []
         for session in high:
             first = first_inspection.get(session.pk)
@@ -261,8 +257,8 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "on_air": on_air.count(),
             "reviewers": reviewers,
             "rooms_per_reviewer": round(on_air.count() / active, 1),
-            "guideline": ROOMS_PER_REVIEWER,
-            "minutes": HIGH_RISK_INSPECTION_MINUTES,
+            "guideline": settings.PATROL_ROOMS_PER_REVIEWER,
+            "minutes": settings.PATROL_HIGH_RISK_MINUTES,
             "hours": shift_hours,
         }
         return TemplateResponse(request, "admin/liverooms/coverage.html", context)
@@ -346,7 +342,7 @@ admin.site.register_queue(
 
 
 def _overdue_high_risk(request) -> int:
-    cutoff = timezone.now() - timedelta(minutes=HIGH_RISK_INSPECTION_MINUTES)
+    cutoff = timezone.now() - timedelta(minutes=settings.PATROL_HIGH_RISK_MINUTES)
     return (
         LiveSession.objects.filter(
             status=SessionStatus.LIVE, room__risk_grade=RiskGrade.HIGH, started_at__lte=cutoff

@@ -336,6 +336,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Patrol (LCM Art. 13; NRTA 2020) -----------------------------------------------------------
+# High-risk sessions are to be inspected within this many minutes of going live.
+PATROL_HIGH_RISK_MINUTES = env_int("PATROL_HIGH_RISK_MINUTES", 30, minimum=1)
+# Live rooms per reviewer the staffing guideline allows (at least 1:50).
+PATROL_ROOMS_PER_REVIEWER = env_int("PATROL_ROOMS_PER_REVIEWER", 50, minimum=1)
+
 # --- Webhooks to the platform ------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 # With backoff capped at an hour, 16 attempts span about a day before a delivery is given up.

@@ -177,3 +177,13 @@ def test_risk_grades_follow_reach_category_record_and_alerts(world):
     assert big.risk_score > quiet.risk_score
     factors = {r["factor"] for r in big.risk_reasons}
     assert {"followers", "sales", "category", "compliance_record"} <= factors
+
+
+def test_the_inspection_window_is_configurable(world, client, settings):
+    settings.PATROL_HIGH_RISK_MINUTES = 120
+    session = on_air(world)
+    LiveRoom.objects.filter(pk=world.room.pk).update(risk_grade=RiskGrade.HIGH, risk_score=70)
+    LiveSession.objects.filter(pk=session.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    rows = reviewer.get("/admin/liverooms/livesession/coverage/").context["rows"]
+    assert [row["overdue"] for row in rows] == [False]

@@ -1,8 +1,10 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.actors import Actor
@@ -49,6 +51,11 @@ class RoomViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        key = request.auth
+        if key.party_id is not None and data["owner_id"].pk != key.party_id:
+            raise ValidationError(
+                {"owner_id": _("A key bound to a party registers its own rooms.")}
+            )
         room = services.room_register(
             owner=data.pop("owner_id"), actor=Actor.for_api_key(request.auth), **data
         )

@@ -271,3 +271,25 @@ def test_ending_a_session_twice_is_a_conflict(world):
     session_id = world.go_live().json()["id"]
     assert world.api.post(f"/api/v1/live-sessions/{session_id}/end/").status_code == 200
     assert world.api.post(f"/api/v1/live-sessions/{session_id}/end/").status_code == 409
+
+
+def test_a_party_bound_key_acts_only_for_its_own_rooms(world, make_key):
+    from rest_framework.test import APIClient
+
+    from tests.liverooms.conftest import approved_merchant
+
+    other = approved_merchant(world.reviewer)
+    _key, raw = make_key(party=other, name="other-merchant")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    body = {
+        "owner_id": world.merchant.pk,
+        "platform_ref": "stolen",
+        "title": "x",
+        "category": "general",
+    }
+    assert client.post("/api/v1/live-rooms/", body, format="json").status_code == 400
+    assert client.get(f"/api/v1/live-rooms/{world.room.pk}/").status_code == 404
+    going = {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk], "product_ids": []}
+    assert client.post("/api/v1/live-sessions/", going, format="json").status_code == 404
+    assert not LiveSession.objects.exists()

@@ -93,13 +93,15 @@ def session_start(
             session = LiveSession.objects.create(
                 room=room, ai_generated=ai_generated, pre_stream_checklist=checklist
             )
-            SessionAnchor.objects.bulk_create(
+            on_air = SessionAnchor.objects.bulk_create(
                 _reported_identity(session, context.parties[a.pk]) for a in anchors
             )
-            SessionProduct.objects.bulk_create(
+            shown = SessionProduct.objects.bulk_create(
                 SessionProduct(session=session, product=p, merchant_id=p.merchant_id)
                 for p in products
             )
+            # The caller answers with these; no need to read back what was just written.
+            session._prefetched_objects_cache = {"anchors": on_air, "products": shown}
     except IntegrityError:
         raise Conflict(_("This room is already on air.")) from None
     return GoLive(session, [])

@@ -108,9 +108,8 @@ class SessionViewSet(
         if not outcome.allowed:
             body = {"allowed": False, "reasons": [r.as_dict() for r in outcome.reasons]}
             return Response(body, status=status.HTTP_403_FORBIDDEN)
-        session = self.base_queryset().get(pk=outcome.session.pk)
         return Response(
-            {"allowed": True, **SessionOut(session).data}, status=status.HTTP_201_CREATED
+            {"allowed": True, **SessionOut(outcome.session).data}, status=status.HTTP_201_CREATED
         )
 
     @extend_schema(request=EndIn, responses={200: SessionOut})

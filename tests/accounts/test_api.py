@@ -202,9 +202,11 @@ def test_a_missing_party_is_a_json_404(api):
     assert response.json()["code"] == "not_found"
 
 
-def test_throttled_requests_get_429_with_retry_after(make_key, monkeypatch):
+def test_throttled_requests_get_429_with_retry_after(make_key, monkeypatch, time_machine):
     from rest_framework.throttling import SimpleRateThrottle
 
+    # Inside one fixed window: 10:00:05 leaves 55 s to its end.
+    time_machine.move_to("2026-11-23 10:00:05 +08:00", tick=False)
     # DRF copies the rates into this class attribute at import; monkeypatch puts it back.
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {"api_key": "3/minute", "anonymous": "2/minute"}
@@ -214,10 +216,13 @@ def test_throttled_requests_get_429_with_retry_after(make_key, monkeypatch):
     codes = [client.get("/api/v1/key/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     response = client.get("/api/v1/key/")
-    assert int(response["Retry-After"]) > 0
+    assert int(response["Retry-After"]) == 55
     # Anonymous callers are limited per address on the endpoints open to them.
     anonymous = [APIClient().get("/api/schema/").status_code for _ in range(3)]
     assert anonymous == [200, 200, 429]
+    # The next window starts afresh.
+    time_machine.move_to("2026-11-23 10:01:00 +08:00", tick=False)
+    assert client.get("/api/v1/key/").status_code == 200
 
 
 def test_schema_and_docs_are_served_without_a_cdn(client):

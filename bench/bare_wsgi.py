@@ -1,0 +1,72 @@
+"""Baselines for bench/gate.py, served by gunicorn beside the product in the same run.
+
+    gunicorn bare_wsgi:application --pythonpath bench ...   (from the project's root)
+
+The product has no bare view, and the benchmark must not add one to it, so this module builds
+Django with the product's own settings (production under the bench's environment: the same
+middleware stack, database, cache and REST framework defaults) and swaps only ROOT_URLCONF for
+the URLconf below, before django.setup():
+
+  POST /bare/  a plain Django view answering JsonResponse({"ok": True}) through the whole
+               middleware stack. It is csrf_exempt, as every REST framework view is, so it takes
+               the same POST with the same body and headers as the gate. No database, no cache.
+  POST /sql/   the same plain view plus one query (SELECT 1) through Django's connection: the
+               floor for anything that reads the database once per request.
+  POST /drf/   a REST framework APIView with the project's default authentication (the Bearer
+               API key look-up), permission (scopes) and throttling (per key, in Redis), and no
+               work of its own: what the API costs before the gate runs at all.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.http import JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+
+settings.ROOT_URLCONF = __name__
+django.setup()
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+from rest_framework.views import APIView  # noqa: E402
+
+
+@csrf_exempt
+def bare(request):
+    return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+def one_query(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return JsonResponse({"ok": True})
+
+
+class AuthOnly(APIView):
+    """The project's REST defaults (key look-up, scopes, throttle) and nothing else."""
+
+    required_scopes = ["live:write"]
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("bare/", bare),
+    path("sql/", one_query),
+    path("drf/", AuthOnly.as_view()),
+]
+
+application = get_wsgi_application()

@@ -271,11 +271,13 @@ class RegistrationFileAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, _("Reveal (recorded)"))
 
     def get_search_results(self, request, queryset, search_term):
+        filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = normalise_identifier(search_term)
-        # A full 18-character ID number or credit code is matched through the keyed hash.
+        # A full 18-character ID number or credit code is matched through the keyed hash, within
+        # whatever queue or filter the reviewer has chosen.
         if len(term) == 18 and "*" not in term:
-            queryset |= self.model.objects.filter(party__identity_hash=identity_hash(term))
+            queryset |= filtered.filter(party__identity_hash=identity_hash(term))
         return queryset, may_have_duplicates
 
     @admin.action(description=_("Take the selected files for review"))

@@ -221,8 +221,12 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         hours = request.GET.get("hours", "8")
         shift_hours = min(int(hours), 24) if hours.isdigit() and int(hours) > 0 else 8
         since = now - timedelta(hours=shift_hours)
-        on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).select_related("room")
-        high = [s for s in on_air if s.room.risk_grade == RiskGrade.HIGH]
+        on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
+        high = list(
+            LiveSession.objects.filter(
+                status=SessionStatus.LIVE, room__risk_grade=RiskGrade.HIGH
+            ).select_related("room")
+        )
         first_inspection = {
             row["session_id"]: row["first"]
             for row in Inspection.objects.filter(session__in=high)
@@ -254,9 +258,9 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "title": _("Patrol coverage"),
             "opts": self.model._meta,
             "rows": rows,
-            "on_air": on_air.count(),
+            "on_air": on_air,
             "reviewers": reviewers,
-            "rooms_per_reviewer": round(on_air.count() / active, 1),
+            "rooms_per_reviewer": round(on_air / active, 1),
             "guideline": settings.PATROL_ROOMS_PER_REVIEWER,
             "minutes": settings.PATROL_HIGH_RISK_MINUTES,
             "hours": shift_hours,

@@ -20,7 +20,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts import registration
 from accounts.actors import Actor
-from accounts.api.permissions import PartyScopedMixin
+from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
 from accounts.models import DocumentKind, FileDocument, FileStatus, RegistrationFile
 
 MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
@@ -163,6 +163,7 @@ SubmitOut = inline_serializer(
 
 
 class FileViewSet(
+    ReadWriteScopes,
     PartyScopedMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -183,10 +184,8 @@ class FileViewSet(
     input_serializer: type[serializers.Serializer]
     output_serializer: type[serializers.Serializer]
 
-    @property
-    def required_scopes(self):
-        read = self.request.method in ("GET", "HEAD", "OPTIONS")
-        return ["registration:read"] if read else ["registration:write"]
+    read_scope = "registration:read"
+    write_scope = "registration:write"
 
     def base_queryset(self):
         return (

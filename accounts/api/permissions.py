@@ -25,6 +25,19 @@ class HasScopes(permissions.BasePermission):
         return owner is not None and owner(obj) == key.party_id
 
 
+class ReadWriteScopes:
+    """For views whose reads and writes need different scopes: `read_scope` for GET, HEAD and
+    OPTIONS, `write_scope` for everything else."""
+
+    read_scope: str
+    write_scope: str
+
+    @property
+    def required_scopes(self):
+        read = self.request.method in permissions.SAFE_METHODS
+        return [self.read_scope] if read else [self.write_scope]
+
+
 class PartyScopedMixin:
     """For views over objects that belong to a party: a key bound to a party lists and reaches
     only that party's objects. Others' objects are 404, not 403, so their existence is not

@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.actors import Actor
-from accounts.api.permissions import PartyScopedMixin
+from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
 from liverooms import services
 from liverooms.api.serializers import (
     AlertOut,
@@ -24,15 +24,13 @@ from liverooms.api.serializers import (
 from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
 
 
-class ReadWriteScopes:
-    @property
-    def required_scopes(self):
-        read = self.request.method in ("GET", "HEAD", "OPTIONS")
-        return ["live:read"] if read else ["live:write"]
+class LiveScopes(ReadWriteScopes):
+    read_scope = "live:read"
+    write_scope = "live:write"
 
 
 class RoomViewSet(
-    ReadWriteScopes,
+    LiveScopes,
     PartyScopedMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -72,7 +70,7 @@ class SessionFilter(django_filters.FilterSet):
 
 
 class SessionViewSet(
-    ReadWriteScopes,
+    LiveScopes,
     PartyScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -170,7 +168,7 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class AlertViewSet(
-    ReadWriteScopes,
+    LiveScopes,
     PartyScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

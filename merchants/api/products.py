@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.actors import Actor
-from accounts.api.permissions import PartyScopedMixin
+from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
 from accounts.models import Party, PartyKind
 from merchants import services
 from merchants.models import Category, ListingStatus, Product
@@ -53,6 +53,7 @@ class ProductFilter(django_filters.FilterSet):
 
 
 class ProductViewSet(
+    ReadWriteScopes,
     PartyScopedMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -65,10 +66,8 @@ class ProductViewSet(
     filterset_class = ProductFilter
     party_lookup = "merchant_id"
 
-    @property
-    def required_scopes(self):
-        read = self.request.method in ("GET", "HEAD", "OPTIONS")
-        return ["products:read"] if read else ["products:write"]
+    read_scope = "products:read"
+    write_scope = "products:write"
 
     def base_queryset(self):
         return Product.objects.all()

@@ -340,3 +340,13 @@ def test_the_awaiting_queue_shows_the_oldest_submission_first(reviewer, time_mac
     time_machine.move_to("2026-11-23 09:00 +08:00", tick=False)
     response = client.get("/admin/accounts/registrationfile/", {"queue": "awaiting"})
     assert list(response.context["cl"].result_list) == [older, newer]
+
+
+def test_a_search_by_id_number_stays_inside_the_chosen_queue(reviewer):
+    _user, client = reviewer
+    file = anchor_file()  # a draft, not awaiting review
+    number = registration.file_id_number(file)
+    response = client.get("/admin/accounts/registrationfile/", {"q": number, "queue": "awaiting"})
+    assert list(response.context["cl"].result_list) == []
+    everywhere = client.get("/admin/accounts/registrationfile/", {"q": number})
+    assert list(everywhere.context["cl"].result_list) == [file]

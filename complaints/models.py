@@ -1,2 +1,514 @@
-"""Models of the complaints app arrive with its issue; the app is installed from the start so that
-migrations and imports keep their layer order."""
+"""Complaints, reports and evaluations from consumers (RULES.md §4).
+
+A `Case` is a consumer's complaint (a dispute about a purchase: SAMR complaint rules Art. 9) or a
+report (a violation seen in a live room). Both run the same clocks in Chinese working days and go
+through the same reviewer workbench. Evaluations are separate: they are not handled, only kept,
+and the party evaluated can never change them (ECL Art. 39).
+
+Contact details are personal information: stored encrypted, found through a keyed hash, shown
+masked (RULES.md §8).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import EventRow
+
+
+class CaseKind(models.TextChoices):
+    COMPLAINT = "complaint", _("Complaint")
+    REPORT = "report", _("Report")
+
+
+class CaseStatus(models.TextChoices):
+    # Filed; the acceptance decision is due within 7 working days (SAMR complaint rules Art. 15).
+    NEW = "new", _("New")
+    ACCEPTED = "accepted", _("Accepted, in handling")
+    # The clocks stop while the consumer owes information or an appraisal is under way.
+    AWAITING_CONSUMER = "awaiting_consumer", _("Waiting for the consumer")
+    AWAITING_APPRAISAL = "awaiting_appraisal", _("Waiting for an appraisal")
+    NOT_ACCEPTED = "not_accepted", _("Not accepted")
+    DECIDED = "decided", _("Decided")
+    # The consumer confirmed the resolution (or the confirmation window passed).
+    CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    MERGED = "merged", _("Merged into another case")
+
+
+# Statuses in which the case is still being worked and its clocks matter.
+OPEN_STATUSES = (
+    CaseStatus.NEW,
+    CaseStatus.ACCEPTED,
+    CaseStatus.AWAITING_CONSUMER,
+    CaseStatus.AWAITING_APPRAISAL,
+)
+PAUSED_STATUSES = (CaseStatus.AWAITING_CONSUMER, CaseStatus.AWAITING_APPRAISAL)
+
+
+class Outcome(models.TextChoices):
+    REFUND = "refund", _("Resolved with a refund")
+    COMPENSATION = "compensation", _("Resolved with compensation")
+    RESOLVED_OTHER = "resolved_other", _("Resolved otherwise (return, exchange, explanation)")
+    UNFOUNDED = "unfounded", _("Unfounded")
+    VIOLATION_CONFIRMED = "violation_confirmed", _("Violation confirmed")
+    # Mediation failed or the matter is outside the platform's reach: the consumer is pointed
+    # to the market regulator's 12315 channel.
+    REFERRED_12315 = "referred_12315", _("Referred to 12315")
+
+
+class ComplaintCategory(models.TextChoices):
+    QUALITY = "quality", _("Product quality or safety")
+    FALSE_ADVERTISING = "false_advertising", _("False or misleading promotion")
+    AFTER_SALES = "after_sales", _("Refund, return or after-sales refused")
+    DELIVERY = "delivery", _("Delivery or logistics")
+    PRICE = "price", _("Price or discount not honoured")
+    PERSONAL_INFO = "personal_info", _("Misuse of personal information")
+    OTHER = "other", _("Other")
+
+
+class ConsumerRequest(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    RETURN = "return", _("Return or exchange")
+    COMPENSATION = "compensation", _("Compensation")
+    OTHER = "other", _("Other")
+
+
+class ReportCategory(models.TextChoices):
+    """The negative-behaviour catalogue for live rooms (RULES.md §3; LCM Art. 18)."""
+
+    FALSE_ADVERTISING = "false_advertising", _("False advertising or absolute terms")
+    OFFLINE_TRANSACTION = "offline_transaction", _("Luring buyers to pay outside the platform")
+    FAKE_SALES = "fake_sales", _("Fake sales figures or reviews")
+    PROHIBITED_PRODUCT = "prohibited_product", _("Prohibited or restricted products")
+    TOBACCO = "tobacco", _("Tobacco or e-cigarette promotion")
+    UNLABELLED_AI = "unlabelled_ai", _("AI-generated presenter without a label")
+    VULGAR_CONTENT = "vulgar_content", _("Vulgar, violent or harmful content")
+    MINORS = "minors", _("Minors on air or targeted")
+    OTHER = "other", _("Other violation")
+
+
+class Source(models.TextChoices):
+    WEB = "web", _("Public web form")
+    API = "api", _("Forwarded by the platform")
+
+
+class Case(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=CaseKind.choices)
+    # Shown to the consumer and quoted on the phone; the secret link is what grants access.
+    tracking_code = models.CharField(_("tracking code"), max_length=16, unique=True)
+    # The private tracking link carries an HMAC of the code and this nonce under SECRET_KEY
+    # (complaints.tracking): the worker can put the link in every e-mail, and the database alone
+    # does not give it away.
+    tracking_nonce = models.CharField(max_length=32, editable=False)
+    status = models.CharField(
+        _("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.NEW
+    )
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(_("outcome details"), blank=True)
+    refund_fen = models.PositiveBigIntegerField(_("refund (fen)"), null=True, blank=True)
+    compensation_fen = models.PositiveBigIntegerField(
+        _("compensation (fen)"), null=True, blank=True
+    )
+
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    # The platform's id for a complaint forwarded from its app: forwarding twice stores it once.
+    platform_ref = models.CharField(_("platform reference"), max_length=64, blank=True)
+    # When the consumer filed it (on our form, or in the platform's app): the clocks start here.
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
+
+    # Who and what it is about. Complaints name at least one; reports name the session.
+    merchant = models.ForeignKey(
+        "accounts.Party",
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases_as_merchant",
+    )
+    anchor = models.ForeignKey(
+        "accounts.Party",
+        verbose_name=_("anchor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases_as_anchor",
+    )
+    session = models.ForeignKey(
+        "liverooms.LiveSession",
+        verbose_name=_("live session"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+
+    # Complaint (SAMR complaint rules Art. 9: complainant, respondent, request, facts).
+    order_number = models.CharField(_("order number"), max_length=64, blank=True)
+    purchase = models.CharField(_("what was bought"), max_length=200, blank=True)
+    category = models.CharField(
+        _("category"), max_length=24, choices=ComplaintCategory.choices, blank=True
+    )
+    request = models.CharField(
+        _("request"), max_length=16, choices=ConsumerRequest.choices, blank=True
+    )
+    request_detail = models.CharField(_("request details"), max_length=500, blank=True)
+    # Report: what was seen, and when in the stream.
+    report_category = models.CharField(
+        _("violation"), max_length=24, choices=ReportCategory.choices, blank=True
+    )
+    stream_offset = models.DurationField(_("time in the stream"), null=True, blank=True)
+    facts = models.TextField(_("facts"))
+
+    # Contact (personal information): encrypted; `contact_key` is a keyed hash of the normalised
+    # e-mail or phone, used for per-contact throttling, duplicates and reporter reputation.
+    contact_name = models.CharField(_("name"), max_length=100, blank=True)
+    contact_email_enc = models.TextField(blank=True, editable=False)
+    contact_phone_enc = models.TextField(blank=True, editable=False)
+    contact_key = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+
+    # Clocks, in Chinese working days, stored as dates (shown to the consumer and the platform).
+    acceptance_due = models.DateField(_("acceptance due"))
+    resolution_due = models.DateField(_("resolution due"))
+    mediation_due = models.DateField(_("mediation ends"), null=True, blank=True)
+    # Some counted day lies beyond the published holiday calendar: to be checked by a lead.
+    deadline_estimated = models.BooleanField(_("deadline estimated"), default=False)
+    paused_at = models.DateTimeField(_("clock paused at"), null=True, blank=True, editable=False)
+    # The status the case returns to when the clock restarts.
+    paused_from = models.CharField(max_length=24, blank=True, editable=False)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    # Set once when a clock is overdue and the case has gone to the lead's queue.
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True, editable=False)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_cases",
+    )
+    # Found at filing: the same contact about the same order or party recently.
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("possible duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    # The consumer's view of the handling, after the decision.
+    consumer_confirmed_at = models.DateTimeField(
+        _("resolution confirmed at"), null=True, blank=True, editable=False
+    )
+    handling_rating = models.PositiveSmallIntegerField(
+        _("handling rating"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    handling_comment = models.TextField(_("comment on the handling"), blank=True)
+
+    class Meta:
+        verbose_name = _("complaint or report")
+        verbose_name_plural = _("complaints and reports")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=CaseKind.values), name="case_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=CaseStatus.values), name="case_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["source", "platform_ref"],
+                condition=~Q(platform_ref=""),
+                name="case_platform_ref_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(handling_rating__isnull=True)
+                | Q(handling_rating__gte=1, handling_rating__lte=5),
+                name="case_rating_range",
+            ),
+        ]
+        indexes = [
+            # The workbench queues: open cases by due date, and per assignee.
+            models.Index(fields=["status", "acceptance_due"], name="case_status_due_idx"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_idx"),
+            # Concentrated complaints per party (room risk, duplicates).
+            models.Index(fields=["merchant", "received_at"], name="case_merchant_idx"),
+            models.Index(fields=["anchor", "received_at"], name="case_anchor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_code
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status in PAUSED_STATUSES
+
+
+class Evidence(models.Model):
+    """An evidence image, re-encoded without metadata (accounts.uploads), stored privately."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
+    file = models.CharField(_("stored file"), max_length=200, editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    content_type = models.CharField(max_length=32, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    # "consumer", "api" or a staff user name.
+    added_by = models.CharField(_("added by"), max_length=150, editable=False)
+    added_at = models.DateTimeField(_("added at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("evidence image")
+        verbose_name_plural = _("evidence images")
+        ordering = ["added_at", "id"]
+        constraints = [
+            # The same picture twice on one case is stored once.
+            models.UniqueConstraint(fields=["case", "sha256"], name="evidence_unique_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} #{self.pk}"
+
+
+class CaseEvent(EventRow):
+    """The case's timeline. Rows with `public=True` are what the consumer's tracking page shows."""
+
+    class Kind(models.TextChoices):
+        FILED = "filed", _("Filed")
+        ASSIGNED = "assigned", _("Assigned")
+        ACCEPTED = "accepted", _("Accepted")
+        NOT_ACCEPTED = "not_accepted", _("Not accepted")
+        INFO_REQUESTED = "info_requested", _("Information requested from the consumer")
+        APPRAISAL_STARTED = "appraisal_started", _("Appraisal started")
+        RESUMED = "resumed", _("Handling resumed")
+        INFO_ADDED = "info_added", _("Consumer added information")
+        EVIDENCE_ADDED = "evidence_added", _("Evidence added")
+        NOTE = "note", _("Internal note")
+        REPLY = "reply", _("Reply to the consumer")
+        DECIDED = "decided", _("Decided")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the consumer")
+        MERGED = "merged", _("Merged")
+        CONFIRMED = "confirmed", _("Resolution confirmed by the consumer")
+        RATED = "rated", _("Handling rated")
+        ESCALATED = "escalated", _("Overdue: escalated to a lead")
+        LINKED = "linked", _("Linked to a party or session")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("event"), max_length=24, choices=Kind.choices)
+    # Status after the event, for the timeline and the webhook.
+    status = models.CharField(_("status"), max_length=24, choices=CaseStatus.choices)
+    public = models.BooleanField(_("shown to the consumer"), default=True)
+    # Text the consumer reads (a reply, a reason); internal notes keep `public=False`.
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta(EventRow.Meta):
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+
+
+class Notification(models.Model):
+    """An e-mail sent about a case event: the worker's record that makes sending idempotent."""
+
+    event = models.OneToOneField(CaseEvent, on_delete=models.CASCADE, related_name="notification")
+    recipient = models.CharField(_("recipient"), max_length=32, editable=False)  # "consumer"/"lead"
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class ReplyTemplate(models.Model):
+    """Standard replies reviewers pick from; both languages, sent in the consumer's."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("for"), max_length=16, choices=CaseKind.choices, blank=True)
+    body_zh = models.TextField(_("text (Chinese)"))
+    body_en = models.TextField(_("text (English)"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def body_for(self, language: str) -> str:
+        return self.body_en if language.startswith("en") else self.body_zh
+
+
+class ReviewerCapacity(models.Model):
+    """Who takes new cases in the round robin, and how many open cases each may hold."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        on_delete=models.CASCADE,
+        related_name="case_capacity",
+    )
+    max_open_cases = models.PositiveIntegerField(_("open cases at most"), default=30)
+    is_available = models.BooleanField(_("taking new cases"), default=True)
+    # The round robin's tie-break: among equally loaded reviewers, the one waiting longest.
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("reviewer capacity")
+        verbose_name_plural = _("reviewer capacities")
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class ReporterReputation(models.Model):
+    """Per contact (keyed hash): how often their cases turned out unfounded (LCM Art. 20)."""
+
+    contact_key = models.CharField(max_length=64, unique=True, editable=False)
+    filed = models.PositiveIntegerField(_("cases filed"), default=0)
+    unfounded = models.PositiveIntegerField(_("found unfounded"), default=0)
+    # Set when the unfounded share crosses the threshold; a lead reviews and may clear it.
+    flagged_at = models.DateTimeField(_("flagged at"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_note = models.TextField(_("review note"), blank=True)
+
+    class Meta:
+        verbose_name = _("reporter reputation")
+        verbose_name_plural = _("reporter reputations")
+        ordering = ["-flagged_at", "-unfounded"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_key[:8]}… {self.unfounded}/{self.filed}"
+
+
+class Evaluation(models.Model):
+    """A consumer's rating of a merchant's or anchor's service (ECL Art. 39).
+
+    Never edited or deleted by anyone: the admin grants no change or delete, and the only state
+    change is a reviewer hiding it, with the reason recorded (2021 Measures Art. 21).
+    """
+
+    merchant = models.ForeignKey(
+        "accounts.Party",
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evaluations_as_merchant",
+    )
+    anchor = models.ForeignKey(
+        "accounts.Party",
+        verbose_name=_("anchor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evaluations_as_anchor",
+    )
+    session = models.ForeignKey(
+        "liverooms.LiveSession",
+        verbose_name=_("live session"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+    )
+    order_number = models.CharField(_("order number"), max_length=64)
+    stars_description = models.PositiveSmallIntegerField(
+        _("description accuracy"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    stars_service = models.PositiveSmallIntegerField(
+        _("service attitude"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    stars_logistics = models.PositiveSmallIntegerField(
+        _("logistics"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    # Only when an anchor is evaluated.
+    stars_anchor_honesty = models.PositiveSmallIntegerField(
+        _("anchor's honesty"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    text = models.TextField(_("evaluation"), blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    platform_ref = models.CharField(_("platform reference"), max_length=64, blank=True)
+    contact_key = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True, editable=False)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("hidden by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    hidden_reason = models.TextField(_("why hidden"), blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        permissions = [("hide_evaluation", _("Can hide an evaluation, with a reason"))]
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(merchant__isnull=False) | Q(anchor__isnull=False),
+                name="evaluation_names_a_party",
+            ),
+            models.CheckConstraint(
+                condition=Q(stars_description__gte=1, stars_description__lte=5)
+                & Q(stars_service__gte=1, stars_service__lte=5)
+                & Q(stars_logistics__gte=1, stars_logistics__lte=5)
+                & (
+                    Q(stars_anchor_honesty__isnull=True)
+                    | Q(stars_anchor_honesty__gte=1, stars_anchor_honesty__lte=5)
+                ),
+                name="evaluation_stars_range",
+            ),
+            # A hidden evaluation always says why.
+            models.CheckConstraint(
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""),
+                name="evaluation_hidden_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "platform_ref"],
+                condition=~Q(platform_ref=""),
+                name="evaluation_platform_ref_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="evaluation_merchant_idx"),
+            models.Index(fields=["anchor", "created_at"], name="evaluation_anchor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number} ({self.created_at:%Y-%m-%d})"

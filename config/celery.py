@@ -21,6 +21,9 @@ app.conf.task_routes = {
     "accounts.relay_webhooks": {"queue": "notify"},
     "accounts.reverification_sweep": {"queue": "default"},
     "liverooms.rooms_regrade": {"queue": "default"},
+    "complaints.notify_consumer": {"queue": "notify"},
+    "complaints.notify_leads": {"queue": "notify"},
+    "complaints.escalate_overdue": {"queue": "default"},
 }
 app.autodiscover_tasks()
 
@@ -40,5 +43,11 @@ app.conf.beat_schedule = {
     "rooms-regrade": {
         "task": "liverooms.rooms_regrade",
         "schedule": crontab(hour=3, minute=0),
+    },
+    # RULES.md §4: overdue complaints go to the lead's queue. Early in the morning, so that the
+    # day's queue is complete when the team arrives, and again at midday for the morning's work.
+    "complaints-escalate": {
+        "task": "complaints.escalate_overdue",
+        "schedule": crontab(hour="7,13", minute=0),
     },
 }

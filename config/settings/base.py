@@ -356,3 +356,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Complaints (RULES.md §4) ------------------------------------------------------------------
+# The platform's published resolution target in Chinese working days (LCM Art. 20 leaves it to
+# the platform; the 12315 ODR model asks for 10).
+COMPLAINT_RESOLUTION_WORKING_DAYS = env_int("COMPLAINT_RESOLUTION_WORKING_DAYS", 10, minimum=1)
+# Concentrated complaints (LCM Art. 11): this many complaints against a room's owner within 30
+# days raise the room's risk grade.
+COMPLAINT_CONCENTRATION_THRESHOLD = env_int("COMPLAINT_CONCENTRATION_THRESHOLD", 5, minimum=1)
+# Anti-abuse on the public forms: filings per hour from one address and per day from one contact.
+COMPLAINT_FILINGS_PER_ADDRESS_HOUR = env_int("COMPLAINT_FILINGS_PER_ADDRESS_HOUR", 10, minimum=1)
+COMPLAINT_FILINGS_PER_CONTACT_DAY = env_int("COMPLAINT_FILINGS_PER_CONTACT_DAY", 5, minimum=1)
+# The site's own address, for links in e-mails sent by the worker (no request to build them from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -1,0 +1,26 @@
+"""Thin tasks: e-mails about cases, and the daily escalation of overdue ones."""
+
+from celery import shared_task
+
+
+@shared_task(name="complaints.notify_consumer", time_limit=60, soft_time_limit=45)
+def notify_consumer(event_id: int) -> str:
+    from complaints.notifications import send_consumer_notice
+
+    return send_consumer_notice(event_id)
+
+
+@shared_task(name="complaints.notify_leads", time_limit=60, soft_time_limit=45)
+def notify_leads(event_id: int) -> str:
+    from complaints.notifications import send_lead_notice
+
+    return send_lead_notice(event_id)
+
+
+@shared_task(name="complaints.escalate_overdue", time_limit=600, soft_time_limit=540)
+def escalate_overdue() -> int:
+    """Daily and after each working morning: overdue cases go to the lead's queue with a notice."""
+    from accounts.actors import Actor
+    from complaints.services import escalate_overdue as escalate
+
+    return escalate(actor=Actor.system("escalate_overdue"))

@@ -1,0 +1,5 @@
+from django.http import Http404
+
+
+def track(request, code, token):
+    raise Http404

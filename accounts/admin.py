@@ -1,4 +1,5 @@
-"""Workbench screens for the registry, users, API keys and webhooks.
+"""Workbench screens for the registry, users, API keys and webhooks (the registration files and
+the working-day calendar have their own modules, registered from here).
 
 Nothing here edits a status or a restriction directly: changes go through actions that call
 `accounts.services`.
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import (
+    admin_calendar,  # noqa: F401 - registers the working-day calendar
     admin_files,  # noqa: F401 - registers the registration-file workbench
     services,
 )

@@ -1,6 +1,8 @@
-"""The models of the lowest layer: the party registry and access (registry.py), and the
-registration files every merchant, anchor and agency is audited through (files.py)."""
+"""The models of the lowest layer: the party registry and access (registry.py), the
+registration files every merchant, anchor and agency is audited through (files.py), and the
+working-day calendar legal deadlines are counted on (calendar.py)."""
 
+from accounts.models.calendar import CalendarDay, CalendarDayKind, CalendarYear
 from accounts.models.files import (
     ChangeReason,
     DocumentKind,
@@ -27,6 +29,9 @@ from accounts.models.registry import (
 
 __all__ = [
     "ApiKey",
+    "CalendarDay",
+    "CalendarDayKind",
+    "CalendarYear",
     "ChangeReason",
     "DocumentKind",
     "DocumentReview",

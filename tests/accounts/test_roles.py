@@ -35,12 +35,26 @@ PATROL = {
     "liverooms.add_inspection",
     "merchants.view_product",
 }
+COMPLAINTS = {
+    "complaints.view_case",
+    "complaints.change_case",
+    "complaints.view_caseevent",
+    "complaints.view_evidence",
+    "complaints.view_replytemplate",
+    "complaints.view_evaluation",
+    "complaints.hide_evaluation",
+    "complaints.view_reviewercapacity",
+    "liverooms.view_livesession",
+}
 REVIEWER = {
     *PATROL,
+    *COMPLAINTS,
     "accounts.view_party",
     "accounts.view_partyevent",
     "accounts.view_restriction",
     "accounts.review_registrationfile",
+    "accounts.view_calendaryear",
+    "accounts.view_calendarday",
     *FILES_READ,
 }
 LEAD = REVIEWER | {
@@ -49,6 +63,17 @@ LEAD = REVIEWER | {
     "accounts.view_webhookendpoint",
     "accounts.view_webhookdelivery",
     "accounts.change_webhookdelivery",
+    "accounts.add_calendaryear",
+    "accounts.change_calendaryear",
+    "accounts.add_calendarday",
+    "accounts.change_calendarday",
+    "accounts.delete_calendarday",
+    "complaints.add_replytemplate",
+    "complaints.change_replytemplate",
+    "complaints.add_reviewercapacity",
+    "complaints.change_reviewercapacity",
+    "complaints.view_reporterreputation",
+    "complaints.change_reporterreputation",
     "credit.add_sanctionentry",
     "liverooms.add_monitoringrule",
     "liverooms.change_monitoringrule",
@@ -202,9 +227,17 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         "files_reverification",
     ]
     patrol_queues = ["patrol_overdue", "patrol", "alerts_open"]
+    case_queues = [
+        "cases_overdue",
+        "cases_due_today",
+        "cases_new",
+        "cases_mine",
+        "cases_awaiting_consumer",
+    ]
     assert [q["key"] for q in response.context["queues"]] == [
         *file_queues,
         *patrol_queues,
+        *case_queues,
         "restrictions_in_force",
     ]
     content = response.content.decode()
@@ -213,7 +246,14 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
     client.logout()
     lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
     keys = [q["key"] for q in lead.get("/admin/").context["queues"]]
-    assert keys == [*file_queues, *patrol_queues, "restrictions_in_force", "webhooks_failed"]
+    assert keys == [
+        *file_queues,
+        *patrol_queues,
+        *case_queues,
+        "reporters_flagged",
+        "restrictions_in_force",
+        "webhooks_failed",
+    ]
 
     client.logout()
     liaison = verified_client(client, UserFactory(roles=["authority_liaison"]))

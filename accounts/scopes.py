@@ -12,4 +12,11 @@ SCOPES = {
     "products:write": _("Register merchants' products and their conformity documents"),
     "live:read": _("Read live rooms, sessions and monitoring alerts"),
     "live:write": _("Register live rooms, ask to go live, end sessions, send monitoring signals"),
+    "complaints:read": _("Read complaints and reports, their deadlines and public timelines"),
+    "complaints:write": _(
+        "Forward consumers' complaints and reports, their evidence, added information and "
+        "withdrawals"
+    ),
+    "evaluations:read": _("Read consumers' evaluations of merchants and anchors"),
+    "evaluations:write": _("Forward consumers' evaluations of merchants and anchors"),
 }

@@ -1,0 +1,58 @@
+import django_filters
+from django.db.models import Q
+
+from complaints.models import Case, CaseKind, CaseStatus, Evaluation, Outcome
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=CaseKind.choices)
+    outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
+    merchant = django_filters.NumberFilter(field_name="merchant_id")
+    anchor = django_filters.NumberFilter(field_name="anchor_id")
+    session = django_filters.NumberFilter(field_name="session_id")
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    platform_ref = django_filters.CharFilter()
+
+    class Meta:
+        model = Case
+        fields = [
+            "status",
+            "kind",
+            "outcome",
+            "merchant",
+            "anchor",
+            "session",
+            "received_after",
+            "received_before",
+            "platform_ref",
+        ]
+
+
+class EvaluationFilter(django_filters.FilterSet):
+    party = django_filters.NumberFilter(method="filter_party", label="Merchant or anchor id")
+    merchant = django_filters.NumberFilter(field_name="merchant_id")
+    anchor = django_filters.NumberFilter(field_name="anchor_id")
+    session = django_filters.NumberFilter(field_name="session_id")
+    hidden = django_filters.BooleanFilter(method="filter_hidden")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    platform_ref = django_filters.CharFilter()
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "party",
+            "merchant",
+            "anchor",
+            "session",
+            "hidden",
+            "created_after",
+            "platform_ref",
+        ]
+
+    def filter_party(self, queryset, name, value):
+        return queryset.filter(Q(merchant_id=value) | Q(anchor_id=value))
+
+    def filter_hidden(self, queryset, name, value):
+        return queryset.filter(hidden_at__isnull=not value)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from complaints.services import complaint_counts
+from complaints.services import complainant_counts
 from liverooms.services import risk_factor
 
 # Points added to a room's score when its owner is under concentrated complaint; 30 lifts a
@@ -15,7 +15,7 @@ def concentrated_complaints(room_ids: list[int]) -> dict[int, tuple[int, str]]:
     from liverooms.models import LiveRoom
 
     owners = dict(LiveRoom.objects.filter(pk__in=room_ids).values_list("pk", "owner_id"))
-    counts = complaint_counts(list(set(owners.values())))
+    counts = complainant_counts(list(set(owners.values())))
     threshold = settings.COMPLAINT_CONCENTRATION_THRESHOLD
     return {
         room_id: (CONCENTRATED_COMPLAINT_POINTS, "complaints")

@@ -360,7 +360,7 @@ def _regrade_if_concentrated(case: Case) -> None:
     from liverooms.services import rooms_regrade
 
     parties = [pk for pk in (case.merchant_id, case.anchor_id) if pk]
-    counts = complaint_counts(parties)
+    counts = complainant_counts(parties)
     crossed = [
         pk for pk in parties if counts.get(pk, 0) >= settings.COMPLAINT_CONCENTRATION_THRESHOLD
     ]
@@ -489,7 +489,13 @@ def case_assign_round_robin(*, case: Case, actor: Actor) -> Case:
         .select_related("user")
     )
     load = open_load()
-    candidates = [c for c in capacities if load.get(c.user_id, 0) < c.max_open_cases]
+    # A capacity row outlives a change of role: someone moved off the team could not act on
+    # the case (every handling service needs this permission), so it would sit until overdue.
+    candidates = [
+        c
+        for c in capacities
+        if load.get(c.user_id, 0) < c.max_open_cases and c.user.has_perm("complaints.change_case")
+    ]
     if not candidates:
         return case
     epoch = timezone.make_aware(datetime(2000, 1, 1))
@@ -640,10 +646,12 @@ def case_resume(*, case: Case, actor: Actor, message: str = "") -> Case:
 
 
 @transaction.atomic
-def case_consumer_add_info(*, case: Case, text: str, images: list[CleanImage] = ()) -> Case:
-    """The consumer adds to their case from the tracking page (or the platform, for them). A case
-    that was waiting for them resumes."""
-    actor = Actor(label="consumer")
+def case_consumer_add_info(
+    *, case: Case, text: str, images: list[CleanImage] = (), actor: Actor | None = None
+) -> Case:
+    """The consumer adds to their case from the tracking page (or the platform, for them, as
+    `actor`). A case that was waiting for them resumes."""
+    actor = actor or Actor(label="consumer")
     case = _lock(case)
     _require(case, *OPEN_STATUSES)
     if not text.strip() and not images:
@@ -670,7 +678,8 @@ def case_consumer_add_info(*, case: Case, text: str, images: list[CleanImage] = 
 
 @transaction.atomic
 def case_note(*, case: Case, text: str, actor: Actor) -> CaseEvent:
-    _require_staff(actor, "complaints.view_case")
+    # Writing to the timeline is handling: auditors, who may read every case, may not.
+    _require_staff(actor)
     if not text.strip():
         raise ValidationError({"text": _("The note is empty.")})
     return _event(case, CaseEvent.Kind.NOTE, actor, public=False, message=text.strip())
@@ -897,16 +906,42 @@ def overdue_cases(today: date | None = None):
     )
 
 
-def escalate_overdue(*, actor: Actor, today: date | None = None, batch: int = 500) -> int:
-    """Mark overdue cases once, put them in the lead's queue and tell the leads."""
-    escalated = 0
-    ids = list(
-        overdue_cases(today).filter(escalated_at__isnull=True).values_list("pk", flat=True)[:batch]
+def due_today_cases(today: date | None = None):
+    """Open cases whose running clock ends today (the same clocks as `overdue_cases`)."""
+    today = today or timezone.localdate()
+    return Case.objects.filter(
+        Q(status=CaseStatus.NEW, acceptance_due=today)
+        | Q(status=CaseStatus.ACCEPTED, resolution_due=today)
     )
+
+
+def overdue_clock(case: Case, today: date | None = None) -> str:
+    """Which running clock of a loaded case has passed: "acceptance", "resolution" or "".
+    The rule of `overdue_cases`, for one row (the workbench's list marks overdue dates)."""
+    today = today or timezone.localdate()
+    if case.status == CaseStatus.NEW and case.acceptance_due < today:
+        return "acceptance"
+    if case.status == CaseStatus.ACCEPTED and case.resolution_due < today:
+        return "resolution"
+    return ""
+
+
+def escalate_overdue(*, actor: Actor, today: date | None = None, batch: int = 500) -> int:
+    """Mark overdue cases once per clock, put them in the lead's queue and tell the leads."""
+    escalated = 0
+    today = today or timezone.localdate()
+    # Escalated before acceptance means the acceptance clock was; the resolution clock that
+    # runs from acceptance is a second deadline and is escalated in its own right.
+    pending = overdue_cases(today).filter(
+        Q(escalated_at__isnull=True)
+        | Q(status=CaseStatus.ACCEPTED, escalated_at__lt=F("accepted_at"))
+    )
+    ids = list(pending.values_list("pk", flat=True)[:batch])
     for pk in ids:
         with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=pk)
-            if case.escalated_at is not None:
+            # Checked again under the lock: a reviewer may have acted since the list was read.
+            case = pending.select_for_update().filter(pk=pk).first()
+            if case is None:
                 continue
             case.escalated_at = timezone.now()
             case.save(update_fields=["escalated_at"])
@@ -916,6 +951,7 @@ def escalate_overdue(*, actor: Actor, today: date | None = None, batch: int = 50
                 actor,
                 public=False,
                 data={
+                    "clock": overdue_clock(case, today),
                     "acceptance_due": case.acceptance_due.isoformat(),
                     "resolution_due": case.resolution_due.isoformat(),
                 },
@@ -1024,17 +1060,42 @@ def evaluation_summary(party: Party) -> dict:
 # --- Concentrated complaints ------------------------------------------------------------------
 
 
-def complaint_counts(party_ids: list[int], *, days: int = 30) -> dict[int, int]:
-    """Complaints (not merged, not found unfounded) per party over the last `days` days."""
+def _counted_complaints(days: int):
     since = timezone.now() - timedelta(days=days)
-    counts: dict[int, int] = {}
-    base = (
+    return (
         Case.objects.filter(kind=CaseKind.COMPLAINT, received_at__gte=since)
         .exclude(status=CaseStatus.MERGED)
         .exclude(outcome=Outcome.UNFOUNDED)
     )
+
+
+def complaint_counts(party_ids: list[int], *, days: int = 30) -> dict[int, int]:
+    """Complaints (not merged, not found unfounded) per party over the last `days` days."""
+    counts: dict[int, int] = {}
+    base = _counted_complaints(days)
     for column in ("merchant", "anchor"):
         rows = base.filter(**{f"{column}__in": party_ids}).values(column).annotate(n=Count("id"))
         for row in rows:
             counts[row[column]] = counts.get(row[column], 0) + row["n"]
+    return counts
+
+
+def complainant_counts(party_ids: list[int], *, days: int = 30) -> dict[int, int]:
+    """Distinct complainants per party over the last `days` days, the measure of concentrated
+    complaints for the room risk grade: one consumer filing again and again is one voice, or a
+    single person could raise a room's grade (LCM Art. 20: abuse of the complaint mechanism).
+    Complaints forwarded without a contact cannot be told apart and count one each."""
+    counts: dict[int, int] = {}
+    base = _counted_complaints(days)
+    for column in ("merchant", "anchor"):
+        rows = (
+            base.filter(**{f"{column}__in": party_ids})
+            .values(column)
+            .annotate(
+                people=Count("contact_key", distinct=True, filter=~Q(contact_key="")),
+                anonymous=Count("id", filter=Q(contact_key="")),
+            )
+        )
+        for row in rows:
+            counts[row[column]] = counts.get(row[column], 0) + row["people"] + row["anonymous"]
     return counts

@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: help venv translations demo test unit integration lint clean bench bench-monitoring bench-gate
+.PHONY: help venv translations demo test unit browser integration lint clean bench bench-monitoring bench-gate
 
 help:
 	@echo "make demo   - set up, migrate, load demo data and serve on http://127.0.0.1:8000"
@@ -56,8 +56,20 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-unit: venv translations
+unit: venv translations browser
 	$(BIN)/pytest --ignore=tests/integration
+
+# The browser tests (tests/browser) drive Debian's headless Chromium and its chromedriver, with
+# a CJK font so that screenshots show Chinese. Installed with apt-get when missing (as root, or
+# through sudo); where that is impossible the tests are skipped with the reason -- except under
+# CI=true, where the tests fail instead.
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  echo "Chromium or chromedriver is missing: installing them with apt-get."; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	      chromium chromium-driver fonts-wqy-microhei >/dev/null; } \
+	  || echo "Could not install Chromium: the browser tests will be skipped (not under CI=true)."; }
 
 # Real PostgreSQL, Redis and a Celery worker process. Skipped, with the reason, when a service
 # cannot be reached -- except under CI=true, where that is a failure.

@@ -94,6 +94,8 @@ class PartyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(restriction_count=Count("restrictions", filter=in_force))
+            # GROUP BY drops the model's default ordering; the autocomplete pages need one.
+            .order_by("-id")
         )
 
     @admin.display(description=_("restrictions in force"), ordering="restriction_count")

@@ -178,8 +178,17 @@ class Case(models.Model):
     acceptance_due = models.DateField(_("acceptance due"))
     resolution_due = models.DateField(_("resolution due"))
     mediation_due = models.DateField(_("mediation ends"), null=True, blank=True)
-    # Some counted day lies beyond the published holiday calendar: to be checked by a lead.
+    # Some counted day lies beyond the published holiday calendar: to be checked by a lead, and
+    # recomputed once staff enter the next year's schedule.
     deadline_estimated = models.BooleanField(_("deadline estimated"), default=False)
+    # What the due dates are computed from, so that they can be computed again exactly: the
+    # resolution target published when the case was filed, and the working days the clocks stood
+    # still before and after acceptance.
+    resolution_working_days = models.PositiveSmallIntegerField(
+        _("resolution target (working days)"), editable=False
+    )
+    paused_days_before_acceptance = models.PositiveIntegerField(default=0, editable=False)
+    paused_days_after_acceptance = models.PositiveIntegerField(default=0, editable=False)
     paused_at = models.DateTimeField(_("clock paused at"), null=True, blank=True, editable=False)
     # The status the case returns to when the clock restarts.
     paused_from = models.CharField(max_length=24, blank=True, editable=False)
@@ -250,6 +259,9 @@ class Case(models.Model):
         indexes = [
             # The workbench queues: open cases by due date, and per assignee.
             models.Index(fields=["status", "acceptance_due"], name="case_status_due_idx"),
+            models.Index(fields=["status", "resolution_due"], name="case_status_resolution_idx"),
+            # Searched by reviewers and used to spot duplicates.
+            models.Index(fields=["order_number"], name="case_order_number_idx"),
             models.Index(fields=["assignee", "status"], name="case_assignee_idx"),
             # Concentrated complaints per party (room risk, duplicates).
             models.Index(fields=["merchant", "received_at"], name="case_merchant_idx"),
@@ -315,6 +327,7 @@ class CaseEvent(EventRow):
         CONFIRMED = "confirmed", _("Resolution confirmed by the consumer")
         RATED = "rated", _("Handling rated")
         ESCALATED = "escalated", _("Overdue: escalated to a lead")
+        CLOSED = "closed", _("Closed: the confirmation period ended")
         LINKED = "linked", _("Linked to a party or session")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
@@ -324,6 +337,9 @@ class CaseEvent(EventRow):
     public = models.BooleanField(_("shown to the consumer"), default=True)
     # Text the consumer reads (a reply, a reason); internal notes keep `public=False`.
     message = models.TextField(_("message"), blank=True)
+    # The consumer is e-mailed about this event (status changes and replies). With the
+    # Notification row it lets the relay find a notice whose message was lost.
+    notify_consumer = models.BooleanField(default=False, editable=False)
 
     class Meta(EventRow.Meta):
         verbose_name = _("case event")
@@ -404,6 +420,14 @@ class ReporterReputation(models.Model):
         verbose_name = _("reporter reputation")
         verbose_name_plural = _("reporter reputations")
         ordering = ["-flagged_at", "-unfounded"]
+        indexes = [
+            # The leads' "flagged reporters" queue is counted on every admin index view.
+            models.Index(
+                fields=["flagged_at"],
+                condition=Q(flagged_at__isnull=False),
+                name="reputation_flagged_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_key[:8]}… {self.unfounded}/{self.filed}"

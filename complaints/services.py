@@ -253,6 +253,47 @@ def _find_duplicate(case: Case) -> Case | None:
     )
 
 
+def _compute_dues(case: Case) -> None:
+    """The due dates from receipt, acceptance and the working days the clocks stood still.
+
+    Acceptance: 7 working days from receipt (SAMR complaint rules Art. 15); resolution: the
+    published target from receipt; mediation: 45 working days from acceptance (Art. 27). Pauses
+    before acceptance push all three; pauses after it push resolution and mediation.
+    """
+    received_day = timezone.localdate(case.received_at)
+    before, after = case.paused_days_before_acceptance, case.paused_days_after_acceptance
+    acceptance = add_working_days(received_day, ACCEPTANCE_WORKING_DAYS + before)
+    resolution = add_working_days(received_day, case.resolution_working_days + before + after)
+    case.acceptance_due, case.resolution_due = acceptance.due, resolution.due
+    estimated = acceptance.estimated or resolution.estimated
+    if case.accepted_at is not None:
+        mediation = add_working_days(
+            timezone.localdate(case.accepted_at), MEDIATION_WORKING_DAYS + after
+        )
+        case.mediation_due = mediation.due
+        estimated = estimated or mediation.estimated
+    case.deadline_estimated = estimated
+
+
+def refresh_estimated_deadlines(*, batch: int = 1000) -> int:
+    """Compute again the due dates that were estimated past the known holiday calendar, now that
+    staff may have entered the next year. Returns how many cases changed."""
+    changed = 0
+    for case in Case.objects.filter(status__in=OPEN_STATUSES, deadline_estimated=True)[:batch]:
+        before = (case.acceptance_due, case.resolution_due, case.mediation_due, True)
+        _compute_dues(case)
+        after = (case.acceptance_due, case.resolution_due, case.mediation_due)
+        if (*after, case.deadline_estimated) != before:
+            Case.objects.filter(pk=case.pk, status__in=OPEN_STATUSES).update(
+                acceptance_due=case.acceptance_due,
+                resolution_due=case.resolution_due,
+                mediation_due=case.mediation_due,
+                deadline_estimated=case.deadline_estimated,
+            )
+            changed += 1
+    return changed
+
+
 @dataclass(frozen=True)
 class Filed:
     case: Case
@@ -279,9 +320,6 @@ def case_file(
     received_at = received_at or now
     if received_at > now + timedelta(minutes=5):
         raise ValidationError({"received_at": _("The time of filing cannot be in the future.")})
-    received_day = timezone.localdate(received_at)
-    acceptance = add_working_days(received_day, ACCEPTANCE_WORKING_DAYS)
-    resolution = add_working_days(received_day, resolution_working_days())
     case = Case(
         kind=data.kind,
         tracking_nonce=secrets.token_hex(16),
@@ -310,10 +348,9 @@ def case_file(
         if data.contact_phone.strip()
         else "",
         contact_key=contact_key(email=data.contact_email, phone=data.contact_phone),
-        acceptance_due=acceptance.due,
-        resolution_due=resolution.due,
-        deadline_estimated=acceptance.estimated or resolution.estimated,
+        resolution_working_days=resolution_working_days(),
     )
+    _compute_dues(case)
     for _attempt in range(5):
         case.tracking_code = _new_tracking_code(data.kind)
         try:
@@ -416,6 +453,7 @@ def _event(
     reason: str = "",
     data: dict | None = None,
 ) -> CaseEvent:
+    notify = status_changed or kind == CaseEvent.Kind.REPLY
     event = CaseEvent.objects.create(
         case=case,
         kind=kind,
@@ -424,9 +462,10 @@ def _event(
         message=message,
         reason=reason,
         data=data or {},
+        notify_consumer=notify,
         **actor.event_fields(),
     )
-    if status_changed or kind == CaseEvent.Kind.REPLY:
+    if notify:
         from complaints import tasks  # tasks import services
 
         transaction.on_commit(lambda: tasks.notify_consumer.delay(event.pk))
@@ -547,9 +586,7 @@ def case_accept(*, case: Case, actor: Actor, message: str = "") -> Case:
     now = timezone.now()
     case.status = CaseStatus.ACCEPTED
     case.accepted_at = now
-    mediation = add_working_days(timezone.localdate(now), MEDIATION_WORKING_DAYS)
-    case.mediation_due = mediation.due
-    case.deadline_estimated = case.deadline_estimated or mediation.estimated
+    _compute_dues(case)
     if case.assignee is None and actor.user is not None:
         case.assignee = actor.user
     case.save()
@@ -582,20 +619,14 @@ def _pause(case: Case, status: str) -> None:
 def _resume(case: Case) -> int:
     """Restart the clocks: every running due date moves on by the working days spent waiting."""
     lost = working_days_between(timezone.localdate(case.paused_at), timezone.localdate())
-    if lost:
-        estimated = case.deadline_estimated
-        if case.paused_from == CaseStatus.NEW:
-            moved = add_working_days(case.acceptance_due, lost)
-            case.acceptance_due, estimated = moved.due, estimated or moved.estimated
-        moved = add_working_days(case.resolution_due, lost)
-        case.resolution_due, estimated = moved.due, estimated or moved.estimated
-        if case.mediation_due is not None:
-            moved = add_working_days(case.mediation_due, lost)
-            case.mediation_due, estimated = moved.due, estimated or moved.estimated
-        case.deadline_estimated = estimated
+    if case.paused_from == CaseStatus.NEW:
+        case.paused_days_before_acceptance += lost
+    else:
+        case.paused_days_after_acceptance += lost
     case.status = case.paused_from or CaseStatus.ACCEPTED
     case.paused_from = ""
     case.paused_at = None
+    _compute_dues(case)
     return lost
 
 
@@ -1099,3 +1130,50 @@ def complainant_counts(party_ids: list[int], *, days: int = 30) -> dict[int, int
         for row in rows:
             counts[row[column]] = counts.get(row[column], 0) + row["people"] + row["anonymous"]
     return counts
+
+
+# --- Housekeeping ------------------------------------------------------------------------------
+
+
+def close_unconfirmed(*, actor: Actor, now: datetime | None = None, batch: int = 500) -> int:
+    """Decided cases the consumer neither confirmed nor disputed within the confirmation period
+    close on their own; the consumer can still rate the handling."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.COMPLAINT_CONFIRMATION_DAYS)
+    closed = 0
+    ids = list(
+        Case.objects.filter(status=CaseStatus.DECIDED, decided_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:batch]
+    )
+    for pk in ids:
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=pk)
+            if case.status != CaseStatus.DECIDED:
+                continue  # confirmed meanwhile
+            case.status = CaseStatus.CLOSED
+            case.closed_at = now
+            case.save(update_fields=["status", "closed_at"])
+            _event(case, CaseEvent.Kind.CLOSED, actor, status_changed=True)
+            closed += 1
+    return closed
+
+
+# A notice still unsent after this long lost its message (a broker restart, a killed worker);
+# after RELAY_MAX_AGE it is no longer worth sending.
+RELAY_GRACE = timedelta(minutes=5)
+RELAY_MAX_AGE = timedelta(days=7)
+
+
+def unsent_notices(now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Events whose e-mail should have gone out and has not: (to consumers, to leads)."""
+    now = now or timezone.now()
+    recent = CaseEvent.objects.filter(
+        at__lt=now - RELAY_GRACE, at__gte=now - RELAY_MAX_AGE, notification__isnull=True
+    )
+    consumers = recent.filter(notify_consumer=True).exclude(case__contact_email_enc="")
+    leads = recent.filter(kind=CaseEvent.Kind.ESCALATED)
+    return (
+        list(consumers.values_list("pk", flat=True)[:500]),
+        list(leads.values_list("pk", flat=True)[:100]),
+    )

@@ -1,4 +1,4 @@
-"""Thin tasks: e-mails about cases, and the daily escalation of overdue ones."""
+"""Thin tasks: e-mails about cases and their relay, escalation of overdue cases, closing."""
 
 from smtplib import SMTPException
 
@@ -34,5 +34,30 @@ def escalate_overdue() -> int:
     """Daily and after each working morning: overdue cases go to the lead's queue with a notice."""
     from accounts.actors import Actor
     from complaints.services import escalate_overdue as escalate
+    from complaints.services import refresh_estimated_deadlines
 
+    # First the due dates estimated past the holiday calendar, in case a new year was entered.
+    refresh_estimated_deadlines()
     return escalate(actor=Actor.system("escalate_overdue"))
+
+
+@shared_task(name="complaints.close_unconfirmed", time_limit=600, soft_time_limit=540)
+def close_unconfirmed() -> int:
+    """Daily: decided cases past the confirmation period close."""
+    from accounts.actors import Actor
+    from complaints.services import close_unconfirmed as close
+
+    return close(actor=Actor.system("close_unconfirmed"))
+
+
+@shared_task(name="complaints.relay_notices", time_limit=120, soft_time_limit=100)
+def relay_notices() -> int:
+    """Every few minutes: queue again the notices whose message was lost."""
+    from complaints.services import unsent_notices
+
+    consumers, leads = unsent_notices()
+    for pk in consumers:
+        notify_consumer.delay(pk)
+    for pk in leads:
+        notify_leads.delay(pk)
+    return len(consumers) + len(leads)

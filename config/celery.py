@@ -24,6 +24,8 @@ app.conf.task_routes = {
     "complaints.notify_consumer": {"queue": "notify"},
     "complaints.notify_leads": {"queue": "notify"},
     "complaints.escalate_overdue": {"queue": "default"},
+    "complaints.close_unconfirmed": {"queue": "default"},
+    "complaints.relay_notices": {"queue": "notify"},
 }
 app.autodiscover_tasks()
 
@@ -49,5 +51,15 @@ app.conf.beat_schedule = {
     "complaints-escalate": {
         "task": "complaints.escalate_overdue",
         "schedule": crontab(hour="7,13", minute=0),
+    },
+    "complaints-close-unconfirmed": {
+        "task": "complaints.close_unconfirmed",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    # Notices whose message was lost (like relay-webhooks).
+    "complaints-relay-notices": {
+        "task": "complaints.relay_notices",
+        "schedule": 300.0,
+        "options": {"expires": 290},
     },
 }

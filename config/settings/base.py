@@ -119,6 +119,18 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool(
+        "DB_PREPARED_STATEMENTS", True
+    ):
+        # The go-live gate's statements are prepared once per connection and keep their generic
+        # plans: planning them costs more than running them (liverooms/prepared.py). Django's
+        # own queries bind on the client and are never prepared. Turn off behind a pooler that
+        # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "prepare_threshold": 5,
+            "options": "-c plan_cache_mode=force_generic_plan",
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -263,6 +275,13 @@ CONTENT_SECURITY_POLICY = {
 # --- Email (notifications to parties, consumers and authorities) ------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "compliance@localhost")
+# For django.core.mail.backends.smtp.EmailBackend; the password only from the environment.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 
 # --- REST API --------------------------------------------------------------------------------
 _RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
@@ -294,11 +313,17 @@ REST_FRAMEWORK = {
         "api_key": _rate("API_RATE_PER_KEY", "60000/minute"),
         "anonymous": _rate("API_RATE_ANONYMOUS", "60/minute"),
     },
+    # DRF's anonymous throttle keys on the client address: without this it takes X-Forwarded-For
+    # as sent, which any client can forge.
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# How long a process trusts an API key it has looked up (accounts/api/authentication.py), and so
+# how long a revoked key may still work in the processes that did not revoke it.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Live-commerce compliance API",
@@ -333,6 +358,10 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "liverooms.models.SessionStatus",
         "AlertStatusEnum": "liverooms.models.AlertStatus",
         "ListingStatusEnum": "merchants.models.ListingStatus",
+        "CaseKindEnum": "complaints.models.CaseKind",
+        "CaseStatusEnum": "complaints.models.CaseStatus",
+        "CaseEventKindEnum": "complaints.models.CaseEvent.Kind",
+        "ComplaintCategoryEnum": "complaints.models.ComplaintCategory",
     },
 }
 
@@ -361,6 +390,8 @@ LOGGING = {
 # The platform's published resolution target in Chinese working days (LCM Art. 20 leaves it to
 # the platform; the 12315 ODR model asks for 10).
 COMPLAINT_RESOLUTION_WORKING_DAYS = env_int("COMPLAINT_RESOLUTION_WORKING_DAYS", 10, minimum=1)
+# Days after a decision in which the consumer may confirm it; then the case closes by itself.
+COMPLAINT_CONFIRMATION_DAYS = env_int("COMPLAINT_CONFIRMATION_DAYS", 15, minimum=1)
 # Concentrated complaints (LCM Art. 11): this many complaints against a room's owner within 30
 # days raise the room's risk grade.
 COMPLAINT_CONCENTRATION_THRESHOLD = env_int("COMPLAINT_CONCENTRATION_THRESHOLD", 5, minimum=1)
@@ -369,3 +400,23 @@ COMPLAINT_FILINGS_PER_ADDRESS_HOUR = env_int("COMPLAINT_FILINGS_PER_ADDRESS_HOUR
 COMPLAINT_FILINGS_PER_CONTACT_DAY = env_int("COMPLAINT_FILINGS_PER_CONTACT_DAY", 5, minimum=1)
 # The site's own address, for links in e-mails sent by the worker (no request to build them from).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Finer limits of the public forms (complaints/abuse.py): failed attempts and searches per address
+# per hour, evaluations per address per hour and per order per day, and tracking-page actions and
+# misses (wrong links) per address per hour and actions per case per day.
+COMPLAINT_ATTEMPTS_PER_ADDRESS_HOUR = env_int(
+    "COMPLAINT_ATTEMPTS_PER_ADDRESS_HOUR", 3 * COMPLAINT_FILINGS_PER_ADDRESS_HOUR, minimum=1
+)
+COMPLAINT_SEARCHES_PER_ADDRESS_HOUR = env_int("COMPLAINT_SEARCHES_PER_ADDRESS_HOUR", 120, minimum=1)
+COMPLAINT_EVALUATIONS_PER_ADDRESS_HOUR = env_int(
+    "COMPLAINT_EVALUATIONS_PER_ADDRESS_HOUR", COMPLAINT_FILINGS_PER_ADDRESS_HOUR, minimum=1
+)
+COMPLAINT_EVALUATIONS_PER_ORDER_DAY = env_int("COMPLAINT_EVALUATIONS_PER_ORDER_DAY", 3, minimum=1)
+COMPLAINT_TRACKING_POSTS_PER_ADDRESS_HOUR = env_int(
+    "COMPLAINT_TRACKING_POSTS_PER_ADDRESS_HOUR", 30, minimum=1
+)
+COMPLAINT_TRACKING_POSTS_PER_CASE_DAY = env_int(
+    "COMPLAINT_TRACKING_POSTS_PER_CASE_DAY", 20, minimum=1
+)
+COMPLAINT_TRACKING_MISSES_PER_ADDRESS_HOUR = env_int(
+    "COMPLAINT_TRACKING_MISSES_PER_ADDRESS_HOUR", 30, minimum=1
+)

@@ -137,6 +137,40 @@ def test_a_deadline_past_the_known_calendar_is_counted_on_weekdays_and_flagged(
     assert case.deadline_estimated is True
 
 
+def test_estimated_deadlines_are_computed_again_once_the_next_year_is_entered(
+    scene, reviewer, time_machine, django_capture_on_commit_callbacks
+):
+    from accounts.models import CalendarYear
+    from accounts.workdays import DayEntry, calendar_year_add
+
+    time_machine.move_to(at(date(2026, 12, 24), 12), tick=False)
+    case = scene.file(received_at=at(date(2026, 12, 24)))
+    paused = scene.file(received_at=at(date(2026, 12, 24)), order_number="ORD-2")
+    services.case_request_info(case=paused, message="请补充", actor=reviewer)
+    assert case.acceptance_due == date(2027, 1, 4)  # 1 Jan counted as a plain Friday
+    # The lead enters 2027: New Year's Day off, and (for the test) Mon 4 Jan as well.
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_year_add(
+            calendar_year=CalendarYear(
+                year=2027, notice_title="国务院办公厅关于2027年部分节假日安排的通知"
+            ),
+            days=[
+                DayEntry(date(2027, 1, 1), "holiday", "元旦"),
+                DayEntry(date(2027, 1, 4), "holiday", "元旦"),
+            ],
+            actor=Actor.for_user(scene.lead),
+        )
+
+    # Both open cases, the one waiting for the consumer too (its pause is added when it ends).
+    assert services.refresh_estimated_deadlines() == 2
+    for refreshed in (case, paused):
+        refreshed.refresh_from_db()
+        # Dec 25, 28, 29, 30, 31 are 5; Jan 1 and 4 are off; Tue 5 and Wed 6 Jan are 6 and 7.
+        assert refreshed.acceptance_due == date(2027, 1, 6)
+        assert refreshed.deadline_estimated is False
+    assert services.refresh_estimated_deadlines() == 0  # nothing left to refresh
+
+
 def test_a_deadline_inside_the_known_calendar_is_not_flagged(scene, time_machine):
     # Mon 14 Dec 2026 + 10 = Mon 28 Dec: every counted day is in the 2026 calendar.
     time_machine.move_to(at(date(2026, 12, 14), 12), tick=False)

@@ -255,3 +255,58 @@ def test_status_changes_are_recorded_for_an_active_webhook_endpoint(scene, revie
     # The consumer's contact never leaves in a webhook.
     assert "wang@example.com" not in str(filed)
     assert "13812345678" not in str(filed)
+
+
+def test_a_notice_whose_message_was_lost_is_queued_again_by_the_relay(
+    scene, time_machine, mailoutbox
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from complaints import tasks
+
+    time_machine.move_to(timezone.now(), tick=False)
+    # Filed without running the on-commit hooks: the message to the worker never went out.
+    case = scene.file()
+    assert mailoutbox == []
+    assert tasks.relay_notices() == 0  # still within the grace period: the worker may be busy
+
+    time_machine.shift(timedelta(minutes=6))
+    assert tasks.relay_notices() == 1
+    assert len(mailoutbox) == 1
+    assert case.tracking_code in mailoutbox[0].subject
+    assert tasks.relay_notices() == 0  # sent once, never again
+
+
+def test_decided_cases_close_once_the_confirmation_period_has_passed(
+    scene, reviewer, time_machine, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.actors import Actor
+    from complaints import services
+    from complaints.models import CaseEvent, CaseStatus
+
+    settings.COMPLAINT_CONFIRMATION_DAYS = 15
+    time_machine.move_to(timezone.now(), tick=False)
+    case = scene.file()
+    services.case_accept(case=case, actor=reviewer)
+    services.case_decide(case=case, outcome="refund", note="已退款", refund_fen=100, actor=reviewer)
+    confirmed = scene.file(order_number="ORD-2")
+    services.case_accept(case=confirmed, actor=reviewer)
+    services.case_decide(case=confirmed, outcome="unfounded", note="经核实不成立", actor=reviewer)
+    services.case_confirm(case=confirmed)
+    system = Actor.system("close_unconfirmed")
+
+    time_machine.shift(timedelta(days=14))
+    assert services.close_unconfirmed(actor=system) == 0
+    time_machine.shift(timedelta(days=2))
+    assert services.close_unconfirmed(actor=system) == 1
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    assert case.consumer_confirmed_at is None
+    assert case.events.filter(kind=CaseEvent.Kind.CLOSED).count() == 1
+    assert services.close_unconfirmed(actor=system) == 0

@@ -456,13 +456,10 @@ def _run_round_robin(case, form, actor):
             _("This case is %(status)s; that is not possible now.")
             % {"status": case.get_status_display()}
         )
-    # It saves only when it finds someone with room; starting from "nobody" on this in-memory
-    # copy tells the two apart.
-    case.assignee = None
-    case = services.case_assign_round_robin(case=case, actor=actor)
-    if case.assignee is None:
+    chosen = services.case_assign_round_robin(case=case, actor=actor)
+    if chosen is None:
         raise Conflict(_("No available reviewer has room for another case."))
-    return _("Assigned to %(name)s by round robin.") % {"name": case.assignee.get_username()}
+    return _("Assigned to %(name)s by round robin.") % {"name": chosen.get_username()}
 
 
 def _run_link(case, form, actor):

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import EventRow
 
@@ -312,7 +313,8 @@ class CaseEvent(EventRow):
     class Kind(models.TextChoices):
         FILED = "filed", _("Filed")
         ASSIGNED = "assigned", _("Assigned")
-        ACCEPTED = "accepted", _("Accepted")
+        # "Accepted" alone is a reviewed document elsewhere (已接受); a case is 受理.
+        ACCEPTED = "accepted", pgettext_lazy("complaint event", "Accepted")
         NOT_ACCEPTED = "not_accepted", _("Not accepted")
         INFO_REQUESTED = "info_requested", _("Information requested from the consumer")
         APPRAISAL_STARTED = "appraisal_started", _("Appraisal started")
@@ -328,6 +330,7 @@ class CaseEvent(EventRow):
         RATED = "rated", _("Handling rated")
         ESCALATED = "escalated", _("Overdue: escalated to a lead")
         CLOSED = "closed", _("Closed: the confirmation period ended")
+        DEADLINES_UPDATED = "deadlines_updated", _("Due dates updated to the holiday calendar")
         LINKED = "linked", _("Linked to a party or session")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

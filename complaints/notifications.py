@@ -65,6 +65,9 @@ def send_lead_notice(event_id: int) -> str:
             .distinct()
         )
         if not leads:
+            # Recorded, so that the relay does not try again every few minutes for a week; the
+            # case is in the leads' queue either way.
+            Notification.objects.create(event=event, recipient="nobody")
             return "no lead with an e-mail address"
         case = event.case
         context = {

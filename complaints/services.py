@@ -14,18 +14,22 @@ commit) and tells the platform (`complaint.status_changed`).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts import crypto
 from accounts.actors import Actor
@@ -53,6 +57,8 @@ from config.errors import Conflict
 ACCEPTANCE_WORKING_DAYS = 7  # SAMR complaint rules Art. 15
 MEDIATION_WORKING_DAYS = 45  # SAMR complaint rules Art. 27
 MAX_EVIDENCE = 9
+# The platform forwards complaints as they are made; anything older is a wrong timestamp.
+MAX_FORWARD_AGE = timedelta(days=365)
 # A second case from the same contact about the same order or party within this window is
 # flagged as a possible duplicate (not refused: the consumer may have something new to say).
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -161,6 +167,30 @@ def _new_tracking_code(kind: str) -> str:
 
 
 # --- Filing ------------------------------------------------------------------------------------
+
+
+_stored_files = threading.local()
+
+
+def _files_removed_on_failure(function):
+    """Evidence pictures are written to storage as their rows are created; when the service fails
+    and its transaction rolls back, the pictures it wrote are removed too, so that no personal
+    image is left on disk with no row pointing at it."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        outer = getattr(_stored_files, "names", None)
+        _stored_files.names = []
+        try:
+            return function(*args, **kwargs)
+        except BaseException:
+            for name in _stored_files.names:
+                default_storage.delete(name)
+            raise
+        finally:
+            _stored_files.names = outer
+
+    return wrapper
 
 
 @dataclass
@@ -275,20 +305,51 @@ def _compute_dues(case: Case) -> None:
     case.deadline_estimated = estimated
 
 
-def refresh_estimated_deadlines(*, batch: int = 1000) -> int:
-    """Compute again the due dates that were estimated past the known holiday calendar, now that
-    staff may have entered the next year. Returns how many cases changed."""
+def _dues(case: Case) -> tuple:
+    return (case.acceptance_due, case.resolution_due, case.mediation_due, case.deadline_estimated)
+
+
+def refresh_deadlines(*, actor: Actor) -> int:
+    """Compute every open case's due dates again against the calendar as it now stands.
+
+    Staff extend the calendar with next year's schedule (turning estimates into exact dates) and
+    occasionally correct a day already entered (a 31 December moved by the next notice), which
+    shifts cases that were never estimates. Dates are recomputed from what they are derived from,
+    so this is exact; a case whose dates move is locked and checked again before it is written,
+    and the consumer's timeline and the platform are told. Returns how many cases changed.
+    """
     changed = 0
-    for case in Case.objects.filter(status__in=OPEN_STATUSES, deadline_estimated=True)[:batch]:
-        before = (case.acceptance_due, case.resolution_due, case.mediation_due, True)
+    for pk in Case.objects.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True).iterator():
+        case = Case.objects.get(pk=pk)
+        stored = _dues(case)
         _compute_dues(case)
-        after = (case.acceptance_due, case.resolution_due, case.mediation_due)
-        if (*after, case.deadline_estimated) != before:
-            Case.objects.filter(pk=case.pk, status__in=OPEN_STATUSES).update(
-                acceptance_due=case.acceptance_due,
-                resolution_due=case.resolution_due,
-                mediation_due=case.mediation_due,
-                deadline_estimated=case.deadline_estimated,
+        if _dues(case) == stored:
+            continue
+        with transaction.atomic():
+            case = _lock(case)
+            if case.status not in OPEN_STATUSES:
+                continue
+            stored = _dues(case)
+            _compute_dues(case)
+            if _dues(case) == stored:
+                continue
+            case.save(
+                update_fields=[
+                    "acceptance_due",
+                    "resolution_due",
+                    "mediation_due",
+                    "deadline_estimated",
+                ]
+            )
+            _event(
+                case,
+                CaseEvent.Kind.DEADLINES_UPDATED,
+                actor,
+                tell_platform=True,
+                data={
+                    "before": [d.isoformat() if d else None for d in stored[:3]],
+                    "estimated_before": stored[3],
+                },
             )
             changed += 1
     return changed
@@ -300,6 +361,7 @@ class Filed:
     created: bool  # False when the platform forwarded the same complaint again
 
 
+@_files_removed_on_failure
 @transaction.atomic
 def case_file(
     *,
@@ -320,6 +382,11 @@ def case_file(
     received_at = received_at or now
     if received_at > now + timedelta(minutes=5):
         raise ValidationError({"received_at": _("The time of filing cannot be in the future.")})
+    if received_at < now - MAX_FORWARD_AGE:
+        # A wrong or zero timestamp would make a case overdue and escalated on arrival.
+        raise ValidationError(
+            {"received_at": _("The time of filing is more than a year ago; check the timestamp.")}
+        )
     case = Case(
         kind=data.kind,
         tracking_nonce=secrets.token_hex(16),
@@ -411,6 +478,8 @@ def _add_evidence(case: Case, image: CleanImage, *, added_by: str) -> Evidence |
     if Evidence.objects.filter(case=case, sha256=image.sha256).exists():
         return None
     name = store_image(image, folder="complaints")
+    if getattr(_stored_files, "names", None) is not None:
+        _stored_files.names.append(name)
     return Evidence.objects.create(
         case=case,
         file=name,
@@ -422,6 +491,7 @@ def _add_evidence(case: Case, image: CleanImage, *, added_by: str) -> Evidence |
     )
 
 
+@_files_removed_on_failure
 @transaction.atomic
 def case_add_evidence(
     *, case: Case, images: list[CleanImage], actor: Actor, added_by: str
@@ -448,6 +518,7 @@ def _event(
     actor: Actor,
     *,
     status_changed: bool = False,
+    tell_platform: bool = False,
     public: bool = True,
     message: str = "",
     reason: str = "",
@@ -469,7 +540,7 @@ def _event(
         from complaints import tasks  # tasks import services
 
         transaction.on_commit(lambda: tasks.notify_consumer.delay(event.pk))
-    if status_changed:
+    if status_changed or tell_platform:
         webhook_emit(
             topic="complaint.status_changed",
             data={
@@ -482,9 +553,16 @@ def _event(
                 "at": event.at.isoformat(),
                 "acceptance_due": case.acceptance_due.isoformat(),
                 "resolution_due": case.resolution_due.isoformat(),
+                "mediation_due": case.mediation_due.isoformat() if case.mediation_due else None,
+                "deadline_estimated": case.deadline_estimated,
             },
         )
     return event
+
+
+def _in_language(language: str, message: str, **values) -> str:
+    with translation.override(language):
+        return _(message) % values
 
 
 def _lock(case: Case) -> Case:
@@ -518,12 +596,17 @@ def open_load() -> dict[int, int]:
 
 
 @transaction.atomic
-def case_assign_round_robin(*, case: Case, actor: Actor) -> Case:
+def case_assign_round_robin(*, case: Case, actor: Actor):
     """Give the case to the available reviewer with the fewest open cases who still has room;
     among equals, the one who waited longest since their last case. Nobody with room: the case
-    stays in the "new" queue for a lead."""
+    stays in the "new" queue for a lead. Returns the reviewer chosen, or None."""
+    status = Case.objects.select_for_update().filter(pk=case.pk).values_list("status", flat=True)
+    if status.get() not in OPEN_STATUSES:
+        return None  # withdrawn or closed meanwhile: nothing to hand out
+    # Only the capacity rows are locked (they serialise concurrent filings' choices), never the
+    # reviewers' user rows, which logins write.
     capacities = list(
-        ReviewerCapacity.objects.select_for_update()
+        ReviewerCapacity.objects.select_for_update(of=("self",))
         .filter(is_available=True, user__is_active=True)
         .select_related("user")
     )
@@ -536,7 +619,7 @@ def case_assign_round_robin(*, case: Case, actor: Actor) -> Case:
         if load.get(c.user_id, 0) < c.max_open_cases and c.user.has_perm("complaints.change_case")
     ]
     if not candidates:
-        return case
+        return None
     epoch = timezone.make_aware(datetime(2000, 1, 1))
     chosen = min(
         candidates,
@@ -553,7 +636,7 @@ def case_assign_round_robin(*, case: Case, actor: Actor) -> Case:
         public=False,
         data={"assignee": chosen.user.get_username()},
     )
-    return case
+    return chosen.user
 
 
 @transaction.atomic
@@ -676,6 +759,7 @@ def case_resume(*, case: Case, actor: Actor, message: str = "") -> Case:
     return case
 
 
+@_files_removed_on_failure
 @transaction.atomic
 def case_consumer_add_info(
     *, case: Case, text: str, images: list[CleanImage] = (), actor: Actor | None = None
@@ -739,6 +823,9 @@ def case_link(
     """Attach the party or session a reviewer identified."""
     _require_staff(actor)
     case = _lock(case)
+    # A decided case has told enforcement and credit whom it concerns; re-pointing it would
+    # leave them naming another party.
+    _require(case, *OPEN_STATUSES)
     if merchant is not None and merchant.kind != PartyKind.MERCHANT:
         raise ValidationError({"merchant": _("This party is not a merchant.")})
     if anchor is not None and anchor.kind != PartyKind.ANCHOR:
@@ -906,7 +993,9 @@ def case_merge(*, duplicate: Case, into: Case, actor: Actor) -> Case:
             content_type=evidence.content_type,
             width=evidence.width,
             height=evidence.height,
-            added_by=evidence.added_by,
+            # Not "consumer": the case carrying on may belong to another person, whose tracking
+            # page must not show this one's pictures (order screenshots show names, addresses).
+            added_by=f"merged:{duplicate.tracking_code}",
         )
     duplicate.status = CaseStatus.MERGED
     duplicate.merged_into = into
@@ -917,7 +1006,12 @@ def case_merge(*, duplicate: Case, into: Case, actor: Actor) -> Case:
         CaseEvent.Kind.MERGED,
         actor,
         status_changed=True,
-        message=_("Your case continues as %(code)s.") % {"code": into.tracking_code},
+        # Stored text the consumer reads: in their language, not the reviewer's.
+        message=_in_language(
+            duplicate.language,
+            gettext_noop("Your case continues as %(code)s."),
+            code=into.tracking_code,
+        ),
         data={"into": into.tracking_code},
     )
     _event(into, CaseEvent.Kind.MERGED, actor, public=False, data={"from": duplicate.tracking_code})
@@ -1053,7 +1147,14 @@ def evaluation_submit(
         contact_key=contact_key(email=contact) if "@" in contact else contact_key(phone=contact),
     )
     evaluation.full_clean()
-    evaluation.save()
+    try:
+        with transaction.atomic():
+            evaluation.save()
+    except IntegrityError:
+        if not platform_ref:
+            raise
+        # Forwarded twice at the same moment: the other request stored it.
+        return Evaluation.objects.get(source=source, platform_ref=platform_ref), False
     return evaluation, True
 
 

@@ -1,32 +1,43 @@
 """Thin tasks: e-mails about cases and their relay, escalation of overdue cases, closing."""
 
+import logging
 from smtplib import SMTPException
 
 from celery import shared_task
 
-# A mail server that is down or refuses for a while (connection errors are OSErrors): try again
-# with backoff. Safe, because the Notification row is only written once the mail has gone.
-_MAIL_RETRY = dict(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=10,
-)
+logger = logging.getLogger(__name__)
+
+# A mail server that is down or refuses for a while (connection errors are OSErrors) is not
+# retried here: the notice stays unsent and the relay (every 5 minutes) queues it again. One
+# mechanism, and a long outage costs one task per unsent notice per run instead of a growing pile
+# of retries.
+_MAIL_ERRORS = (SMTPException, OSError)
 
 
-@shared_task(name="complaints.notify_consumer", time_limit=60, soft_time_limit=45, **_MAIL_RETRY)
+@shared_task(name="complaints.notify_consumer", time_limit=60, soft_time_limit=45)
 def notify_consumer(event_id: int) -> str:
     from complaints.notifications import send_consumer_notice
 
-    return send_consumer_notice(event_id)
+    try:
+        return send_consumer_notice(event_id)
+    except _MAIL_ERRORS as exc:
+        logger.warning(
+            "notice %s not sent (%s); the relay will try again", event_id, type(exc).__name__
+        )
+        return "not sent"
 
 
-@shared_task(name="complaints.notify_leads", time_limit=60, soft_time_limit=45, **_MAIL_RETRY)
+@shared_task(name="complaints.notify_leads", time_limit=60, soft_time_limit=45)
 def notify_leads(event_id: int) -> str:
     from complaints.notifications import send_lead_notice
 
-    return send_lead_notice(event_id)
+    try:
+        return send_lead_notice(event_id)
+    except _MAIL_ERRORS as exc:
+        logger.warning(
+            "lead notice %s not sent (%s); the relay will try again", event_id, type(exc).__name__
+        )
+        return "not sent"
 
 
 @shared_task(name="complaints.escalate_overdue", time_limit=600, soft_time_limit=540)
@@ -34,10 +45,10 @@ def escalate_overdue() -> int:
     """Daily and after each working morning: overdue cases go to the lead's queue with a notice."""
     from accounts.actors import Actor
     from complaints.services import escalate_overdue as escalate
-    from complaints.services import refresh_estimated_deadlines
+    from complaints.services import refresh_deadlines
 
-    # First the due dates estimated past the holiday calendar, in case a new year was entered.
-    refresh_estimated_deadlines()
+    # First the due dates, in case staff entered or corrected the holiday calendar.
+    refresh_deadlines(actor=Actor.system("refresh_deadlines"))
     return escalate(actor=Actor.system("escalate_overdue"))
 
 

@@ -145,10 +145,21 @@ def _submission_slots(request, form_class, template, limit: abuse.Limit):
     return slot, None
 
 
+def _blank_form_page(request, form_class, template) -> HttpResponse:
+    """The form on GET. Other pages may link here with ?merchant=… or ?q=… to start from a party;
+    a search asked for in the address costs a search slot like the Search button does."""
+    kept = _kept(request.GET, form_class)
+    if kept.get("q", "").strip():
+        slot = abuse.searches_per_address().take(abuse.address_ident(request))
+        if not slot.allowed:
+            context = {"form": form_class(initial={**kept, "q": ""}), "files_dropped": False}
+            return _throttled(request, template, context, slot)
+    return _form_page(request, template, form_class(initial=kept))
+
+
 def _file_case(request, form_class, template) -> HttpResponse:
     if request.method == "GET":
-        # Other pages may link here with ?merchant=… or ?q=… to start from a party.
-        return _form_page(request, template, form_class(initial=_kept(request.GET, form_class)))
+        return _blank_form_page(request, form_class, template)
     response = _search_round_trip(request, form_class, template)
     if response is not None:
         return response
@@ -205,9 +216,7 @@ def filed(request: HttpRequest) -> HttpResponse:
 def evaluation_new(request: HttpRequest) -> HttpResponse:
     template = "complaints/evaluation_form.html"
     if request.method == "GET":
-        return _form_page(
-            request, template, EvaluationForm(initial=_kept(request.GET, EvaluationForm))
-        )
+        return _blank_form_page(request, EvaluationForm, template)
     response = _search_round_trip(request, EvaluationForm, template)
     if response is not None:
         return response

@@ -266,6 +266,12 @@ class CaseOut(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, case: Case) -> dict:
+        data = super().to_representation(case)
+        if not self.context.get("platform_view") and case.kind == CaseKind.REPORT:
+            data["facts"] = ""  # the reported party does not read the reporter's account
+        return data
+
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_stream_offset(self, case: Case) -> int | None:
         offset = case.stream_offset
@@ -286,6 +292,16 @@ class CaseOut(serializers.ModelSerializer):
         return tracking_url(case)
 
 
+# What a key bound to the party complained about or reported does not read: the consumer's own
+# later words and the reviewers' messages to them (they often carry a phone number or an
+# address), and a reporter's account of what they saw.
+_CONSUMER_DIRECTED = {
+    CaseEvent.Kind.INFO_REQUESTED,
+    CaseEvent.Kind.INFO_ADDED,
+    CaseEvent.Kind.REPLY,
+}
+
+
 class CaseDetailOut(CaseOut):
     timeline = TimelineEventOut(
         source="public_events",
@@ -297,6 +313,14 @@ class CaseDetailOut(CaseOut):
     class Meta(CaseOut.Meta):
         fields = [*CaseOut.Meta.fields, "timeline"]
         read_only_fields = fields
+
+    def to_representation(self, case: Case) -> dict:
+        data = super().to_representation(case)
+        if not self.context.get("platform_view"):
+            for event in data["timeline"]:
+                if event["kind"] in _CONSUMER_DIRECTED:
+                    event["message"] = ""
+        return data
 
 
 class EvidenceIn(serializers.Serializer):

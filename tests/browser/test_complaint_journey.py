@@ -10,7 +10,8 @@ from django.utils import timezone
 from django_otp.oath import totp
 from PIL import Image
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from accounts.models import Party, PartyKind
 from complaints.models import Case, CaseStatus, Evidence, Outcome, ReviewerCapacity
@@ -61,7 +62,11 @@ def _open_action(browser, slug):
 
 
 def _submit(browser, css):
+    """Click a submit button and wait until the browser has loaded the answer (the click returns
+    as soon as the event is dispatched, before the POST has been answered)."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, css).click()
+    WebDriverWait(browser, 15).until(staleness_of(old_page))
 
 
 def test_file_track_and_resolve_a_complaint(live_server, browser, merchant, photo, tmp_path):
@@ -139,7 +144,7 @@ def test_file_track_and_resolve_a_complaint(live_server, browser, merchant, phot
     browser.get(tracking_url)
     page = browser.find_element(By.TAG_NAME, "main").text
     assert "商家已确认虚假宣传" in page
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/confirm/'] button").click()
+    _submit(browser, "form[action$='/confirm/'] button")
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     browser.save_screenshot(str(tmp_path / "4-closed.png"))

@@ -238,6 +238,20 @@ def test_searches_are_limited_per_address(client, public, settings):
     assert f'name="merchant" value="{public.merchant.pk}"' not in refused.content.decode()
 
 
+@pytest.mark.parametrize("path", ["/complaints/new/", "/reports/new/", "/evaluations/new/"])
+def test_a_search_in_the_address_counts_against_the_same_limit(client, public, settings, path):
+    settings.COMPLAINT_SEARCHES_PER_ADDRESS_HOUR = 1
+    searched = client.get(path, {"q": "西子"}, REMOTE_ADDR=A)
+    assert searched.status_code == 200
+    assert public.merchant.name in searched.content.decode()
+
+    refused = client.get(path, {"q": "西子"}, REMOTE_ADDR=A)
+
+    assert refused.status_code == 429
+    assert public.merchant.name not in refused.content.decode()  # no search ran
+    assert client.get(path, REMOTE_ADDR=A).status_code == 200  # the blank form is never refused
+
+
 def test_evaluations_are_limited_per_address_and_per_order(client, public, settings):
     settings.COMPLAINT_EVALUATIONS_PER_ADDRESS_HOUR = 2
     settings.COMPLAINT_EVALUATIONS_PER_ORDER_DAY = 1

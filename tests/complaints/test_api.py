@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.actors import Actor
 from accounts.models import PartyKind, WebhookDelivery
 from accounts.services import webhook_endpoint_create
 from accounts.uploads import clean_image
@@ -347,6 +348,33 @@ def test_a_party_bound_key_sees_only_the_cases_about_its_party(scene, api, make_
     assert (detail["contact"], detail["tracking_url"]) == (None, None)
     platform_view = api.get(f"{COMPLAINTS}{own.tracking_code}/").json()
     assert platform_view["contact"] and platform_view["tracking_url"]
+
+
+def test_a_party_bound_key_reads_neither_the_consumers_later_words_nor_a_reporters_account(
+    scene, api, make_key, after_receipt
+):
+    from complaints import services
+    from tests.factories import UserFactory
+
+    reviewer = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
+    complaint = scene.file(source=Source.API, platform_ref="app-c")
+    services.case_request_info(case=complaint, message="请留下收货地址", actor=reviewer)
+    services.case_consumer_add_info(case=complaint, text="杭州市西湖区某路1号，13812345678")
+    report = scene.file(
+        kind="report", session=scene.session, report_category="tobacco", order_number=""
+    )
+    _key, raw = make_key(party=scene.merchant, name="merchant-key")
+    merchant_client = client_with(raw)
+
+    timeline = merchant_client.get(f"{COMPLAINTS}{complaint.tracking_code}/").json()["timeline"]
+    messages = {event["kind"]: event["message"] for event in timeline}
+    assert messages["info_added"] == messages["info_requested"] == ""
+    assert "13812345678" not in str(timeline)
+    assert merchant_client.get(f"{COMPLAINTS}{report.tracking_code}/").json()["facts"] == ""
+    # The platform itself reads both.
+    platform = api.get(f"{COMPLAINTS}{complaint.tracking_code}/").json()["timeline"]
+    assert "13812345678" in str(platform)
+    assert api.get(f"{COMPLAINTS}{report.tracking_code}/").json()["facts"] == report.facts
 
 
 def test_the_platform_cannot_act_for_the_consumer_on_a_case_filed_on_the_web_form(

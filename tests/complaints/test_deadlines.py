@@ -162,13 +162,35 @@ def test_estimated_deadlines_are_computed_again_once_the_next_year_is_entered(
         )
 
     # Both open cases, the one waiting for the consumer too (its pause is added when it ends).
-    assert services.refresh_estimated_deadlines() == 2
+    assert services.refresh_deadlines(actor=Actor.system("tests")) == 2
     for refreshed in (case, paused):
         refreshed.refresh_from_db()
         # Dec 25, 28, 29, 30, 31 are 5; Jan 1 and 4 are off; Tue 5 and Wed 6 Jan are 6 and 7.
         assert refreshed.acceptance_due == date(2027, 1, 6)
         assert refreshed.deadline_estimated is False
-    assert services.refresh_estimated_deadlines() == 0  # nothing left to refresh
+    assert services.refresh_deadlines(actor=Actor.system("tests")) == 0  # nothing left
+    event = case.events.get(kind="deadlines_updated")
+    assert event.public is True
+    assert event.data["before"][0] == "2027-01-04"
+
+
+def test_a_correction_to_a_known_year_moves_the_open_cases_it_touches(
+    scene, reviewer, time_machine
+):
+    from accounts.models import CalendarDay, CalendarYear
+
+    time_machine.move_to(at(date(2026, 12, 14), 12), tick=False)
+    case = scene.file(received_at=at(date(2026, 12, 14)))
+    assert (case.acceptance_due, case.deadline_estimated) == (date(2026, 12, 23), False)
+    # A lead adds a day off the published notice had moved (hypothetically Fri 18 Dec).
+    CalendarDay.objects.create(
+        year=CalendarYear.objects.get(year=2026), date=date(2026, 12, 18), kind="holiday", name="调"
+    )
+
+    assert services.refresh_deadlines(actor=Actor.system("tests")) == 1
+    case.refresh_from_db()
+    assert case.acceptance_due == date(2026, 12, 24)
+    assert case.deadline_estimated is False
 
 
 def test_a_deadline_inside_the_known_calendar_is_not_flagged(scene, time_machine):

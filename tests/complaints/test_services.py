@@ -245,6 +245,49 @@ def test_merging_moves_the_evidence_and_closes_the_duplicate(scene, reviewer):
     assert scene.file(order_number="ORD-5").possible_duplicate_of == into
 
 
+def test_merged_evidence_is_not_shown_on_the_other_consumers_tracking_page(scene, reviewer, client):
+    from django.urls import reverse
+
+    bob = scene.file(
+        kind="report",
+        session=scene.session,
+        report_category="tobacco",
+        contact_email="bob@example.com",
+        order_number="",
+    )
+    alice = scene.file(
+        kind="report",
+        session=scene.session,
+        report_category="tobacco",
+        contact_email="alice@example.com",
+        order_number="",
+        evidence=[image("alice", "#aa0000")],
+    )
+    services.case_merge(duplicate=alice, into=bob, actor=reviewer)
+
+    moved = bob.evidence.get()
+    assert moved.added_by == f"merged:{alice.tracking_code}"  # reviewers still see it
+    url = reverse("complaints:track", args=[bob.tracking_code, services.tracking_token(bob)])
+    assert list(client.get(url).context["evidence"]) == []
+    picture = reverse(
+        "complaints:track_evidence",
+        args=[bob.tracking_code, services.tracking_token(bob), moved.pk],
+    )
+    assert client.get(picture).status_code == 404
+
+
+def test_a_decided_case_cannot_be_re_pointed_at_another_party(scene, reviewer):
+    from config.errors import Conflict
+
+    case = scene.file()
+    services.case_accept(case=case, actor=reviewer)
+    services.case_decide(case=case, outcome="unfounded", note="不成立", actor=reviewer)
+    with pytest.raises(Conflict):
+        services.case_link(case=case, anchor=scene.anchor, actor=reviewer)
+    case.refresh_from_db()
+    assert case.anchor is None
+
+
 def test_merging_respects_the_nine_image_limit(scene, reviewer):
     into = scene.file(
         order_number="M-1", evidence=[image(f"i{i}", f"#{i}0{i}0{i}0") for i in range(8)]
@@ -770,3 +813,26 @@ def test_withdrawing_a_paused_case_clears_the_pause(scene, reviewer):
     assert case.status == CaseStatus.WITHDRAWN
     assert (case.paused_at, case.paused_from) == (None, "")
     assert case.closed_at is not None
+
+
+def test_a_filing_that_fails_leaves_no_picture_on_disk(scene, monkeypatch, tmp_path):
+    def broken(**kwargs):
+        raise RuntimeError("the outbox is unreachable")
+
+    monkeypatch.setattr(services, "webhook_emit", broken)
+    with pytest.raises(RuntimeError):
+        scene.file(evidence=[image("lost", "#abcdef")])
+    assert not Case.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_received_time_more_than_a_year_ago_is_refused(scene):
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    with pytest.raises(ValidationError) as refused:
+        scene.file(received_at=timezone.now() - timedelta(days=400))
+    assert "received_at" in refused.value.message_dict
+    assert not Case.objects.exists()

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from accounts.actors import Actor
@@ -432,7 +432,7 @@ def test_a_clock_time_after_the_stream_ended_is_refused():
     start = timezone.make_aware(datetime(2025, 3, 1, 20, 0))
     session = _session(start, start + timedelta(hours=1))
 
-    with pytest.raises(ValidationError, match="had ended"):
+    with translation.override("en"), pytest.raises(ValidationError, match="had ended"):
         stream_offset(session, time(22, 30))
 
 
@@ -635,7 +635,7 @@ def test_added_information_with_a_bad_image_stores_nothing(client, public):
     response = client.post(f"{track_path(case)}add/", {"text": "见附件", "evidence": [bomb]})
 
     assert response.status_code == 200
-    assert "scan.png: " in response.content.decode()
+    assert "scan.png：" in response.content.decode()  # named in the error, Chinese by default
     case.refresh_from_db()
     assert case.status == CaseStatus.AWAITING_CONSUMER
     assert case.evidence.count() == 0

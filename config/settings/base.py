@@ -383,7 +383,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # One line per task run drowns the demo's output when tasks run in-process; the worker
+        # logs its own task lines (celery worker --loglevel).
+        "celery.app.trace": {"level": env_str("TASK_LOG_LEVEL", "WARNING")},
+    },
 }
 
 # --- Complaints (RULES.md §4) ------------------------------------------------------------------

@@ -9,8 +9,8 @@ from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 from PIL import Image
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from accounts.models import Party, PartyKind
@@ -64,9 +64,18 @@ def _open_action(browser, slug):
 def _submit(browser, css):
     """Click a submit button and wait until the browser has loaded the answer (the click returns
     as soon as the event is dispatched, before the POST has been answered)."""
-    old_page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("window.beforeSubmit = true;")
     browser.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(browser, 15).until(staleness_of(old_page))
+
+    def answered(driver) -> bool:
+        try:  # a new document has no marker; while it loads, the driver may refuse the script
+            return driver.execute_script(
+                "return !window.beforeSubmit && document.readyState === 'complete';"
+            )
+        except WebDriverException:
+            return False
+
+    WebDriverWait(browser, 15).until(answered)
 
 
 def test_file_track_and_resolve_a_complaint(live_server, browser, merchant, photo, tmp_path):

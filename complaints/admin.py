@@ -237,6 +237,15 @@ class RequiredMessageForm(forms.Form):
     )
 
 
+class WithdrawalForm(forms.Form):
+    # Not required here: the service says why an empty reason is refused, in one place.
+    reason = forms.CharField(
+        label=_("how and when the consumer withdrew"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
+    )
+
+
 class NotAcceptForm(forms.Form):
     # Not required here: the service says why an empty reason is refused, in one place.
     reason = forms.CharField(
@@ -411,6 +420,11 @@ def _run_not_accept(case, form, actor):
     return _("Not accepted; the consumer is told why.")
 
 
+def _run_record_withdrawal(case, form, actor):
+    services.case_record_withdrawal(case=case, reason=form.cleaned_data["reason"], actor=actor)
+    return _("Withdrawal recorded; the consumer is told.")
+
+
 def _run_request_info(case, form, actor):
     services.case_request_info(case=case, message=form.cleaned_data["message"], actor=actor)
     return _("Information requested; the clocks are paused until the consumer answers.")
@@ -506,6 +520,14 @@ CASE_ACTIONS: dict[str, CaseAction] = {
             MessageForm,
             _run_accept,
             (CaseStatus.NEW,),
+        ),
+        CaseAction(
+            "record_withdrawal",
+            _("Record a withdrawal"),
+            _("Record the withdrawal"),
+            WithdrawalForm,
+            _run_record_withdrawal,
+            OPEN_STATUSES,
         ),
         CaseAction(
             "not_accept",

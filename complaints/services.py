@@ -937,6 +937,15 @@ def case_withdraw(*, case: Case, reason: str, actor: Actor) -> Case:
     return case
 
 
+def case_record_withdrawal(*, case: Case, reason: str, actor: Actor) -> Case:
+    """A reviewer records a withdrawal the consumer made by phone or e-mail; how they withdrew
+    is part of the record."""
+    _require_staff(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say how and when the consumer withdrew.")})
+    return case_withdraw(case=case, reason=reason, actor=actor)
+
+
 @transaction.atomic
 def case_confirm(*, case: Case) -> Case:
     """The consumer confirms the resolution; the case closes."""

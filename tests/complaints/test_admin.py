@@ -268,6 +268,22 @@ def test_not_accepting_needs_a_reason_and_changes_nothing_without_one(scene):
     assert case.status == CaseStatus.NOT_ACCEPTED
 
 
+def test_a_withdrawal_by_phone_is_recorded_with_how_it_was_made(scene):
+    case = scene.file()
+    client = login(scene.reviewer)
+    response = act(client, case, "record_withdrawal", {"reason": ""})
+    assert response.context["action"]["form"].errors["reason"]
+    case.refresh_from_db()
+    assert case.status == CaseStatus.NEW
+
+    response = act(client, case, "record_withdrawal", {"reason": "11月29日来电撤回，已和解"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == CaseStatus.WITHDRAWN
+    event = case.events.get(kind=CaseEvent.Kind.WITHDRAWN)
+    assert (event.actor_user, event.message) == (scene.reviewer, "11月29日来电撤回，已和解")
+
+
 def test_an_action_the_status_no_longer_allows_is_an_error_and_changes_nothing(scene, reviewer):
     case = scene.file()
     services.case_accept(case=case, actor=reviewer)

@@ -1155,7 +1155,9 @@ def evaluation_submit(
         platform_ref=platform_ref,
         contact_key=contact_key(email=contact) if "@" in contact else contact_key(phone=contact),
     )
-    evaluation.full_clean()
+    # Field validation only: the platform_ref uniqueness is the database's to decide (below), and
+    # checking it here as well would turn a concurrent forward into a spurious 400.
+    evaluation.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             evaluation.save()

@@ -1,25 +1,33 @@
 """The go-live gate: may this room go on air now, with these anchors and these products?
 
-It is the platform's hot path, asked before every stream, so everything the checks read is
-loaded up front in a fixed number of queries -- however many anchors and products are involved --
-and each check is a pure function of that context. All reasons are reported together, each as a
-machine code and a message. Like the entry checks, the gate is a registry: credit and the deposit
-ledger add their checks when their apps load.
+It is the platform's hot path, asked before every stream (the target: 1,000 decisions a second on
+two cores, bench/README.md). So everything the checks read -- the room, the parties with their
+files, anchor profiles and guardians' consents, the products, the restrictions in force, the
+training and the licences -- comes back from one SQL statement, whatever the number of anchors and
+products, and each check is a pure function of that context. All reasons are reported together,
+each as a machine code and a message. Like the entry checks, the gate is a registry: credit and the
+deposit ledger add their checks (`gate_check`) and what those checks read (`gate_loader`) when
+their apps load.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
-from django.db.models import Max
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Party, PartyKind, Restriction, RestrictionKind
+from accounts.models import Party, PartyKind, RegistrationFile, Restriction, RestrictionKind
 from anchors.checks import ADULT_AGE, MINIMUM_AGE, age_on
-from anchors.models import TrainingKind, TrainingRecord
+from anchors.models import AnchorProfile, GuardianConsent, TrainingKind, TrainingRecord
+from liverooms import prepared
+from liverooms.models import LiveRoom
 from merchants.models import (
     AD_REVIEW_CATEGORIES,
     CCC_CATEGORIES,
@@ -54,11 +62,13 @@ class Reason:
 
 @dataclass
 class GateContext:
-    """Everything the checks may read, loaded by `load_context` in a fixed number of queries."""
+    """Everything the checks may read: the gate's own in one statement (`load_context`), what
+    other apps' checks need through their loaders."""
 
     now: datetime
     today: date
-    owner: Party
+    room: LiveRoom | None
+    owner: Party | None
     anchors: list[Party]
     products: list[Product]
     ai_generated: bool
@@ -66,8 +76,19 @@ class GateContext:
     restrictions: list[Restriction] = field(default_factory=list)
     training: dict[tuple[int, str], date] = field(default_factory=dict)
     licences: dict[int, list[Licence]] = field(default_factory=dict)
+    # Asked for but not found (the caller reports them as field errors); the checks never run
+    # while any of these is set.
+    missing_anchor_ids: list[int] = field(default_factory=list)
+    missing_product_ids: list[int] = field(default_factory=list)
     # Filled by checks registered from other apps (credit grade, deposit) through `loaders`.
     extra: dict = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Every id asked for exists."""
+        return (
+            self.room is not None and not self.missing_anchor_ids and not self.missing_product_ids
+        )
 
     @property
     def merchants(self) -> list[Party]:
@@ -98,49 +119,83 @@ def gate_check(code: str) -> Callable[[Check], Check]:
 
 
 def gate_loader(function: Loader) -> Loader:
-    """Register a function that loads what an app's checks need into `context.extra` (in a
-    fixed number of queries for all the involved parties)."""
+    """Register a function that loads what an app's checks need into `context.extra`, in a
+    fixed number of queries for all the involved parties. It runs after the gate's own read, so
+    it can take the ids from `context.involved()`."""
     _loaders.append(function)
     return function
 
 
 def load_context(
-    *, owner: Party, anchors: list[Party], products: list[Product], ai_generated: bool
+    *, room_id: int, anchor_ids: list[int], product_ids: list[int], ai_generated: bool
 ) -> GateContext:
+    """Read everything the checks need in one statement. Ids that do not exist are left out and
+    listed in the context (`room` None, `missing_*_ids`); the loaders and checks run only on a
+    complete request, so the caller reports those first."""
     now = timezone.now()
+    anchor_ids = list(dict.fromkeys(anchor_ids))
+    product_ids = list(dict.fromkeys(product_ids))
+    # An id beyond a 64-bit integer names nothing; PostgreSQL would refuse it as a bigint.
+    room_key = room_id if _is_key(room_id) else None
+    anchor_keys = [pk for pk in anchor_ids if _is_key(pk)]
+    product_keys = [pk for pk in product_ids if _is_key(pk)]
+    db = connections[DEFAULT_DB_ALIAS]
+    rows = _read(db, room_key, anchor_keys, product_keys, now)
+    alias = db.alias
+
+    room = None
+    products: dict[int, Product] = {}
+    parties: dict[int, Party] = {}
+    restrictions: list[Restriction] = []
+    training: dict[tuple[int, str], date] = {}
+    licences: dict[int, list[Licence]] = {}
+    licence_files: list[tuple[Licence, int]] = []
+    # The objects come back as text, decoded here in one call rather than one per row.
+    objects = json.loads("[" + ",".join(text for _kind, text in rows) + "]")
+    for (kind, _text), data in zip(rows, objects, strict=True):
+        if kind == "party":
+            party = _party_with_file(data, alias)
+            parties[party.pk] = party
+        elif kind == "product":
+            product = _PRODUCT.build(data, alias)
+            products[product.pk] = product
+        elif kind == "restriction":
+            restrictions.append(_RESTRICTION.build(data, alias))
+        elif kind == "training":
+            training[(data["anchor_id"], data["kind"])] = date.fromisoformat(data["latest"])
+        elif kind == "licence":
+            licence = _LICENCE.build(data, alias)
+            licence_files.append((licence, data["party_id"]))
+        elif kind == "room":
+            room = _ROOM.build(data, alias)
+    for licence, party_id in licence_files:
+        owner_file = getattr(parties.get(party_id), "registration_file", None)
+        if owner_file is not None:
+            _LICENCE_FILE.set_cached_value(licence, owner_file)
+        licences.setdefault(party_id, []).append(licence)
+    for held in licences.values():
+        held.sort(key=lambda lic: (lic.kind, lic.valid_until is None, lic.valid_until or now))
+    # The order the checks have always reported them in: the latest restriction first.
+    restrictions.sort(key=lambda r: (r.starts_at, r.pk), reverse=True)
+
     context = GateContext(
         now=now,
         today=timezone.localdate(now),
-        owner=owner,
-        anchors=anchors,
-        products=products,
+        room=room,
+        owner=parties.get(room.owner_id) if room else None,
+        anchors=[parties[pk] for pk in anchor_ids if pk in parties],
+        products=[products[pk] for pk in product_ids if pk in products],
         ai_generated=ai_generated,
+        parties=parties,
+        restrictions=restrictions,
+        training=training,
+        licences=licences,
+        missing_anchor_ids=[pk for pk in anchor_ids if pk not in parties],
+        missing_product_ids=[pk for pk in product_ids if pk not in products],
     )
-    ids = {owner.pk, *(a.pk for a in anchors), *(p.merchant_id for p in products)}
-    # 1. The parties with their sealed files' anchor parts (reverse one-to-ones join in).
-    context.parties = {
-        p.pk: p
-        for p in Party.objects.filter(pk__in=ids).select_related(
-            "registration_file__anchor_profile", "registration_file__guardian_consent"
-        )
-    }
-    # 2. Restrictions in force that keep anyone involved off the air.
-    context.restrictions = list(
-        Restriction.objects.in_force(now).filter(party_id__in=ids, kind__in=BARRING_LIVE)
-    )
-    # 3. The latest training of each kind per anchor.
-    context.training = {
-        (row["anchor_id"], row["kind"]): row["latest"]
-        for row in TrainingRecord.objects.filter(anchor_id__in=[a.pk for a in anchors])
-        .values("anchor_id", "kind")
-        .annotate(latest=Max("completed_on"))
-    }
-    # 4. The merchants' licences, for the products' categories.
-    merchant_ids = {p.merchant_id for p in products}
-    for licence in Licence.objects.filter(file__party_id__in=merchant_ids).select_related("file"):
-        context.licences.setdefault(licence.file.party_id, []).append(licence)
-    for loader in _loaders:
-        loader(context)
+    if context.complete:
+        for loader in _loaders:
+            loader(context)
     return context
 
 
@@ -149,6 +204,250 @@ def decide(context: GateContext) -> list[Reason]:
     for check in _checks.values():
         reasons.extend(check(context))
     return reasons
+
+
+# --- the one read --------------------------------------------------------------------------------
+#
+# Rows of six kinds come back in one result set: each SELECT of a UNION ALL yields (kind, one JSON
+# object as text). JSON is what lets rows of different shapes share the columns, on PostgreSQL and
+# on SQLite (development and the test suite) alike; only the name of the function differs. On
+# PostgreSQL the statement is prepared once per connection (liverooms/prepared.py).
+
+_MAX_KEY = 2**63 - 1
+
+
+def _is_key(value: int) -> bool:
+    return -_MAX_KEY <= value <= _MAX_KEY
+
+
+def _from_json(field: models.Field) -> Callable | None:
+    """How a column's JSON value becomes the field's Python value; None: as it is."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return _datetime
+    if kind == "DateField":
+        return _date
+    if kind == "BooleanField":
+        return bool  # SQLite stores 0 and 1
+    return None
+
+
+def _datetime(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    # PostgreSQL writes the offset (the connection is in UTC); SQLite stores naive UTC.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+class _Columns:
+    """Some columns of one model, selected into a JSON object under `prefix` and turned back
+    into a model instance. Columns not read are deferred, as with `.only()`."""
+
+    def __init__(self, model, alias: str, names: Iterable[str] | None = None, prefix: str = ""):
+        wanted = set(names) if names is not None else None
+        self.fields = [f for f in model._meta.concrete_fields if wanted is None or f.name in wanted]
+        self.model = model
+        self.alias = alias
+        self.keys = [prefix + f.attname for f in self.fields]
+        converters = [(prefix + f.attname, f.attname, _from_json(f)) for f in self.fields]
+        self.as_is = [(key, attname) for key, attname, convert in converters if convert is None]
+        self.converted = [c for c in converters if c[2] is not None]
+
+    def pairs(self, quote: Callable[[str], str]) -> str:
+        return ", ".join(
+            f"'{key}', {self.alias}.{quote(f.column)}"
+            for key, f in zip(self.keys, self.fields, strict=True)
+        )
+
+    def build(self, data: dict, db: str):
+        # What Model.from_db makes -- the loaded values in the instance's __dict__, the others
+        # deferred, the state of a saved row -- without Model.__init__'s pass over every field
+        # and its signals (no receivers for these models): a fifth of the cost, and a decision
+        # builds a dozen of these.
+        instance = self.model.__new__(self.model)
+        state = instance._state = ModelState()
+        state.adding = False
+        state.db = db
+        values = instance.__dict__
+        for key, attname in self.as_is:
+            values[attname] = data[key]
+        for key, attname, convert in self.converted:
+            values[attname] = convert(data[key])
+        return instance
+
+
+_ROOM = _Columns(
+    LiveRoom,
+    "r",
+    [
+        *("id", "owner", "platform_ref", "title", "category", "followers", "monthly_sales_fen"),
+        *("risk_grade", "risk_score", "risk_graded_at", "created_at"),
+    ],
+)
+_PRODUCT = _Columns(Product, "pr")
+_PARTY = _Columns(Party, "pa", prefix="p.")
+# The file's identity columns only: never the encrypted ID number, nor the check results.
+_FILE = _Columns(
+    RegistrationFile,
+    "f",
+    ["id", "party", "kind", "status", "version", "name", "id_number_masked", "sealed_version"],
+    prefix="f.",
+)
+_PROFILE = _Columns(
+    AnchorProfile,
+    "ap",
+    ["id", "file", "birth_date", "sex", "is_ai_presenter", "ai_operator"],
+    prefix="a.",
+)
+_CONSENT = _Columns(
+    GuardianConsent,
+    "gc",
+    ["id", "file", "guardian_name", "relation", "guardian_id_masked", "document"],
+    prefix="g.",
+)
+_RESTRICTION = _Columns(
+    Restriction,
+    "re",
+    ["id", "party", "kind", "starts_at", "ends_at", "reason", "legal_basis", "lifted_at"],
+)
+_LICENCE = _Columns(
+    Licence, "li", ["id", "file", "kind", "number", "issuer", "valid_from", "valid_until"]
+)
+# The relations the read fills in, as select_related would: reading them never queries.
+_PARTY_FILE = Party._meta.get_field("registration_file")
+_FILE_PARTY = RegistrationFile._meta.get_field("party")
+_FILE_PROFILE = RegistrationFile._meta.get_field("anchor_profile")
+_PROFILE_FILE = AnchorProfile._meta.get_field("file")
+_FILE_CONSENT = RegistrationFile._meta.get_field("guardian_consent")
+_CONSENT_FILE = GuardianConsent._meta.get_field("file")
+_LICENCE_FILE = Licence._meta.get_field("file")
+
+
+def _party_with_file(data: dict, db: str) -> Party:
+    party = _PARTY.build(data, db)
+    if data["f.id"] is None:
+        _PARTY_FILE.set_cached_value(party, None)
+        return party
+    file = _FILE.build(data, db)
+    _PARTY_FILE.set_cached_value(party, file)
+    _FILE_PARTY.set_cached_value(file, party)
+    profile = _PROFILE.build(data, db) if data["a.id"] is not None else None
+    _FILE_PROFILE.set_cached_value(file, profile)
+    if profile is not None:
+        _PROFILE_FILE.set_cached_value(profile, file)
+    consent = _CONSENT.build(data, db) if data["g.id"] is not None else None
+    _FILE_CONSENT.set_cached_value(file, consent)
+    if consent is not None:
+        _CONSENT_FILE.set_cached_value(consent, file)
+    return party
+
+
+def _read(db, room_id, anchor_ids, product_ids, now) -> list[tuple[str, str]]:
+    at = db.ops.adapt_datetimefield_value(now)
+    if db.vendor == "postgresql":
+        sql = _statement("postgresql")
+        anchors = prepared.ids(anchor_ids)
+        params = [
+            *prepared.params([room_id]),
+            prepared.ids(product_ids),
+            anchors,
+            _BARRING_ARRAY,
+            at,
+            at,
+            anchors,
+        ]
+    else:
+        sql = _statement(db.vendor, len(anchor_ids), len(product_ids))
+        params = [room_id, *product_ids, *anchor_ids, *BARRING_LIVE, at, at, *anchor_ids]
+    return prepared.read(sql, params)
+
+
+_BARRING_ARRAY = "{" + ",".join(BARRING_LIVE) + "}"
+
+
+# Column names are Django's defaults for these models; table names come from their metadata. The
+# restriction test is RestrictionQuerySet.in_force, written out. `{products}`, `{anchors}` and
+# `{barring}` are membership tests: `= ANY(array)` on PostgreSQL, so that the text is the same for
+# any number of ids, and `IN (...)` elsewhere.
+_READ = """
+WITH room AS (
+    SELECT * FROM {room_table} WHERE id = %s
+), product AS (
+    SELECT * FROM {product_table} WHERE id {products}
+), involved AS (
+    SELECT owner_id AS id FROM room
+    UNION SELECT merchant_id FROM product
+    UNION SELECT id FROM {party_table} WHERE id {anchors}
+)
+SELECT 'room', {room} FROM room r
+UNION ALL
+SELECT 'product', {product} FROM product pr
+UNION ALL
+SELECT 'party', {party}
+    FROM {party_table} pa
+    LEFT JOIN {file_table} f ON f.party_id = pa.id
+    LEFT JOIN {profile_table} ap ON ap.file_id = f.id
+    LEFT JOIN {consent_table} gc ON gc.file_id = f.id
+    WHERE pa.id IN (SELECT id FROM involved)
+UNION ALL
+SELECT 'restriction', {restriction}
+    FROM {restriction_table} re
+    WHERE re.party_id IN (SELECT id FROM involved) AND re.kind {barring}
+      AND re.lifted_at IS NULL AND re.starts_at <= %s AND (re.ends_at IS NULL OR re.ends_at > %s)
+UNION ALL
+SELECT 'training', {training}
+    FROM {training_table} t
+    WHERE t.anchor_id {anchors}
+    GROUP BY t.anchor_id, t.kind
+UNION ALL
+SELECT 'licence', {licence}
+    FROM {licence_table} li
+    JOIN {file_table} lf ON lf.id = li.file_id
+    WHERE lf.party_id IN (SELECT merchant_id FROM product)
+"""
+
+
+@lru_cache(maxsize=256)
+def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
+    quote = connection.ops.quote_name
+    postgresql = vendor == "postgresql"
+    function = "json_build_object" if postgresql else "json_object"
+
+    def obj(*columns: _Columns, extra: str = "") -> str:
+        pairs = [c.pairs(quote) for c in columns] + ([extra] if extra else [])
+        return f"{function}({', '.join(pairs)}){'::text' if postgresql else ''}"
+
+    def among(n: int, array_type: str = "bigint") -> str:
+        if postgresql:
+            return f"= ANY(%s::{array_type}[])"
+        return "IN (" + (", ".join(["%s"] * n) if n else "NULL") + ")"  # IN (NULL): none
+
+    return _READ.format(
+        room_table=quote(LiveRoom._meta.db_table),
+        product_table=quote(Product._meta.db_table),
+        party_table=quote(Party._meta.db_table),
+        file_table=quote(RegistrationFile._meta.db_table),
+        profile_table=quote(AnchorProfile._meta.db_table),
+        consent_table=quote(GuardianConsent._meta.db_table),
+        restriction_table=quote(Restriction._meta.db_table),
+        training_table=quote(TrainingRecord._meta.db_table),
+        licence_table=quote(Licence._meta.db_table),
+        products=among(products),
+        anchors=among(anchors),
+        barring=among(len(BARRING_LIVE), "text"),
+        room=obj(_ROOM),
+        product=obj(_PRODUCT),
+        party=obj(_PARTY, _FILE, _PROFILE, _CONSENT),
+        restriction=obj(_RESTRICTION),
+        training=f"{function}('anchor_id', t.anchor_id, 'kind', t.kind, "
+        f"'latest', MAX(t.completed_on)){'::text' if postgresql else ''}",
+        licence=obj(_LICENCE, extra="'party_id', lf.party_id"),
+    )
 
 
 # --- the checks --------------------------------------------------------------------------------
@@ -187,7 +486,7 @@ def _restrictions(context: GateContext) -> Iterable[Reason]:
             _("%(party)s is under a %(kind)s restriction until %(until)s.")
             % {
                 "party": names.get(restriction.party_id, restriction.party_id),
-                "kind": restriction.get_kind_display(),
+                "kind": RestrictionKind(restriction.kind).label,
                 "until": until,
             },
             party_id=restriction.party_id,
@@ -268,7 +567,7 @@ def _products(context: GateContext) -> Iterable[Reason]:
             yield Reason(
                 f"product_{product.listing_status}",
                 _("%(product)s is %(status)s and may not be shown live.")
-                % {"product": product.title, "status": product.get_listing_status_display()},
+                % {"product": product.title, "status": ListingStatus(product.listing_status).label},
                 product_id=product.pk,
             )
         held = context.licences.get(product.merchant_id, [])

@@ -3,10 +3,13 @@ monitoring signals and alerts, patrol inspections and risk grades."""
 
 from __future__ import annotations
 
+import json
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +17,7 @@ from accounts import services as account_services
 from accounts.actors import Actor
 from accounts.models import Party, PartyKind
 from config.errors import Conflict
-from liverooms import gate
+from liverooms import gate, prepared
 from liverooms.models import (
     GoLiveRefusal,
     LiveRoom,
@@ -74,36 +77,65 @@ def session_start(
     for it (LCM Art. 28) and the pre-stream review (LCM Art. 30). A refusal is recorded."""
     if not anchors:
         raise ValidationError({"anchors": _("Name at least one anchor on air.")})
-    context = gate.load_context(
-        owner=room.owner, anchors=anchors, products=products, ai_generated=ai_generated
+    context = session_gate(
+        room_id=room.pk,
+        anchor_ids=[a.pk for a in anchors],
+        product_ids=[p.pk for p in products],
+        ai_generated=ai_generated,
     )
+    return session_open(context=context, checklist=checklist, actor=actor)
+
+
+def session_gate(
+    *, room_id: int, anchor_ids: list[int], product_ids: list[int], ai_generated: bool
+) -> gate.GateContext:
+    """The gate's one read for a go-live request. Ids that do not exist are field errors, named
+    as the API names them; the API checks the room's owner against the key before it goes on
+    with `session_open`."""
+    context = gate.load_context(
+        room_id=room_id, anchor_ids=anchor_ids, product_ids=product_ids, ai_generated=ai_generated
+    )
+    if context.room is None:
+        raise ValidationError({"room_id": _("No live room with this id.")})
+    if context.missing_anchor_ids:
+        missing = ", ".join(map(str, context.missing_anchor_ids))
+        raise ValidationError({"anchor_ids": _("No party with ids: %s") % missing})
+    if context.missing_product_ids:
+        missing = ", ".join(map(str, context.missing_product_ids))
+        raise ValidationError({"product_ids": _("No product with ids: %s") % missing})
+    return context
+
+
+def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) -> GoLive:
+    """The gate's decision on a loaded request, and its one write: the refusal with every
+    reason, or the session with the anchors on air and the products shown."""
     reasons = gate.decide(context)
-    requested = {
-        "anchors": [a.pk for a in anchors],
-        "products": [p.pk for p in products],
-        "ai_generated": ai_generated,
-    }
     if reasons:
-        GoLiveRefusal.objects.create(
-            room=room, reasons=[r.as_dict() for r in reasons], requested=requested
+        refusal = GoLiveRefusal(
+            room=context.room,
+            reasons=[r.as_dict() for r in reasons],
+            requested={
+                "anchors": [a.pk for a in context.anchors],
+                "products": [p.pk for p in context.products],
+                "ai_generated": context.ai_generated,
+            },
         )
+        _insert(refusal)
         return GoLive(None, reasons)
+    session = LiveSession(
+        room=context.room, ai_generated=context.ai_generated, pre_stream_checklist=checklist
+    )
+    on_air = [_reported_identity(session, party) for party in context.anchors]
+    shown = [
+        SessionProduct(session=session, product=p, merchant_id=p.merchant_id)
+        for p in context.products
+    ]
     try:
-        with transaction.atomic():
-            session = LiveSession.objects.create(
-                room=room, ai_generated=ai_generated, pre_stream_checklist=checklist
-            )
-            on_air = SessionAnchor.objects.bulk_create(
-                _reported_identity(session, context.parties[a.pk]) for a in anchors
-            )
-            shown = SessionProduct.objects.bulk_create(
-                SessionProduct(session=session, product=p, merchant_id=p.merchant_id)
-                for p in products
-            )
-            # The caller answers with these; no need to read back what was just written.
-            session._prefetched_objects_cache = {"anchors": on_air, "products": shown}
+        _insert_session(session, on_air, shown)
     except IntegrityError:
         raise Conflict(_("This room is already on air.")) from None
+    # The caller answers with these; no need to read back what was just written.
+    session._prefetched_objects_cache = {"anchors": on_air, "products": shown}
     return GoLive(session, [])
 
 
@@ -118,6 +150,93 @@ def _reported_identity(session: LiveSession, party: Party) -> SessionAnchor:
         identity_hash=party.identity_hash,
         is_ai_presenter=bool(profile and profile.is_ai_presenter),
     )
+
+
+# The go-live's writes are INSERTs built from the models' metadata and, on PostgreSQL, prepared
+# once per connection (liverooms/prepared.py): the ORM would compile the same statements again on
+# every decision, and on PostgreSQL it takes five round trips (BEGIN, three INSERTs, COMMIT) for
+# what one statement does. None of these models overrides save() or has signal receivers, so
+# nothing is skipped.
+
+
+@lru_cache(maxsize=16)
+def _fields(model, *, but: tuple[str, ...] = ()) -> tuple:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key and f.name not in but)
+
+
+def _values(obj, fields, db) -> list:
+    return [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
+
+
+def _insert_sql(model, fields) -> str:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names from _meta
+
+
+@lru_cache(maxsize=8)
+def _insert_statement(model) -> tuple[tuple, str]:
+    fields = _fields(model)
+    return fields, _insert_sql(model, fields)
+
+
+def _insert(obj) -> None:
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, sql = _insert_statement(type(obj))
+    values = _values(obj, fields, db)
+    if db.vendor == "postgresql":
+        values = prepared.params(values)
+    with prepared.cursor(db) as cursor:
+        cursor.execute(sql, values)
+
+
+@lru_cache(maxsize=1)
+def _session_statement() -> str:
+    """PostgreSQL: the session, its anchors and its products in one statement. The anchors and
+    the products go as one JSON array each, so the text is the same for any number of them."""
+    quote = connection.ops.quote_name
+    parts = [f"WITH s AS ({_insert_sql(LiveSession, _fields(LiveSession))} RETURNING id)"]
+    for name, model in (("a", SessionAnchor), ("p", SessionProduct)):
+        fields = _fields(model, but=("session",))
+        session = quote(model._meta.get_field("session").column)
+        names = ", ".join(quote(f.column) for f in fields)
+        record = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+        table = quote(model._meta.db_table)
+        parts.append(
+            f"{name} AS (INSERT INTO {table} ({session}, {names}) "  # noqa: S608 - from _meta
+            f"SELECT s.id, {names} FROM s, json_to_recordset(%s::json) AS r({record}))"
+        )
+    return ", ".join(parts) + " SELECT id FROM s"  # noqa: S608 - names from the models
+
+
+def _insert_session(session, on_air, shown) -> None:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with transaction.atomic():
+            session.save(force_insert=True)
+            for row in (*on_air, *shown):
+                row.session = session
+            SessionAnchor.objects.bulk_create(on_air)
+            SessionProduct.objects.bulk_create(shown)
+        return
+    params = prepared.params(_values(session, _fields(LiveSession), db))
+    for model, rows in ((SessionAnchor, on_air), (SessionProduct, shown)):
+        fields = _fields(model, but=("session",))
+        columns = [f.column for f in fields]
+        records = [dict(zip(columns, _values(row, fields, db), strict=True)) for row in rows]
+        params.append(json.dumps(records))
+    # In autocommit the statement is its own transaction. Inside a caller's transaction it
+    # runs in a savepoint, so that a conflict leaves that transaction usable.
+    savepoint = transaction.atomic() if db.in_atomic_block else nullcontext()
+    with savepoint, prepared.cursor(db) as cursor:
+        cursor.execute(_session_statement(), params)
+        session.pk = cursor.fetchone()[0]
+    session._state.adding = False
+    session._state.db = db.alias
+    for row in (*on_air, *shown):
+        row.session = session
 
 
 def session_end(*, session: LiveSession, reason: str, actor: Actor) -> LiveSession:

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import Party, PartyKind
 from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
-from merchants.models import Category, Product
+from merchants.models import Category
 
 
 class RoomSerializer(serializers.ModelSerializer):
@@ -36,6 +36,9 @@ class RoomSerializer(serializers.ModelSerializer):
 
 
 class GoLiveIn(serializers.Serializer):
+    """The fields' rules only. Whether the ids exist is learnt in the gate's one read
+    (services.session_gate); the hot path (api/golive.py) takes its limits from here."""
+
     room_id = serializers.IntegerField()
     anchor_ids = serializers.ListField(
         child=serializers.IntegerField(), min_length=1, max_length=20
@@ -51,29 +54,6 @@ class GoLiveIn(serializers.Serializer):
         default=dict,
         help_text=_("What was reviewed before the stream: scripts, set, products (LCM Art. 30)."),
     )
-
-    def validate(self, attrs):
-        room = LiveRoom.objects.select_related("owner").filter(pk=attrs["room_id"]).first()
-        if room is None:
-            raise serializers.ValidationError({"room_id": _("No live room with this id.")})
-        anchor_ids = list(dict.fromkeys(attrs["anchor_ids"]))
-        anchors = {p.pk: p for p in Party.objects.filter(pk__in=anchor_ids)}
-        missing = [pk for pk in anchor_ids if pk not in anchors]
-        if missing:
-            raise serializers.ValidationError(
-                {"anchor_ids": _("No party with ids: %s") % ", ".join(map(str, missing))}
-            )
-        product_ids = list(dict.fromkeys(attrs["product_ids"]))
-        products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids)}
-        missing = [pk for pk in product_ids if pk not in products]
-        if missing:
-            raise serializers.ValidationError(
-                {"product_ids": _("No product with ids: %s") % ", ".join(map(str, missing))}
-            )
-        attrs["room"] = room
-        attrs["anchors"] = [anchors[pk] for pk in anchor_ids]
-        attrs["products"] = [products[pk] for pk in product_ids]
-        return attrs
 
 
 class ReasonOut(serializers.Serializer):

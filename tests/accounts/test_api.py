@@ -52,6 +52,73 @@ def test_a_fresh_key_works_and_a_revoked_one_gets_401(make_key):
     assert response.json()["code"] == "authentication_failed"
 
 
+def _revoke_elsewhere(key):
+    """Revoked by another process (the admin on another server): this process's cache of keys
+    is not told."""
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now(), revoked_by="user:other")
+
+
+class _Clock:
+    def __init__(self, monkeypatch):
+        from accounts.api import authentication
+
+        self.now = 1000.0
+        monkeypatch.setattr(authentication.time, "monotonic", lambda: self.now)
+
+
+def test_a_key_is_looked_up_once_per_process_every_few_seconds(make_key, monkeypatch, settings):
+    settings.API_KEY_CACHE_SECONDS = 5
+    clock = _Clock(monkeypatch)
+    _key, raw = make_key(name="cached")
+    client = client_with(raw)
+    client.get("/api/v1/key/")
+
+    def key_lookups():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/v1/key/").status_code == 200
+        return sum('"accounts_apikey"' in q["sql"] and "SELECT" in q["sql"] for q in ctx)
+
+    assert key_lookups() == 0
+    clock.now += 4.9
+    assert key_lookups() == 0
+    clock.now += 0.2
+    assert key_lookups() == 1
+
+
+def test_a_key_revoked_in_another_process_stops_working_within_the_cache_bound(
+    make_key, monkeypatch, settings
+):
+    settings.API_KEY_CACHE_SECONDS = 5
+    clock = _Clock(monkeypatch)
+    key, raw = make_key(name="revoked-elsewhere")
+    client = client_with(raw)
+    assert client.get("/api/v1/key/").status_code == 200
+    _revoke_elsewhere(key)
+    clock.now += 4.9
+    assert client.get("/api/v1/key/").status_code == 200  # still trusted, for at most 5 s
+    clock.now += 0.2
+    response = client.get("/api/v1/key/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_with_the_cache_off_a_key_revoked_elsewhere_stops_working_at_once(make_key, settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    key, raw = make_key(name="uncached")
+    client = client_with(raw)
+    assert client.get("/api/v1/key/").status_code == 200
+    _revoke_elsewhere(key)
+    assert client.get("/api/v1/key/").status_code == 401
+
+
+def test_unknown_keys_are_never_cached(api):
+    client = client_with("lcc_not-a-real-key")
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/v1/key/").status_code == 401
+        assert len(ctx) == 1
+
+
 @pytest.mark.parametrize(
     "header",
     [None, "Bearer", "Bearer a b", "Bearer lcc_not-a-real-key", "Bearer \u00e9\u00e9", "Token abc"],

@@ -86,7 +86,7 @@ class World:
     room: object
     api: APIClient
 
-    def go_live(self, **overrides):
+    def go_live(self, headers=None, **overrides):
         body = {
             "room_id": self.room.pk,
             "anchor_ids": [self.anchor.pk],
@@ -95,7 +95,7 @@ class World:
             "pre_stream_checklist": {"script_reviewed": True, "set_reviewed": True},
         }
         body.update(overrides)
-        return self.api.post("/api/v1/live-sessions/", body, format="json")
+        return self.api.post("/api/v1/live-sessions/", body, format="json", **(headers or {}))
 
 
 @pytest.fixture

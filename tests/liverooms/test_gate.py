@@ -293,3 +293,77 @@ def test_a_party_bound_key_acts_only_for_its_own_rooms(world, make_key):
     going = {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk], "product_ids": []}
     assert client.post("/api/v1/live-sessions/", going, format="json").status_code == 404
     assert not LiveSession.objects.exists()
+
+
+def test_checks_and_loaders_other_apps_register_run_on_every_decision(world, monkeypatch):
+    from liverooms import gate
+
+    loaded = []
+
+    def deposit_loader(context):
+        loaded.append(sorted(p.pk for p in context.involved()))
+        context.extra["deposit_short"] = {world.merchant.pk}
+
+    def deposit_check(context):
+        for party in context.involved():
+            if party.pk in context.extra["deposit_short"]:
+                yield gate.Reason("deposit_short", "押金不足", party_id=party.pk)
+
+    monkeypatch.setattr(gate, "_loaders", [*gate._loaders, deposit_loader])
+    monkeypatch.setitem(gate._checks, "deposit", deposit_check)
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    assert codes(world.go_live()) == {"deposit_short", "product_removed"}
+    assert loaded == [sorted({world.merchant.pk, world.anchor.pk})]
+    # An incomplete request is a 400 before any loader runs.
+    assert world.go_live(room_id=999999).status_code == 400
+    assert len(loaded) == 1
+
+
+def test_the_context_holds_model_instances_whose_relations_are_already_loaded(world):
+    from liverooms import gate
+
+    context = gate.load_context(
+        room_id=world.room.pk,
+        anchor_ids=[world.anchor.pk, world.anchor.pk],
+        product_ids=[world.product.pk],
+        ai_generated=False,
+    )
+    assert context.complete
+    assert [a.pk for a in context.anchors] == [world.anchor.pk]
+    with CaptureQueriesContext(connection) as ctx:
+        anchor = context.anchors[0]
+        file = anchor.registration_file
+        assert file.party is anchor
+        assert file.anchor_profile.birth_date == date(1995, 5, 5)
+        assert getattr(file, "guardian_consent", None) is None
+        assert context.owner == world.merchant
+        assert getattr(context.owner.registration_file, "anchor_profile", None) is None
+        assert context.products[0].merchant_id == world.merchant.pk
+        assert [lic.kind for lic in context.licences[world.merchant.pk]] == ["business"]
+        assert context.licences[world.merchant.pk][0].file.party_id == world.merchant.pk
+        assert context.room.owner_id == world.merchant.pk
+        assert anchor.approved_at is not None and anchor.approved_at.tzinfo is not None
+    assert len(ctx) == 0
+    # Columns the read leaves out load on first use, as with .only().
+    assert file.contact_phone == "13812345678"
+    assert context.room.pk == world.room.pk and context.room.risk_reasons == []
+
+
+def test_unknown_ids_leave_the_context_incomplete(world):
+    from liverooms import gate
+
+    context = gate.load_context(
+        room_id=world.room.pk,
+        anchor_ids=[world.anchor.pk, 999999],
+        product_ids=[999998, world.product.pk],
+        ai_generated=False,
+    )
+    assert not context.complete
+    assert context.missing_anchor_ids == [999999]
+    assert context.missing_product_ids == [999998]
+    assert (
+        gate.load_context(
+            room_id=999999, anchor_ids=[world.anchor.pk], product_ids=[], ai_generated=False
+        ).room
+        is None
+    )

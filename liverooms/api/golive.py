@@ -1,0 +1,185 @@
+"""POST /api/v1/live-sessions/, the go-live gate, without the REST framework's machinery.
+
+The gate is asked before every stream; the target is 1,000 decisions a second on two cores
+(bench/README.md). The REST framework's request wrapper, content negotiation, parser, class
+instances and serializers take a large share of that budget, so `SessionViewSet.dispatch` hands
+a go-live to `answer` first. It applies the same rules
+as the view: the Bearer key (ApiKeyAuthentication), the `live:write` scope (HasScopes), the
+per-key throttle (ApiKeyRateThrottle), GoLiveIn's field rules, the party-bound-key rule, the same
+service calls and the same answers.
+
+It only answers what it can vouch for: a JSON body from an active key holding the scope, whose
+fields already have exactly the types GoLiveIn would produce. Anything else -- no key or an
+unknown one, a missing scope, another content type or Accept header, malformed JSON, an id sent
+as a string -- is handed back before anything is counted or written, and the REST framework view
+answers it as it always has. `decide` is shared by both paths.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from accounts.actors import Actor
+from accounts.api.authentication import ApiKeyAuthentication
+from accounts.models import ApiKey
+from config.api.exceptions import exception_handler
+from config.api.throttling import ApiKeyRateThrottle
+from config.errors import Conflict
+from liverooms import services
+from liverooms.api.serializers import GoLiveIn
+
+_FIELDS = GoLiveIn().fields
+_ANCHORS = _FIELDS["anchor_ids"]
+_PRODUCTS = _FIELDS["product_ids"]
+_RENDERER = JSONRenderer()
+# SessionOut's representation of its one datetime field (the current time zone, ISO 8601).
+_DATETIME = serializers.DateTimeField()
+
+
+def answer(view, request: HttpRequest) -> Response | None:
+    """The answer to a go-live this path can vouch for; None hands the request to the view."""
+    data = _body(request)
+    if data is None:
+        return None
+    try:
+        authenticated = ApiKeyAuthentication().authenticate(request)
+    except exceptions.AuthenticationFailed:
+        return None
+    if authenticated is None:
+        return None
+    user, key = authenticated
+    if not set(view.required_scopes) <= set(key.scopes):
+        return None
+    # From here on this path answers, as the view would from the same point.
+    request.user, request.auth = user, key
+    throttle = ApiKeyRateThrottle()
+    if not throttle.allow_request(request, view):
+        return _error(view, request, exceptions.Throttled(throttle.wait()))
+    try:
+        return decide(view, key, data)
+    except (DjangoValidationError, Conflict) as exc:
+        return _error(view, request, exc)
+
+
+def decide(view, key: ApiKey, data: dict) -> Response:
+    """Load, check the key's party, decide, write and answer; for both paths."""
+    context = services.session_gate(
+        room_id=data["room_id"],
+        anchor_ids=data["anchor_ids"],
+        product_ids=data["product_ids"],
+        ai_generated=data["ai_generated"],
+    )
+    if key.party_id is not None and context.room.owner_id != key.party_id:
+        # A key bound to a party reaches only its own rooms; others' are not disclosed.
+        return _finish(view, Response(status=status.HTTP_404_NOT_FOUND))
+    outcome = services.session_open(
+        context=context, checklist=data["pre_stream_checklist"], actor=Actor.for_api_key(key)
+    )
+    if not outcome.allowed:
+        body = {"allowed": False, "reasons": [r.as_dict() for r in outcome.reasons]}
+        return _finish(view, Response(body, status=status.HTTP_403_FORBIDDEN))
+    body = {"allowed": True, **session_data(outcome.session)}
+    return _finish(view, Response(body, status=status.HTTP_201_CREATED))
+
+
+def session_data(session) -> dict:
+    """SessionOut's representation of a session just opened (a test holds them equal), without
+    building a ModelSerializer's fields on every decision."""
+    return {
+        "id": session.pk,
+        "room_id": session.room_id,
+        "status": session.status,
+        "started_at": _DATETIME.to_representation(session.started_at),
+        "ended_at": _DATETIME.to_representation(session.ended_at),
+        "ended_reason": session.ended_reason,
+        "ai_generated": session.ai_generated,
+        "content_label": str(session.content_label),
+        "pre_stream_checklist": session.pre_stream_checklist,
+        "anchors": [
+            {
+                "anchor_id": row.anchor_id,
+                "name": row.name,
+                "id_number_masked": row.id_number_masked,
+                "is_ai_presenter": row.is_ai_presenter,
+            }
+            for row in session.anchors.all()
+        ],
+        "products": [
+            {"product_id": row.product_id, "merchant_id": row.merchant_id}
+            for row in session.products.all()
+        ],
+    }
+
+
+def _body(request: HttpRequest) -> dict | None:
+    """The validated body, when it is JSON whose fields have exactly GoLiveIn's types; None for
+    anything GoLiveIn would have to coerce or refuse."""
+    if request.content_type != "application/json":
+        return None
+    if request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return None
+    # The REST framework would pick another renderer, or refuse with 406.
+    if request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", "application/json"):
+        return None
+    try:
+        data = json.loads(request.body, parse_constant=_no_constants)
+    except ValueError:
+        return None
+    if type(data) is not dict:
+        return None
+    room_id = data.get("room_id")
+    anchor_ids = data.get("anchor_ids")
+    product_ids = data.get("product_ids", [])
+    ai_generated = data.get("ai_generated", False)
+    checklist = data.get("pre_stream_checklist", {})
+    if (
+        type(room_id) is not int
+        or not _ids(anchor_ids, _ANCHORS)
+        or not _ids(product_ids, _PRODUCTS)
+        or type(ai_generated) is not bool
+        or type(checklist) is not dict
+    ):
+        return None
+    return {
+        "room_id": room_id,
+        "anchor_ids": anchor_ids,
+        "product_ids": product_ids,
+        "ai_generated": ai_generated,
+        "pre_stream_checklist": checklist,
+    }
+
+
+def _ids(value, field: serializers.ListField) -> bool:
+    # `type(...) is int` leaves out booleans, which GoLiveIn refuses.
+    return (
+        type(value) is list
+        and (field.min_length or 0) <= len(value) <= (field.max_length or len(value))
+        and all(type(pk) is int for pk in value)
+    )
+
+
+def _no_constants(name: str):
+    # NaN and Infinity are not JSON; the REST framework's parser refuses them.
+    raise ValueError(name)
+
+
+def _error(view, request, exc: Exception) -> Response:
+    response = exception_handler(exc, {"view": view, "request": request})
+    return _finish(view, response)
+
+
+def _finish(view, response: Response) -> Response:
+    """What the REST framework's dispatch adds to a response: its renderer and the view's
+    headers (`Allow`)."""
+    response.accepted_renderer = _RENDERER
+    response.accepted_media_type = _RENDERER.media_type
+    response.renderer_context = {}
+    for name, value in view.default_response_headers.items():
+        response[name] = value
+    return response

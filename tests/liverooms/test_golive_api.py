@@ -1,0 +1,233 @@
+"""POST /api/v1/live-sessions/ through its hot path (liverooms/api/golive.py): the same rules and
+the same answers as the REST framework view, which still answers whatever the hot path does not
+vouch for."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from liverooms.api import golive
+from liverooms.api.serializers import SessionOut
+from liverooms.api.views import SessionViewSet
+from liverooms.models import GoLiveRefusal, LiveSession
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/live-sessions/"
+
+
+@pytest.fixture
+def answered_by(monkeypatch):
+    """Records which path answered each go-live: the hot path, or the REST framework view."""
+    seen = []
+    answer, create = golive.answer, SessionViewSet.create
+
+    def hot(view, request):
+        response = answer(view, request)
+        seen.append("hot" if response is not None else "handed back")
+        return response
+
+    def rest(self, request, *args, **kwargs):
+        seen.append("rest framework")
+        return create(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(golive, "answer", hot)
+    monkeypatch.setattr(SessionViewSet, "create", rest)
+    return seen
+
+
+def test_an_allowed_go_live_answers_exactly_what_the_session_serializer_would(world, answered_by):
+    response = world.go_live()
+    assert response.status_code == 201, response.content
+    assert answered_by == ["hot"]
+    body = response.json()
+    session = LiveSession.objects.prefetch_related("anchors", "products").get(pk=body["id"])
+    assert body == {"allowed": True, **SessionOut(session).data}
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
+
+
+def test_a_refusal_keeps_its_shape_and_is_recorded(world, answered_by):
+    from merchants.services import product_set_listing_status
+    from tests.factories import TEST_ACTOR
+
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    response = world.go_live(headers={"HTTP_ACCEPT_LANGUAGE": "en"})
+    assert response.status_code == 403
+    assert answered_by == ["hot"]
+    body = response.json()
+    assert body == {
+        "allowed": False,
+        "reasons": [
+            {
+                "code": "product_removed",
+                "message": "真丝围巾 is Removed and may not be shown live.",
+                "product_id": world.product.pk,
+            }
+        ],
+    }
+    refusal = GoLiveRefusal.objects.get(room=world.room)
+    assert refusal.reasons == body["reasons"]
+    assert refusal.requested == {
+        "anchors": [world.anchor.pk],
+        "products": [world.product.pk],
+        "ai_generated": False,
+    }
+
+
+def test_unknown_ids_are_field_errors_named_as_before(world, answered_by):
+    def errors(**overrides):
+        response = world.go_live(headers={"HTTP_ACCEPT_LANGUAGE": "en"}, **overrides)
+        assert response.status_code == 400
+        return response.json()
+
+    assert errors(room_id=999999) == {"room_id": ["No live room with this id."]}
+    assert errors(anchor_ids=[999999, world.anchor.pk, 999998]) == {
+        "anchor_ids": ["No party with ids: 999999, 999998"]
+    }
+    assert errors(product_ids=[999999]) == {"product_ids": ["No product with ids: 999999"]}
+    # An id no 64-bit key can hold names nothing either.
+    assert errors(room_id=2**70) == {"room_id": ["No live room with this id."]}
+    assert answered_by == ["hot"] * 4
+    assert not GoLiveRefusal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [
+        ({"room_id": "ROOM"}, 201),  # an id sent as a string: GoLiveIn coerces it
+        ({"ai_generated": "false"}, 201),
+        ({"anchor_ids": []}, 400),
+        ({"anchor_ids": [True]}, 400),
+        ({"anchor_ids": "1"}, 400),
+        ({"product_ids": None}, 400),
+        ({"pre_stream_checklist": ["not", "a", "dict"]}, 400),
+    ],
+)
+def test_bodies_the_hot_path_cannot_vouch_for_go_to_the_rest_framework(
+    world, answered_by, overrides, status
+):
+    if overrides.get("room_id") == "ROOM":
+        overrides = {"room_id": str(world.room.pk)}
+    response = world.go_live(**overrides)
+    assert response.status_code == status, response.content
+    assert answered_by == ["handed back", "rest framework"]
+    if status == 400:
+        assert set(response.json()) == set(overrides)
+
+
+def test_a_missing_field_is_the_serializers_field_error(world, answered_by):
+    response = world.api.post(URL, {"anchor_ids": [world.anchor.pk]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"room_id"}
+    assert answered_by == ["handed back", "rest framework"]
+
+
+def test_another_content_type_or_accept_header_goes_to_the_rest_framework(world, answered_by):
+    assert world.go_live(headers={"HTTP_ACCEPT": "text/html"}).status_code == 406
+    form = world.api.post(URL, {"room_id": world.room.pk}, format="multipart")
+    assert form.status_code == 400
+    # The REST framework refuses the first before the view's action runs.
+    assert answered_by == ["handed back", "handed back", "rest framework"]
+
+
+def test_no_key_a_bad_key_or_a_key_without_the_scope_is_answered_as_before(
+    world, make_key, answered_by
+):
+    body = {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk]}
+    anonymous = APIClient().post(URL, body, format="json")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == 'Bearer realm="api"'
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Bearer lcc_not-a-real-key")
+    assert stranger.post(URL, body, format="json").status_code == 401
+    _key, raw = make_key(scopes=["live:read"], name="read-only")
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    refused = reader.post(URL, body, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied"
+    # The REST framework refuses them before the view's action runs.
+    assert answered_by == ["handed back"] * 3
+    assert not LiveSession.objects.exists()
+
+
+def test_the_throttle_counts_each_go_live_once_whichever_path_answers(
+    world, answered_by, monkeypatch
+):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"api_key": "2/minute", "anonymous": "2/minute"}
+    )
+    assert world.go_live(room_id=str(world.room.pk)).status_code == 201  # the REST framework
+    LiveSession.objects.update(status="ended")
+    assert world.go_live().status_code == 201  # the hot path
+    LiveSession.objects.update(status="ended")
+    throttled = world.go_live()
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "throttled"
+    assert int(throttled["Retry-After"]) >= 1
+    assert answered_by == ["handed back", "rest framework", "hot", "hot"]
+
+
+def test_the_hot_path_and_the_view_answer_the_same_to_a_party_bound_key(world, make_key):
+    from tests.liverooms.conftest import approved_merchant
+
+    other = approved_merchant(world.reviewer)
+    _key, raw = make_key(party=other, name="other-merchant")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    hot = client.post(URL, {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk]}, "json")
+    rest = client.post(
+        URL, {"room_id": str(world.room.pk), "anchor_ids": [world.anchor.pk]}, "json"
+    )
+    assert hot.status_code == rest.status_code == 404
+    assert hot.content == rest.content == b""
+    assert "Content-Type" not in hot
+    assert not LiveSession.objects.exists()
+
+
+def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(world):
+    from merchants.services import product_register
+    from tests.factories import TEST_ACTOR
+    from tests.liverooms.conftest import approved_anchor
+
+    anchors = [approved_anchor(world.reviewer) for _ in range(4)]
+    products = [
+        product_register(
+            merchant=world.merchant,
+            platform_ref=f"p{i}",
+            title=f"商品{i}",
+            category="apparel",
+            actor=TEST_ACTOR,
+        )
+        for i in range(8)
+    ]
+    world.api.get("/api/v1/key/")  # the key is looked up and its use recorded
+
+    def statements(expected, **overrides):
+        with CaptureQueriesContext(connection) as ctx:
+            response = world.go_live(**overrides)
+        assert response.status_code == expected, response.content
+        LiveSession.objects.update(status="ended")
+        # Transaction control aside (the test's savepoints, SQLite's write transaction).
+        sql = [q["sql"] for q in ctx if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+        return [s.split(None, 1)[0].upper() for s in sql]
+
+    few = statements(201)
+    many = statements(201, anchor_ids=[a.pk for a in anchors], product_ids=[p.pk for p in products])
+    assert few == many
+    # One read; on PostgreSQL one INSERT (a WITH ... INSERT), elsewhere one per table.
+    assert few[0] == "WITH" and "SELECT" not in few[1:]
+    if connection.vendor == "postgresql":
+        assert few == ["WITH", "WITH"]
+    from accounts import services
+
+    services.restriction_impose(party=anchors[0], kind="live", reason="违规", actor=TEST_ACTOR)
+    refused_few = statements(403, anchor_ids=[anchors[0].pk])
+    refused_many = statements(
+        403, anchor_ids=[a.pk for a in anchors], product_ids=[p.pk for p in products]
+    )
+    assert refused_few == refused_many == ["WITH", "INSERT"]

@@ -918,6 +918,7 @@ def server_env(database_url: str, redis_url: str) -> dict:
         IDENTITY_ENCRYPTION_KEYS=os.environ.get("IDENTITY_ENCRYPTION_KEYS", base._LOCAL_KEYRING),
         IDENTITY_ENCRYPTION_PRIMARY=settings.IDENTITY_ENCRYPTION_PRIMARY,
         ALLOWED_HOSTS="127.0.0.1",
+        SITE_URL="https://127.0.0.1",
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECURE_SSL_REDIRECT="false",
@@ -1289,7 +1290,7 @@ def bench_load(pop: Population, args, database_url: str, redis_url: str) -> list
         print(
             "  environment: DJANGO_SETTINGS_MODULE=config.settings.production, "
             f"DATABASE_URL={database_url}, REDIS_URL={redis_url}, DB_CONN_MAX_AGE=600, "
-            "SECURE_SSL_REDIRECT=false, BEHIND_TLS_PROXY=false, ALLOWED_HOSTS=127.0.0.1, "
+            "SECURE_SSL_REDIRECT=false, BEHIND_TLS_PROXY=false, ALLOWED_HOSTS=127.0.0.1, SITE_URL, "
             "LOG_LEVEL=WARNING, SECRET_KEY, IDENTITY_* keys"
         )
         print(

@@ -25,6 +25,10 @@ if IDENTITY_ENCRYPTION_PRIMARY not in IDENTITY_ENCRYPTION_KEYS:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host in production.")
+# Links in e-mails the worker sends (tracking links) are built from this, not from a request.
+SITE_URL = env_str("SITE_URL").rstrip("/")
+if not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("SITE_URL must be the site's https:// address in production.")
 if not DATABASE_URL or DATABASE_URL.startswith("sqlite"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 if not REDIS_URL or not CELERY_BROKER_URL:

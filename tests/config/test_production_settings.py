@@ -13,6 +13,7 @@ GOOD_ENV = {
     "SECRET_KEY": "p" * 20 + "-production-secret-for-the-test-only-" + "q" * 20,
     "IDENTITY_HASH_KEY": "identity-key-for-the-deploy-check-0123",
     "ALLOWED_HOSTS": "compliance.example.cn",
+    "SITE_URL": "https://compliance.example.cn",
     # check --deploy does not connect; these only need to be well-formed.
     "DATABASE_URL": "postgres://app@127.0.0.1:5432/compliance",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -56,6 +57,8 @@ def test_check_deploy_prints_no_warnings():
         ("IDENTITY_ENCRYPTION_KEYS", None),
         ("IDENTITY_ENCRYPTION_KEYS", "k1:short"),
         ("IDENTITY_ENCRYPTION_PRIMARY", "k2"),
+        ("SITE_URL", None),
+        ("SITE_URL", "http://compliance.example.cn"),
     ],
 )
 def test_production_refuses_to_start_naming_the_bad_variable(variable, value):

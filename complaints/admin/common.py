@@ -1,0 +1,93 @@
+"""Pieces the complaint admin pages share: who may handle cases, money display, service errors
+on forms, read-only inlines and the reason page."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+HANDLE = "complaints.change_case"
+# A complaint (C) or report (R) and nine characters (complaints.services._CODE_ALPHABET).
+TRACKING_CODE = re.compile(r"[CR][2-9A-Z]{9}")
+
+
+def handlers():
+    """Active users who may handle cases: the people a case can be assigned to."""
+    perm = Permission.objects.filter(content_type__app_label="complaints", codename="change_case")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True) | Q(groups__permissions__in=perm) | Q(user_permissions__in=perm)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def yuan(fen: int | None) -> str:
+    return "—" if fen is None else f"¥{Decimal(fen) / 100:,.2f}"
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, renames: dict[str, str]) -> None:
+    """Put a service's ValidationError on the form fields it names (the rest on the form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            target = renames.get(name, name)
+            for text in errors:
+                form.add_error(target if target in form.fields else None, text)
+    else:
+        for text in exc.messages:
+            form.add_error(None, text)
+
+
+# --- Case page: read-only inlines ---------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason (recorded)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+    )
+
+
+def reason_page(model_admin, request, *, objects, form, title, intro, button, action=""):
+    """The page that asks for a reason before hiding or clearing: for one object (posts to
+    itself) or for a selection on the change list (posts the action back)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "button": button,
+        "objects": objects,
+        "form": form,
+        "action_name": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/complaints/reason_form.html", context)

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 HANDLE = "complaints.change_case"
-# A complaint (C) or report (R) and nine characters (complaints.services._CODE_ALPHABET).
+# A complaint (C) or report (R) and nine characters (services/contacts.py, _CODE_ALPHABET).
 TRACKING_CODE = re.compile(r"[CR][2-9A-Z]{9}")
 
 

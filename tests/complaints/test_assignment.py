@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.actors import Actor
 from accounts.services import user_set_roles
@@ -144,7 +145,7 @@ def test_a_reviewer_reassigns_and_the_timeline_says_who(scene, team):
 
 def test_only_someone_who_handles_complaints_can_be_assigned(scene):
     auditor = UserFactory(roles=["auditor"])
-    with pytest.raises(services.ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.case_assign(case=scene.file(), assignee=auditor, actor=Actor.for_user(scene.lead))
     assert "assignee" in error.value.message_dict
 

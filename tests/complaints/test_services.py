@@ -819,7 +819,7 @@ def test_a_filing_that_fails_leaves_no_picture_on_disk(scene, monkeypatch, tmp_p
     def broken(**kwargs):
         raise RuntimeError("the outbox is unreachable")
 
-    monkeypatch.setattr(services, "webhook_emit", broken)
+    monkeypatch.setattr(services.base, "webhook_emit", broken)
     with pytest.raises(RuntimeError):
         scene.file(evidence=[image("lost", "#abcdef")])
     assert not Case.objects.exists()

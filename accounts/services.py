@@ -221,6 +221,9 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
     from accounts.api.authentication import keys  # the API layer imports this module
 
     keys.forget(key.key_hash)
+    # And again once committed: meanwhile another thread of this process may have read the row
+    # as it was before this transaction and cached the key again.
+    transaction.on_commit(lambda: keys.forget(key.key_hash))
     key.refresh_from_db()
     return key
 

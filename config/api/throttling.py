@@ -16,6 +16,7 @@ from weakref import WeakKeyDictionary
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.throttling import SimpleRateThrottle
 
 # Atomic on the server: no counter is ever left without its expiry.
@@ -44,7 +45,14 @@ class FixedWindowRateThrottle(SimpleRateThrottle):
         # DRF's `cache` is Django's proxy to the default cache, not the backend behind it.
         cache = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
         if isinstance(cache, RedisCache):
-            return _counter(cache)(keys=[cache.make_and_validate_key(key)], args=[timeout])
+            keys = [cache.make_and_validate_key(key)]
+            try:
+                return _counter(cache)(keys=keys, args=[timeout])
+            except RedisConnectionError:
+                # The kept connection died (Redis restarted, a failover): drop it and count once
+                # more on a fresh one, so that a restart costs no request an error.
+                _counters.pop(cache, None)
+                return _counter(cache)(keys=keys, args=[timeout])
         cache.add(key, 0, timeout)
         try:
             return cache.incr(key)

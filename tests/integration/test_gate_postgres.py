@@ -2,6 +2,8 @@
 statements with generic plans, one statement for the session, no separate health check, and a
 connection that died while idle replaced without failing the decision."""
 
+import threading
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -106,3 +108,20 @@ def test_a_connection_that_died_while_idle_is_replaced_without_failing_the_decis
     _end_all()
     assert go_live().status_code == 201
     assert checks == [1]
+
+
+def test_the_throttle_counts_on_after_redis_drops_its_connections(settings):
+    import redis
+    from django.core.cache import caches
+
+    from config.api.throttling import ApiKeyRateThrottle, _counter
+
+    assert type(caches["default"]).__name__ == "RedisCache"
+    throttle = ApiKeyRateThrottle()
+    key = f"test-reconnect-{threading.get_ident()}"
+    first = throttle.count(key)
+    # What a Redis restart or failover does to the connection the counter keeps (only that
+    # one: the worker's connections belong to other tests).
+    kept = _counter(caches["default"]).registered_client.client_id()
+    redis.Redis.from_url(settings.REDIS_URL).client_kill_filter(_id=kept)
+    assert throttle.count(key) == first + 1

@@ -2,6 +2,8 @@
 the same answers as the REST framework view, which still answers whatever the hot path does not
 vouch for."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -231,3 +233,36 @@ def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(
         403, anchor_ids=[a.pk for a in anchors], product_ids=[p.pk for p in products]
     )
     assert refused_few == refused_many == ["WITH", "INSERT"]
+
+
+def test_without_a_valid_key_the_body_is_never_parsed(world, client):
+    deep = "[" * 100_000 + "]" * 100_000  # would raise RecursionError in json.loads
+    for authorization in ({}, {"HTTP_AUTHORIZATION": "Bearer lcc_not-a-key"}):
+        response = client.post(
+            "/api/v1/live-sessions/", deep, content_type="application/json", **authorization
+        )
+        assert response.status_code == 401
+    assert not LiveSession.objects.exists()
+
+
+def test_bodies_the_view_would_refuse_are_refused_by_both_paths(world, rf):
+    body = json.dumps(
+        {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk], "ai_generated": False}
+    )
+    # UTF-16 (which json.loads alone would accept) is the REST framework's 400, as before.
+    utf16 = world.api.post(
+        "/api/v1/live-sessions/", body.encode("utf-16"), content_type="application/json"
+    )
+    assert utf16.status_code == 400
+    # Nested too deep to decode: a 400 from either path, never a 500.
+    deep = world.api.post(
+        "/api/v1/live-sessions/", "[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
+    assert deep.status_code == 400
+    assert not LiveSession.objects.exists()
+    # A body over the cap is never read by the hot path.
+    large = rf.post("/api/v1/live-sessions/", body, content_type="application/json")
+    large.META["CONTENT_LENGTH"] = str(golive.MAX_BODY_BYTES + 1)
+    assert golive._body(large) is None
+    small = rf.post("/api/v1/live-sessions/", body, content_type="application/json")
+    assert golive._body(small) is not None

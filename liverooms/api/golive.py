@@ -32,7 +32,7 @@ from config.api.exceptions import exception_handler
 from config.api.throttling import ApiKeyRateThrottle
 from config.errors import Conflict
 from liverooms import services
-from liverooms.api.serializers import GoLiveIn
+from liverooms.api.serializers import GoLiveIn, has_nul
 
 _FIELDS = GoLiveIn().fields
 _ANCHORS = _FIELDS["anchor_ids"]
@@ -154,6 +154,7 @@ def _body(request: HttpRequest) -> dict | None:
         or not _ids(product_ids, _PRODUCTS)
         or type(ai_generated) is not bool
         or type(checklist) is not dict
+        or has_nul(checklist)
     ):
         return None
     return {

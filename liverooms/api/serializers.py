@@ -55,6 +55,23 @@ class GoLiveIn(serializers.Serializer):
         help_text=_("What was reviewed before the stream: scripts, set, products (LCM Art. 30)."),
     )
 
+    def validate_pre_stream_checklist(self, value):
+        # PostgreSQL's jsonb cannot hold U+0000: refused here with a clear error, not a 500.
+        if has_nul(value):
+            raise serializers.ValidationError(_("The text may not contain NUL characters."))
+        return value
+
+
+def has_nul(value) -> bool:
+    """Whether a JSON value holds U+0000 in any key or string."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
 
 class ReasonOut(serializers.Serializer):
     code = serializers.CharField()

@@ -266,3 +266,10 @@ def test_bodies_the_view_would_refuse_are_refused_by_both_paths(world, rf):
     assert golive._body(large) is None
     small = rf.post("/api/v1/live-sessions/", body, content_type="application/json")
     assert golive._body(small) is not None
+
+
+def test_a_nul_character_in_the_checklist_is_a_field_error(world):
+    response = world.go_live(pre_stream_checklist={"script": "审核\u0000通过"})
+    assert response.status_code == 400
+    assert "pre_stream_checklist" in response.json()
+    assert not LiveSession.objects.exists()

@@ -274,13 +274,8 @@ def _run_assign(case, form, actor):
 
 
 def run_round_robin(case, form, actor):
-    # The round robin is also the filing step, so it neither checks the actor nor the status:
-    # the admin does both (the actor in the view).
-    if case.status not in OPEN_STATUSES:
-        raise Conflict(
-            _("This case is %(status)s; that is not possible now.")
-            % {"status": case.get_status_display()}
-        )
+    # The round robin is also the filing step, so it does not check the actor: the view does.
+    # The status it checks itself, under the case's lock.
     chosen = services.case_assign_round_robin(case=case, actor=actor)
     if chosen is None:
         raise Conflict(_("No available reviewer has room for another case."))

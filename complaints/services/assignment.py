@@ -36,10 +36,13 @@ def open_load() -> dict[int, int]:
 def case_assign_round_robin(*, case: Case, actor: Actor):
     """Give the case to the available reviewer with the fewest open cases who still has room;
     among equals, the one who waited longest since their last case. Nobody with room: the case
-    stays in the "new" queue for a lead. Returns the reviewer chosen, or None."""
-    status = Case.objects.select_for_update().filter(pk=case.pk).values_list("status", flat=True)
-    if status.get() not in OPEN_STATUSES:
-        return None  # withdrawn or closed meanwhile: nothing to hand out
+    stays in the "new" queue for a lead. Returns the reviewer chosen, or None; a case no longer
+    open is refused (Conflict)."""
+    # Checked under the row lock: a case withdrawn or closed meanwhile is refused, not handed out.
+    case.status = (
+        Case.objects.select_for_update().filter(pk=case.pk).values_list("status", flat=True).get()
+    )
+    require_status(case, *OPEN_STATUSES)
     # Only the capacity rows are locked (they serialise concurrent filings' choices), never the
     # reviewers' user rows, which logins write.
     capacities = list(

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from accounts.actors import Actor
 from accounts.services import user_set_roles
 from complaints import services
-from complaints.models import CaseEvent, CaseStatus, ReviewerCapacity
+from complaints.models import Case, CaseEvent, CaseStatus, ReviewerCapacity
 from config.errors import Conflict
 from tests.factories import TEST_ACTOR, UserFactory
 
@@ -159,3 +159,15 @@ def test_assigning_needs_the_permission_and_an_open_case(scene):
     services.case_withdraw(case=case, reason="已自行解决。", actor=Actor(label="consumer"))
     with pytest.raises(Conflict):
         services.case_assign(case=case, assignee=scene.reviewer, actor=Actor.for_user(scene.lead))
+
+
+def test_a_case_closed_meanwhile_is_refused_by_the_round_robin_not_handed_out(scene):
+    from accounts.actors import Actor
+    from config.errors import Conflict
+
+    case = scene.file()
+    stale = Case.objects.get(pk=case.pk)  # read before the consumer withdrew
+    services.case_withdraw(case=case, reason="已解决", actor=Actor(label="consumer"))
+    with pytest.raises(Conflict):
+        services.case_assign_round_robin(case=stale, actor=Actor.system("tests"))
+    assert case.events.filter(kind="assigned").count() == 1  # only the one at filing

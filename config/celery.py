@@ -26,6 +26,17 @@ app.conf.task_routes = {
     "complaints.escalate_overdue": {"queue": "default"},
     "complaints.close_unconfirmed": {"queue": "default"},
     "complaints.relay_notices": {"queue": "notify"},
+    "enforcement.execute_deduction": {"queue": "money"},
+    "enforcement.execute_refund": {"queue": "money"},
+    "enforcement.relay_money": {"queue": "money"},
+    "enforcement.reconcile_ledger": {"queue": "money"},
+    "enforcement.deliver_referral": {"queue": "notify"},
+    "enforcement.relay_referrals": {"queue": "notify"},
+    "enforcement.send_statement": {"queue": "notify"},
+    "enforcement.relay_statements": {"queue": "notify"},
+    "enforcement.notify": {"queue": "notify"},
+    "enforcement.lift_expired": {"queue": "default"},
+    "enforcement.escalate_notices": {"queue": "default"},
 }
 app.autodiscover_tasks()
 
@@ -61,5 +72,36 @@ app.conf.beat_schedule = {
         "task": "complaints.relay_notices",
         "schedule": 300.0,
         "options": {"expires": 290},
+    },
+    # Deductions, refunds, referrals and statements whose message was lost.
+    "enforcement-relay-money": {
+        "task": "enforcement.relay_money",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    "enforcement-relay-referrals": {
+        "task": "enforcement.relay_referrals",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "enforcement-relay-statements": {
+        "task": "enforcement.relay_statements",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    # Terms that ended (suspensions, bans, blacklisting: LCM Art. 14) and overdue corrections.
+    "enforcement-lift-expired": {
+        "task": "enforcement.lift_expired",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "enforcement-escalate-notices": {
+        "task": "enforcement.escalate_notices",
+        "schedule": crontab(hour="7,13", minute=5),
+    },
+    # The balance always equals the sum of entries: proved every night.
+    "enforcement-reconcile-ledger": {
+        "task": "enforcement.reconcile_ledger",
+        "schedule": crontab(hour=1, minute=30),
     },
 }

@@ -310,6 +310,17 @@ def alert_decide(*, alert, status: str, note: str, actor: Actor):
     return alert
 
 
+# Called in the same transaction after an inspection is recorded; enforcement registers here to
+# open a suspected violation when the inspector suspects one (this layer cannot import it).
+_inspection_listeners: list = []
+
+
+def on_inspection_recorded(listener) -> None:
+    if listener not in _inspection_listeners:
+        _inspection_listeners.append(listener)
+
+
+@transaction.atomic
 def inspection_record(
     *, session, checklist: dict, findings: str, result: str, actor: Actor, screenshot=None
 ):
@@ -327,7 +338,7 @@ def inspection_record(
     if screenshot is not None:
         image = uploads.clean_image(screenshot)
         stored = uploads.store_image(image, folder=f"inspections/{session.pk}")
-    return Inspection.objects.create(
+    inspection = Inspection.objects.create(
         session=session,
         inspector=actor.user,
         checklist=checklist,
@@ -335,6 +346,9 @@ def inspection_record(
         result=result,
         screenshot=stored,
     )
+    for listener in _inspection_listeners:
+        listener(inspection)
+    return inspection
 
 
 # --- risk grades (LCM Arts. 11, 13, 20) ----------------------------------------------------------

@@ -425,3 +425,16 @@ COMPLAINT_TRACKING_POSTS_PER_CASE_DAY = env_int(
 COMPLAINT_TRACKING_MISSES_PER_ADDRESS_HOUR = env_int(
     "COMPLAINT_TRACKING_MISSES_PER_ADDRESS_HOUR", 30, minimum=1
 )
+
+# --- Enforcement ------------------------------------------------------------------------------
+# Appeals are open this many months after a measure is executed (DSA Art. 20: at least six).
+ENFORCEMENT_APPEAL_WINDOW_MONTHS = env_int("ENFORCEMENT_APPEAL_WINDOW_MONTHS", 6, minimum=1)
+# The policy's ceiling for one deposit deduction, whatever the catalogue says (fen; 500,000 yuan).
+ENFORCEMENT_MAX_DEDUCTION_FEN = env_int("ENFORCEMENT_MAX_DEDUCTION_FEN", 50_000_000, minimum=1)
+# Evidence files uploaded by reviewers (screenshots, replay clips, chat logs, documents).
+ENFORCEMENT_EVIDENCE_MAX_BYTES = env_int(
+    "ENFORCEMENT_EVIDENCE_MAX_BYTES", 50 * 1024 * 1024, minimum=1024
+)
+# Deliveries of referral dossiers to authorities' endpoints.
+REFERRAL_TIMEOUT_SECONDS = env_int("REFERRAL_TIMEOUT_SECONDS", 30, minimum=1)
+REFERRAL_MAX_ATTEMPTS = env_int("REFERRAL_MAX_ATTEMPTS", 20, minimum=1)

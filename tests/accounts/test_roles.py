@@ -46,9 +46,28 @@ COMPLAINTS = {
     "complaints.view_reviewercapacity",
     "liverooms.view_livesession",
 }
+ENFORCEMENT = {
+    "enforcement.view_violationtype",
+    "enforcement.view_violation",
+    "enforcement.add_violation",
+    "enforcement.change_violation",
+    "enforcement.view_evidence",
+    "enforcement.add_evidence",
+    "enforcement.view_violationevent",
+    "enforcement.view_measure",
+    "enforcement.add_measure",
+    "enforcement.view_measureevent",
+    "enforcement.view_appeal",
+    "enforcement.view_depositaccount",
+    "enforcement.view_ledgerentry",
+    "enforcement.view_depositrequirement",
+    "enforcement.view_authority",
+    "enforcement.view_referral",
+}
 REVIEWER = {
     *PATROL,
     *COMPLAINTS,
+    *ENFORCEMENT,
     "accounts.view_party",
     "accounts.view_partyevent",
     "accounts.view_restriction",
@@ -77,6 +96,23 @@ LEAD = REVIEWER | {
     "credit.add_sanctionentry",
     "liverooms.add_monitoringrule",
     "liverooms.change_monitoringrule",
+    # Four eyes, appeals, the catalogue, the ledger and the outbox.
+    "enforcement.add_violationtype",
+    "enforcement.change_violationtype",
+    "enforcement.change_measure",
+    "enforcement.approve_measure",
+    "enforcement.execute_measure",
+    "enforcement.export_sanctions",
+    "enforcement.change_appeal",
+    "enforcement.decide_appeal",
+    "enforcement.record_deposit",
+    "enforcement.add_depositrequirement",
+    "enforcement.change_depositrequirement",
+    "enforcement.view_reconciliation",
+    "enforcement.add_authority",
+    "enforcement.change_authority",
+    "enforcement.change_referral",
+    "enforcement.retry_referral",
 }
 EXPECTED = {
     "consumer": set(),
@@ -85,7 +121,8 @@ EXPECTED = {
     "agency_staff": set(),
     "compliance_reviewer": REVIEWER,
     "compliance_lead": LEAD,
-    "authority_liaison": set(),
+    # Reads referrals only (issue 6).
+    "authority_liaison": {"enforcement.view_referral", "enforcement.view_authority"},
 }
 
 

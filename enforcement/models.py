@@ -1,2 +1,0 @@
-"""Models of the enforcement app arrive with its issue; the app is installed from the start so that
-migrations and imports keep their layer order."""

@@ -1,0 +1,201 @@
+"""Appeals: filed by the party within the window, decided by someone not involved in the
+measure; a reversal undoes everything the measure did and tells everyone who was told."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import services as account_services
+from accounts.actors import Actor
+from config.errors import Conflict
+from enforcement.models import (
+    Appeal,
+    AppealStatus,
+    EntryKind,
+    LedgerEntry,
+    Measure,
+    MeasureEvent,
+    MeasureKind,
+    MeasureStatus,
+)
+from enforcement.services import statements
+from enforcement.services.base import lock_measure, measure_event, require_person
+
+# Measures that may be appealed: in effect, or already run their course (a lifted suspension
+# may still have been wrong, and a reversal restores credit and refunds).
+APPEALABLE = (MeasureStatus.EXECUTED, MeasureStatus.LIFTED)
+MAX_GROUNDS = 10_000
+
+
+@transaction.atomic
+def appeal_file(
+    *, measure: Measure, grounds: str, channel: str, actor: Actor, contact: str = ""
+) -> Appeal:
+    if channel not in Appeal.Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    grounds = grounds.strip()
+    if not grounds:
+        raise ValidationError({"grounds": _("Say why the measure is wrong.")})
+    if len(grounds) > MAX_GROUNDS:
+        raise ValidationError({"grounds": _("Keep the grounds under %d characters.") % MAX_GROUNDS})
+    measure = lock_measure(measure)
+    if Appeal.objects.filter(measure=measure).exists():
+        raise Conflict(_("This measure has been appealed already; a measure is appealed once."))
+    if measure.status not in APPEALABLE:
+        raise Conflict(_("Only an executed measure can be appealed."))
+    deadline = statements.appeal_deadline(measure)
+    if deadline is not None and timezone.now() > deadline:
+        raise Conflict(
+            _("The appeal window closed on %(date)s.")
+            % {"date": timezone.localtime(deadline).date().isoformat()}
+        )
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(
+                measure=measure,
+                channel=channel,
+                grounds=grounds,
+                contact=contact.strip()[:200],
+                filed_by=actor.label,
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("This measure has been appealed already; a measure is appealed once.")
+        ) from None
+    was = measure.status
+    if measure.status == MeasureStatus.EXECUTED:
+        measure.status = MeasureStatus.APPEALED
+        measure.save(update_fields=["status"])
+    measure_event(measure, MeasureEvent.Kind.APPEALED, actor, grounds[:2000], status_before=was)
+    from enforcement import notifications
+
+    transaction.on_commit(lambda: notifications.appeal_filed(appeal.pk))
+    return appeal
+
+
+def involved_user_ids(measure: Measure) -> set[int]:
+    """Everyone who proposed, approved or carried out the measure, or confirmed its violation."""
+    ids = {measure.proposed_by_id, measure.decided_by_id, measure.violation.confirmed_by_id}
+    ids |= set(
+        MeasureEvent.objects.filter(measure=measure, actor_user__isnull=False)
+        .exclude(kind=MeasureEvent.Kind.APPEALED)
+        .values_list("actor_user_id", flat=True)
+    )
+    return ids - {None}
+
+
+@transaction.atomic
+def appeal_decide(*, appeal: Appeal, reverse: bool, reason: str, actor: Actor) -> Appeal:
+    require_person(actor, "enforcement.decide_appeal")
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reasons for the decision.")})
+    appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    if appeal.status != AppealStatus.PENDING:
+        raise Conflict(_("This appeal has been decided already."))
+    measure = lock_measure(appeal.measure)
+    if actor.user.pk in involved_user_ids(measure):
+        raise PermissionDenied(
+            _("An appeal is decided by someone who took no part in the measure.")
+        )
+    appeal.status = AppealStatus.REVERSED if reverse else AppealStatus.UPHELD
+    appeal.decided_at = timezone.now()
+    appeal.decided_by = actor.user
+    appeal.decision_reason = reason.strip()
+    appeal.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+    if reverse:
+        _reverse(measure, actor, reason.strip())
+    else:
+        if measure.status == MeasureStatus.APPEALED:
+            measure.status = MeasureStatus.UPHELD
+            measure.save(update_fields=["status"])
+        measure_event(measure, MeasureEvent.Kind.UPHELD, actor, reason.strip())
+    account_services.webhook_emit(
+        topic="measure.reversed" if reverse else "measure.upheld",
+        data={
+            "measure_id": measure.pk,
+            "puid": str(measure.puid),
+            "party_id": measure.party_id,
+            "kind": measure.kind,
+            "appeal_id": appeal.pk,
+            "decision": appeal.status,
+            "reasons": appeal.decision_reason,
+        },
+    )
+    from enforcement import notifications
+
+    transaction.on_commit(lambda: notifications.appeal_decided(appeal.pk))
+    return appeal
+
+
+def _reverse(measure: Measure, actor: Actor, reason: str) -> None:
+    """Undo the measure: lift its restrictions, list its products again, refund its deduction,
+    tell the authorities it was referred to. Credit is restored by the credit rules, which read
+    reversed measures as reversing events."""
+    from enforcement import tasks
+    from enforcement.services import referrals
+    from enforcement.services.measures import lift_restrictions_of
+    from merchants.models import ListingStatus, Product
+    from merchants.services import product_set_listing_status
+
+    lift_restrictions_of(measure, reason=_("Reversed on appeal: %s") % reason, actor=actor)
+    restored = {}
+    if measure.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
+        before = {}
+        for event in MeasureEvent.objects.filter(
+            measure=measure, kind=MeasureEvent.Kind.EXECUTION_STARTED
+        ):
+            before.update(event.data.get("listing_before", {}))
+        for product in Product.objects.select_for_update().filter(pk__in=[int(k) for k in before]):
+            status = before.get(str(product.pk), ListingStatus.LISTED)
+            product_set_listing_status(product=product, status=status, actor=actor)
+            restored[str(product.pk)] = status
+    refund = None
+    if measure.kind == MeasureKind.DEPOSIT_DEDUCTION:
+        deduction = LedgerEntry.objects.filter(
+            idempotency_key=f"measure:{measure.pk}:deduction"
+        ).first()
+        if deduction is not None and deduction.amount_fen < 0:
+            refund = -deduction.amount_fen
+            transaction.on_commit(lambda: tasks.execute_refund.delay(measure.pk))
+    referrals.notify_reversal(measure=measure, actor=actor)
+    measure.status = MeasureStatus.REVERSED
+    measure.lifted_at = measure.lifted_at or timezone.now()
+    measure.save(update_fields=["status", "lifted_at"])
+    measure_event(
+        measure,
+        MeasureEvent.Kind.REVERSED,
+        actor,
+        reason,
+        listing_restored=restored,
+        refund_fen=refund,
+    )
+
+
+def refund_carry_out(measure_id: int) -> str:
+    """The `money` worker's job after a reversal: give back exactly what the deduction took,
+    once."""
+    from enforcement.services import ledger
+
+    actor = Actor.system("enforcement.execute_refund")
+    with transaction.atomic():
+        measure = Measure.objects.select_for_update().filter(pk=measure_id).first()
+        if measure is None or measure.status != MeasureStatus.REVERSED:
+            return "not reversed"
+        deduction = LedgerEntry.objects.filter(
+            idempotency_key=f"measure:{measure.pk}:deduction"
+        ).first()
+        if deduction is None or deduction.amount_fen == 0:
+            return "nothing to refund"
+        posted = ledger.post_once(
+            party_id=measure.party_id,
+            kind=EntryKind.REFUND,
+            amount_fen=-deduction.amount_fen,
+            key=f"measure:{measure.pk}:refund",
+            actor=actor,
+            measure=measure,
+            reference=str(measure.puid),
+        )
+    return "refunded" if posted.created else "already refunded"

@@ -1,0 +1,508 @@
+"""Measures: proposed with the catalogue's default beside them, approved by a second person when
+severe, executed (restrictions, listings, the deposit, referrals, the statement and the webhook),
+lifted when their term ends or the party corrects in time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import services as account_services
+from accounts.actors import Actor
+from accounts.models import PartyKind, Restriction, RestrictionKind
+from config.errors import Conflict
+from enforcement.models import (
+    IN_EFFECT,
+    REFERRAL_MEASURES,
+    TERM_MEASURES,
+    TERM_REQUIRED,
+    AuthorityKind,
+    Measure,
+    MeasureEvent,
+    MeasureKind,
+    MeasureStatus,
+    Violation,
+    ViolationStatus,
+)
+from enforcement.services import ledger
+from enforcement.services.base import (
+    lock_measure,
+    measure_event,
+    require_measure_status,
+    require_person,
+)
+
+# The restriction each term measure puts on the party (accounts.RestrictionKind).
+RESTRICTION_FOR = {
+    MeasureKind.RESTRICT_LISTING: RestrictionKind.LISTING,
+    MeasureKind.TRAFFIC_RESTRICTION: RestrictionKind.TRAFFIC,
+    MeasureKind.LIVE_SUSPENSION: RestrictionKind.LIVE,
+    MeasureKind.FIXED_TERM_BAN: RestrictionKind.ACCOUNT,
+    MeasureKind.ACCOUNT_CANCELLATION: RestrictionKind.ACCOUNT,
+    MeasureKind.RE_REGISTRATION_BAN: RestrictionKind.RE_REGISTRATION,
+    MeasureKind.BLACKLIST: RestrictionKind.BLACKLIST,
+}
+MAX_TERM_DAYS = 3650
+MAX_CORRECTION_DAYS = 90
+
+
+@dataclass
+class Proposal:
+    """What a reviewer proposes for a confirmed violation."""
+
+    kind: str
+    reason: str
+    term_days: int | None = None
+    correct_by: date | None = None
+    amount_fen: int | None = None
+    products: list = field(default_factory=list)
+    content_refs: list[str] = field(default_factory=list)
+    authorities: list = field(default_factory=list)
+    departure_reason: str = ""
+    automated_detection: bool = False
+
+
+def history(party) -> dict:
+    """The party's record, shown beside a proposal: confirmed violations and measures by kind."""
+    measures = (
+        Measure.objects.filter(party=party)
+        .exclude(status__in=[MeasureStatus.REJECTED, MeasureStatus.REVERSED])
+        .values("kind")
+        .annotate(n=Count("id"))
+    )
+    return {
+        "violations": Violation.objects.filter(
+            party=party, status=ViolationStatus.CONFIRMED
+        ).count(),
+        "measures": {row["kind"]: row["n"] for row in measures},
+    }
+
+
+def departures(violation: Violation, proposal: Proposal) -> list[str]:
+    """How the proposal departs from the catalogue's default for the violation's type."""
+    vtype = violation.type
+    found = []
+    if proposal.kind not in vtype.default_measures:
+        found.append(_("the measure is not among the type's defaults"))
+    if (
+        proposal.kind in TERM_MEASURES
+        and vtype.default_term_days is not None
+        and proposal.term_days != vtype.default_term_days
+    ):
+        found.append(_("the term differs from the default of %d days") % vtype.default_term_days)
+    if (
+        proposal.kind == MeasureKind.DEPOSIT_DEDUCTION
+        and vtype.default_deduction_fen is not None
+        and proposal.amount_fen != vtype.default_deduction_fen
+    ):
+        found.append(_("the amount differs from the default"))
+    return found
+
+
+def _validate(violation: Violation, p: Proposal) -> None:
+    errors: dict[str, str] = {}
+    vtype = violation.type
+    if p.kind not in MeasureKind.values:
+        raise ValidationError({"kind": _("Unknown measure.")})
+    if p.kind not in vtype.allowed_measures:
+        errors["kind"] = _("The catalogue does not allow this measure for “%(type)s”.") % {
+            "type": vtype.name
+        }
+    if not p.reason.strip():
+        errors["reason"] = _("State the facts and reasons the party will read.")
+    if p.kind in TERM_MEASURES:
+        if p.term_days is None and p.kind in TERM_REQUIRED:
+            errors["term_days"] = _("This measure needs a term.")
+        elif p.term_days is not None and not 1 <= p.term_days <= MAX_TERM_DAYS:
+            errors["term_days"] = _("The term must be between 1 and %d days.") % MAX_TERM_DAYS
+    elif p.term_days is not None:
+        errors["term_days"] = _("This measure has no term.")
+    if p.kind == MeasureKind.NOTICE_TO_CORRECT:
+        today = timezone.localdate()
+        if p.correct_by is None:
+            errors["correct_by"] = _("Give the date by which the party must correct.")
+        elif not today < p.correct_by <= today + timedelta(days=MAX_CORRECTION_DAYS):
+            errors["correct_by"] = _("The date must be after today and within %d days.") % (
+                MAX_CORRECTION_DAYS
+            )
+    elif p.correct_by is not None:
+        errors["correct_by"] = _("Only a notice to correct has a correction date.")
+    if p.kind == MeasureKind.DEPOSIT_DEDUCTION:
+        ceiling = min(
+            x for x in (vtype.max_deduction_fen, ledger.max_deduction_fen()) if x is not None
+        )
+        if p.amount_fen is None or p.amount_fen <= 0:
+            errors["amount_fen"] = _("The deduction must be a positive amount.")
+        elif p.amount_fen > ceiling:
+            errors["amount_fen"] = _(
+                "The deduction exceeds the policy's ceiling of %(yuan).2f yuan."
+            ) % {"yuan": ceiling / 100}
+    elif p.amount_fen is not None:
+        errors["amount_fen"] = _("Only a deposit deduction has an amount.")
+    if p.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
+        if violation.party.kind != PartyKind.MERCHANT and p.products:
+            errors["products"] = _("Only a merchant's products can be taken down.")
+        elif any(product.merchant_id != violation.party_id for product in p.products):
+            errors["products"] = _("Every product must be the party's own.")
+        if p.kind == MeasureKind.REMOVE_CONTENT and not (p.products or p.content_refs):
+            errors["products"] = _("Name the products or the content to remove.")
+    elif p.products or p.content_refs:
+        errors["products"] = _("Only a takedown or a listing restriction names products.")
+    if p.kind in REFERRAL_MEASURES:
+        courts = p.kind == MeasureKind.REFER_JUDICIARY
+        if not p.authorities:
+            errors["authorities"] = _("Choose the authorities to refer to.")
+        elif any(
+            (a.kind == AuthorityKind.COURT) != courts or not a.is_active for a in p.authorities
+        ):
+            errors["authorities"] = (
+                _("Refer to the judiciary through a court.")
+                if courts
+                else _("Refer to active law-enforcement or competent authorities, not a court.")
+            )
+    elif p.authorities:
+        errors["authorities"] = _("Only a referral names authorities.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -> Measure:
+    """Propose a measure. One that needs no second person is approved and executed at once."""
+    require_person(actor, "enforcement.add_measure")
+    violation = (
+        Violation.objects.select_for_update().select_related("type", "party").get(pk=violation.pk)
+    )
+    if violation.status != ViolationStatus.CONFIRMED:
+        raise Conflict(_("Measures are taken only on a confirmed violation."))
+    _validate(violation, proposal)
+    departed = departures(violation, proposal)
+    if departed and not proposal.departure_reason.strip():
+        raise ValidationError(
+            {
+                "departure_reason": _("Explain why the proposal departs from the catalogue: %s.")
+                % "; ".join(departed)
+            }
+        )
+    measure = Measure.objects.create(
+        violation=violation,
+        party=violation.party,
+        kind=proposal.kind,
+        reason=proposal.reason.strip(),
+        term_days=proposal.term_days,
+        correct_by=proposal.correct_by,
+        amount_fen=proposal.amount_fen,
+        content_refs=[str(ref)[:200] for ref in proposal.content_refs],
+        departs_from_default=bool(departed),
+        departure_reason=proposal.departure_reason.strip() if departed else "",
+        severe=Measure.needs_lead(proposal.kind, proposal.term_days),
+        automated_detection=proposal.automated_detection,
+        proposed_by=actor.user,
+    )
+    measure.products.set(proposal.products)
+    measure.authorities.set(proposal.authorities)
+    measure_event(
+        measure,
+        MeasureEvent.Kind.PROPOSED,
+        actor,
+        measure.reason,
+        history=history(violation.party),
+        departures=[str(d) for d in departed],
+    )
+    if not measure.severe:
+        _approve(measure, actor, _("No second approval is needed for this measure."))
+        measure = measure_execute(measure=measure, actor=actor)
+    else:
+        from enforcement import notifications
+
+        transaction.on_commit(lambda: notifications.approval_requested(measure.pk))
+    return measure
+
+
+def _approve(measure: Measure, actor: Actor, note: str) -> None:
+    measure.status = MeasureStatus.APPROVED
+    measure.decided_at = timezone.now()
+    measure.decided_by = actor.user
+    measure.decision_note = note
+    measure.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    measure_event(measure, MeasureEvent.Kind.APPROVED, actor, note)
+
+
+def _require_second_person(measure: Measure, actor: Actor) -> None:
+    require_person(actor, "enforcement.approve_measure")
+    if actor.user.pk == measure.proposed_by_id:
+        raise PermissionDenied(
+            _("A severe measure is approved by someone other than its proposer.")
+        )
+
+
+@transaction.atomic
+def measure_approve(*, measure: Measure, actor: Actor, note: str = "") -> Measure:
+    measure = lock_measure(measure)
+    require_measure_status(measure, MeasureStatus.PROPOSED)
+    _require_second_person(measure, actor)
+    _approve(measure, actor, note.strip())
+    return measure_execute(measure=measure, actor=actor)
+
+
+@transaction.atomic
+def measure_reject(*, measure: Measure, actor: Actor, note: str) -> Measure:
+    if not note.strip():
+        raise ValidationError({"note": _("Give the reason for rejecting the proposal.")})
+    measure = lock_measure(measure)
+    require_measure_status(measure, MeasureStatus.PROPOSED)
+    _require_second_person(measure, actor)
+    measure.status = MeasureStatus.REJECTED
+    measure.decided_at = timezone.now()
+    measure.decided_by = actor.user
+    measure.decision_note = note.strip()
+    measure.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    measure_event(measure, MeasureEvent.Kind.REJECTED, actor, note.strip())
+    return measure
+
+
+# --- execution ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def measure_execute(*, measure: Measure, actor: Actor) -> Measure:
+    """Carry out an approved (or failed, retried) measure. Everything but the money happens in
+    this transaction; a deduction is queued for the `money` worker after commit."""
+    from enforcement import tasks
+
+    measure = lock_measure(measure)
+    require_measure_status(measure, MeasureStatus.APPROVED, MeasureStatus.FAILED)
+    if actor.user is not None and not (
+        actor.user.has_perm("enforcement.execute_measure")
+        or actor.user.has_perm("enforcement.add_measure")
+    ):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    now = timezone.now()
+    measure.starts_at = now
+    measure.ends_at = now + timedelta(days=measure.term_days) if measure.term_days else None
+    measure.failure_reason = ""
+    details: dict = {}
+
+    restriction_kind = RESTRICTION_FOR.get(measure.kind)
+    if restriction_kind is not None:
+        account_services.restriction_impose(
+            party=measure.party,
+            kind=restriction_kind,
+            reason=measure.reason,
+            actor=actor,
+            starts_at=now,
+            ends_at=measure.ends_at,
+            legal_basis=measure.violation.type.legal_basis,
+            source=measure,
+        )
+    if measure.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
+        # What each product's listing was, so that a reversal can put it back.
+        details["listing_before"] = _take_down(measure, actor)
+    if measure.kind in REFERRAL_MEASURES:
+        from enforcement.services import referrals
+
+        details["referrals"] = [r.pk for r in referrals.refer(measure=measure, actor=actor)]
+    measure_event(measure, MeasureEvent.Kind.EXECUTION_STARTED, actor, **details)
+
+    if measure.kind == MeasureKind.DEPOSIT_DEDUCTION:
+        measure.status = MeasureStatus.EXECUTING
+        measure.save(update_fields=["status", "starts_at", "ends_at", "failure_reason"])
+        transaction.on_commit(lambda: tasks.execute_deduction.delay(measure.pk))
+        return measure
+    _executed(measure, actor)
+    return measure
+
+
+def _take_down(measure: Measure, actor: Actor) -> dict[str, str]:
+    from merchants.models import ListingStatus
+    from merchants.services import product_set_listing_status
+
+    status = (
+        ListingStatus.REMOVED
+        if measure.kind == MeasureKind.REMOVE_CONTENT
+        else ListingStatus.RESTRICTED
+    )
+    before = {}
+    for product in measure.products.select_for_update():
+        before[str(product.pk)] = product.listing_status
+        product_set_listing_status(product=product, status=status, actor=actor)
+        if status == ListingStatus.REMOVED:
+            account_services.webhook_emit(
+                topic="product.removed",
+                data={
+                    "product_id": product.pk,
+                    "platform_ref": product.platform_ref,
+                    "merchant_id": product.merchant_id,
+                    "measure_id": measure.pk,
+                    "puid": str(measure.puid),
+                },
+            )
+    return before
+
+
+def _executed(measure: Measure, actor: Actor, **details) -> None:
+    """The measure is in effect: record it, tell the party (statement of reasons) and the
+    platform (webhook). Called in the transaction that completed the execution."""
+    from enforcement.services import statements
+
+    measure.status = MeasureStatus.EXECUTED
+    measure.executed_at = timezone.now()
+    measure.save(update_fields=["status", "executed_at", "starts_at", "ends_at", "failure_reason"])
+    measure_event(measure, MeasureEvent.Kind.EXECUTED, actor, **details)
+    account_services.webhook_emit(
+        topic="measure.executed", data=statements.webhook_payload(measure)
+    )
+    statements.send(measure)
+
+
+def deduction_carry_out(measure_id: int, *, actor: Actor | None = None) -> str:
+    """The `money` worker's job: take the deduction exactly once, then mark the measure
+    executed. Safe to run any number of times, concurrently, after any crash."""
+    actor = actor or Actor.system("enforcement.execute_deduction")
+    with transaction.atomic():
+        measure = (
+            Measure.objects.select_for_update()
+            .select_related("violation__type", "party")
+            .filter(pk=measure_id)
+            .first()
+        )
+        if measure is None:
+            return "missing"
+        if measure.status != MeasureStatus.EXECUTING:
+            return "not executing"
+        posted = ledger.post_once(
+            party_id=measure.party_id,
+            kind="deduction",
+            amount_fen=measure.amount_fen,
+            key=f"measure:{measure.pk}:deduction",
+            actor=actor,
+            measure=measure,
+            reference=str(measure.puid),
+        )
+        _executed(
+            measure,
+            actor,
+            taken_fen=-posted.entry.amount_fen,
+            shortfall_fen=posted.entry.shortfall_fen,
+            ledger_entry_id=posted.entry.pk,
+        )
+    return "executed"
+
+
+@transaction.atomic
+def measure_fail(*, measure: Measure, reason: str, actor: Actor) -> Measure:
+    measure = lock_measure(measure)
+    require_measure_status(measure, MeasureStatus.EXECUTING, MeasureStatus.APPROVED)
+    measure.status = MeasureStatus.FAILED
+    measure.failure_reason = reason[:2000]
+    measure.save(update_fields=["status", "failure_reason"])
+    measure_event(measure, MeasureEvent.Kind.FAILED, actor, reason[:2000])
+    return measure
+
+
+# --- correction, escalation, expiry ---------------------------------------------------------------
+
+
+@transaction.atomic
+def measure_mark_corrected(*, measure: Measure, actor: Actor, note: str) -> Measure:
+    """The party corrected what a notice asked: the notice is lifted."""
+    require_person(actor, "enforcement.change_measure")
+    if not note.strip():
+        raise ValidationError({"note": _("Say how the party corrected it.")})
+    measure = lock_measure(measure)
+    if measure.kind != MeasureKind.NOTICE_TO_CORRECT:
+        raise Conflict(_("Only a notice to correct is corrected."))
+    require_measure_status(measure, *IN_EFFECT)
+    now = timezone.now()
+    measure.corrected_at = now
+    measure.status = MeasureStatus.LIFTED
+    measure.lifted_at = now
+    measure.save(update_fields=["corrected_at", "status", "lifted_at"])
+    measure_event(measure, MeasureEvent.Kind.CORRECTED, actor, note.strip())
+    return measure
+
+
+def escalate_overdue_notices(*, today: date | None = None) -> int:
+    """Notices to correct whose date has passed without a correction go to the leads' queue,
+    once each."""
+    from enforcement import notifications
+
+    today = today or timezone.localdate()
+    actor = Actor.system("enforcement.escalate_notices")
+    escalated = 0
+    overdue = Measure.objects.filter(
+        kind=MeasureKind.NOTICE_TO_CORRECT,
+        status__in=IN_EFFECT,
+        correct_by__lt=today,
+        corrected_at__isnull=True,
+        escalated_at__isnull=True,
+    ).values_list("pk", flat=True)
+    for pk in list(overdue):
+        with transaction.atomic():
+            updated = Measure.objects.filter(pk=pk, escalated_at__isnull=True).update(
+                escalated_at=timezone.now()
+            )
+            if updated != 1:
+                continue
+            measure = Measure.objects.get(pk=pk)
+            measure_event(measure, MeasureEvent.Kind.ESCALATED, actor)
+            transaction.on_commit(lambda pk=pk: notifications.notice_overdue(pk))
+            escalated += 1
+    return escalated
+
+
+def lift_expired(*, now=None) -> int:
+    """Measures whose term has ended are lifted (the restrictions they imposed end by their own
+    end dates; this records it and tells the platform). Blacklisting ends here too (LCM Art. 14)."""
+    now = now or timezone.now()
+    actor = Actor.system("enforcement.lift_expired")
+    lifted = 0
+    due = Measure.objects.filter(status__in=IN_EFFECT, ends_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    for pk in list(due):
+        with transaction.atomic():
+            measure = Measure.objects.select_for_update().get(pk=pk)
+            if measure.status not in IN_EFFECT or measure.ends_at is None or measure.ends_at > now:
+                continue
+            # A term that runs out while an appeal is pending is lifted all the same; the appeal
+            # still decides whether the measure was right.
+            measure.status = MeasureStatus.LIFTED
+            measure.lifted_at = now
+            measure.save(update_fields=["status", "lifted_at"])
+            measure_event(measure, MeasureEvent.Kind.LIFTED, actor, _("The term ended."))
+            account_services.webhook_emit(
+                topic="measure.lifted",
+                data={
+                    "measure_id": measure.pk,
+                    "puid": str(measure.puid),
+                    "party_id": measure.party_id,
+                },
+            )
+            lifted += 1
+    return lifted
+
+
+def lift_restrictions_of(measure: Measure, *, reason: str, actor: Actor) -> int:
+    """Lift every restriction this measure imposed that is still unlifted."""
+    from django.contrib.contenttypes.models import ContentType
+
+    lifted = 0
+    for restriction in Restriction.objects.filter(
+        source_type=ContentType.objects.get_for_model(Measure),
+        source_id=measure.pk,
+        lifted_at__isnull=True,
+    ):
+        account_services.restriction_lift(restriction=restriction, reason=reason, actor=actor)
+        lifted += 1
+    return lifted
+
+
+def measures_in_effect(party) -> Q:
+    return Q(party=party, status__in=IN_EFFECT)

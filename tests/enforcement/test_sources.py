@@ -17,7 +17,7 @@ from liverooms.models import LiveSession
 from liverooms.services import inspection_record
 
 
-def _decided_case(world, outcome):
+def _decided_case(world, outcome, **decision):
     from complaints.models import ReviewerCapacity
     from tests.complaints.conftest import Scene
 
@@ -31,7 +31,7 @@ def _decided_case(world, outcome):
     )
     complaint_services.case_accept(case=case, actor=actor)
     complaint_services.case_decide(
-        case=case, outcome=outcome, note="回放证实宣传不实。", actor=actor
+        case=case, outcome=outcome, note="回放证实宣传不实。", actor=actor, **decision
     )
     return case
 

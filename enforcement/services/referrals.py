@@ -63,24 +63,23 @@ _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 def refer(*, measure: Measure, actor: Actor, purpose: str = ReferralPurpose.REFERRAL) -> list:
     """Create one referral per authority of the measure, in the caller's transaction, and queue
-    each for delivery after commit. A referral that exists already is not made twice."""
+    each for delivery after commit. A referral that exists already is not made twice.
+
+    The evidence is checked against its digests here, so that a proposal whose files changed on
+    disk is refused at approval; the dossier itself is built by the worker from what committed
+    (`ensure_dossier`), so that a rolled-back approval leaves no file behind.
+    """
     from enforcement import tasks
 
+    check_evidence(measure)
     created = []
     for authority in measure.authorities.all():
         referral, made = Referral.objects.get_or_create(
             measure=measure, authority=authority, purpose=purpose
         )
-        if not made:
-            continue
-        data = build_dossier(referral)
-        name = f"referrals/{referral.idempotency_key}.zip"
-        stored = default_storage.save(name, ContentFile(data))
-        referral.dossier = stored
-        referral.dossier_sha256 = hashlib.sha256(data).hexdigest()
-        referral.save(update_fields=["dossier", "dossier_sha256"])
-        transaction.on_commit(lambda pk=referral.pk: tasks.deliver_referral.delay(pk))
-        created.append(referral)
+        if made:
+            transaction.on_commit(lambda pk=referral.pk: tasks.deliver_referral.delay(pk))
+            created.append(referral)
     return created
 
 
@@ -93,17 +92,43 @@ def notify_reversal(*, measure: Measure, actor: Actor) -> list:
         notice, made = Referral.objects.get_or_create(
             measure=measure, authority=referral.authority, purpose=ReferralPurpose.REVERSAL
         )
-        if not made:
-            continue
-        data = build_dossier(notice)
-        notice.dossier = default_storage.save(
-            f"referrals/{notice.idempotency_key}.zip", ContentFile(data)
-        )
-        notice.dossier_sha256 = hashlib.sha256(data).hexdigest()
-        notice.save(update_fields=["dossier", "dossier_sha256"])
-        transaction.on_commit(lambda pk=notice.pk: tasks.deliver_referral.delay(pk))
-        created.append(notice)
+        if made:
+            transaction.on_commit(lambda pk=notice.pk: tasks.deliver_referral.delay(pk))
+            created.append(notice)
     return created
+
+
+def check_evidence(measure: Measure) -> None:
+    """Every evidence file still has the digest recorded when it was added."""
+    for item in Evidence.objects.filter(violation=measure.violation).exclude(file=""):
+        with default_storage.open(item.file, "rb") as handle:
+            if _digest(handle) != item.sha256:
+                raise ValidationError(
+                    _("Evidence %(id)s does not match its digest: it cannot be referred.")
+                    % {"id": item.pk}
+                )
+
+
+def _digest(handle) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ensure_dossier(referral: Referral) -> Referral:
+    """Build and store the dossier once; the referral keeps its name and digest from then on."""
+    if referral.dossier:
+        return referral
+    data = build_dossier(referral)
+    name = default_storage.save(f"referrals/{referral.idempotency_key}.zip", ContentFile(data))
+    stored = Referral.objects.filter(pk=referral.pk, dossier="").update(
+        dossier=name, dossier_sha256=hashlib.sha256(data).hexdigest()
+    )
+    if stored != 1:
+        default_storage.delete(name)  # another attempt stored its copy first
+    referral.refresh_from_db()
+    return referral
 
 
 # --- the dossier ----------------------------------------------------------------------------------
@@ -361,6 +386,14 @@ def attempt(referral_id: int) -> str:
         Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
             status=ReferralStatus.FAILED,
             last_error=(referral.last_error or "attempts did not finish")[:1000],
+        )
+        return "failed"
+    try:
+        referral = ensure_dossier(referral)
+    except ValidationError as exc:
+        # Evidence changed on disk after approval: never send it; a person must look.
+        Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
+            status=ReferralStatus.FAILED, last_error="; ".join(exc.messages)[:1000]
         )
         return "failed"
     with default_storage.open(referral.dossier, "rb") as handle:

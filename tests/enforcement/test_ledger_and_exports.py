@@ -114,6 +114,8 @@ def _referral(world, committed, **authority):
 
 def test_the_dossier_carries_the_evidence_and_detects_tampering(world, committed):
     referral = _referral(world, committed, shared_secret="s" * 32, endpoint_url="https://x.example")
+    assert not referral.dossier  # built by the worker from what committed
+    referral = referrals.ensure_dossier(referral)
     with default_storage.open(referral.dossier, "rb") as handle:
         data = handle.read()
     assert referrals.verify_dossier(data, "s" * 32)
@@ -134,7 +136,18 @@ def test_the_dossier_carries_the_evidence_and_detects_tampering(world, committed
     assert not referrals.verify_dossier(tampered.getvalue(), "s" * 32)
 
 
-def test_evidence_changed_on_disk_is_never_sent(world, committed):
+def test_evidence_changed_on_disk_after_approval_is_never_sent(world, committed):
+    referral = _referral(world, committed)
+    evidence = referral.measure.violation.evidence.get(kind="file")
+    default_storage.delete(evidence.file)
+    default_storage.save(evidence.file, ContentFile(b"altered"))
+    assert referrals.attempt(referral.pk) == "failed"
+    referral.refresh_from_db()
+    assert referral.status == "failed" and "digest" in referral.last_error
+    assert not referral.dossier
+
+
+def test_evidence_changed_on_disk_is_refused_at_approval(world, committed):
     violation = world.violation("prohibited_goods")
     evidence = services.evidence_add_file(
         violation=violation,

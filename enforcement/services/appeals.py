@@ -136,22 +136,12 @@ def _reverse(measure: Measure, actor: Actor, reason: str) -> None:
     reversed measures as reversing events."""
     from enforcement import tasks
     from enforcement.services import referrals
-    from enforcement.services.measures import lift_restrictions_of
-    from merchants.models import ListingStatus, Product
-    from merchants.services import product_set_listing_status
+    from enforcement.services.measures import lift_restrictions_of, restore_listings
 
     lift_restrictions_of(measure, reason=_("Reversed on appeal: %s") % reason, actor=actor)
     restored = {}
     if measure.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
-        before = {}
-        for event in MeasureEvent.objects.filter(
-            measure=measure, kind=MeasureEvent.Kind.EXECUTION_STARTED
-        ):
-            before.update(event.data.get("listing_before", {}))
-        for product in Product.objects.select_for_update().filter(pk__in=[int(k) for k in before]):
-            status = before.get(str(product.pk), ListingStatus.LISTED)
-            product_set_listing_status(product=product, status=status, actor=actor)
-            restored[str(product.pk)] = status
+        restored = restore_listings(measure, actor)
     refund = None
     if measure.kind == MeasureKind.DEPOSIT_DEDUCTION:
         deduction = LedgerEntry.objects.filter(

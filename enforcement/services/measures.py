@@ -476,7 +476,18 @@ def lift_expired(*, now=None) -> int:
             measure.status = MeasureStatus.LIFTED
             measure.lifted_at = now
             measure.save(update_fields=["status", "lifted_at"])
-            measure_event(measure, MeasureEvent.Kind.LIFTED, actor, _("The term ended."))
+            restored = (
+                restore_listings(measure, actor)
+                if measure.kind == MeasureKind.RESTRICT_LISTING
+                else {}
+            )
+            measure_event(
+                measure,
+                MeasureEvent.Kind.LIFTED,
+                actor,
+                _("The term ended."),
+                listing_restored=restored,
+            )
             account_services.webhook_emit(
                 topic="measure.lifted",
                 data={
@@ -487,6 +498,28 @@ def lift_expired(*, now=None) -> int:
             )
             lifted += 1
     return lifted
+
+
+def restore_listings(measure: Measure, actor: Actor) -> dict[str, str]:
+    """Put each product the measure took down back to the listing it had before -- unless a
+    later measure has changed it since (then that measure's own end restores it)."""
+    from merchants.models import Product
+    from merchants.services import product_set_listing_status
+
+    before: dict[str, str] = {}
+    for event in MeasureEvent.objects.filter(
+        measure=measure, kind=MeasureEvent.Kind.EXECUTION_STARTED
+    ):
+        before.update(event.data.get("listing_before", {}))
+    taken_to = "removed" if measure.kind == MeasureKind.REMOVE_CONTENT else "restricted"
+    restored = {}
+    for product in Product.objects.select_for_update().filter(pk__in=[int(k) for k in before]):
+        if product.listing_status != taken_to:
+            continue
+        status = before[str(product.pk)]
+        product_set_listing_status(product=product, status=status, actor=actor)
+        restored[str(product.pk)] = status
+    return restored
 
 
 def lift_restrictions_of(measure: Measure, *, reason: str, actor: Actor) -> int:

@@ -179,3 +179,26 @@ def test_the_statement_is_sent_to_the_party_in_both_languages(world, mailoutbox,
     [message] = [m for m in mailoutbox if "shop@example.com" in m.to]
     assert "处置决定书" in message.body and "Statement of reasons" in message.body
     assert "/statements/" in message.body
+
+
+def test_a_listing_restriction_ends_with_its_term_and_the_product_is_listed_again(world):
+    violation = world.violation("missing_conformity")
+    world.propose(violation, kind="restrict_listing", term_days=30, products=[world.product])
+    world.product.refresh_from_db()
+    assert world.product.listing_status == ListingStatus.RESTRICTED
+    services.lift_expired(now=timezone.now() + timedelta(days=31))
+    world.product.refresh_from_db()
+    assert world.product.listing_status == ListingStatus.LISTED
+
+
+def test_a_takedown_reversed_on_appeal_lists_the_product_again(world):
+    violation = world.violation("prohibited_goods")
+    measure = world.propose(violation, kind="remove_content", products=[world.product])
+    appeal = services.appeal_file(
+        measure=measure, grounds="商品有合格证明。", channel="api", actor=world.lead_actor
+    )
+    services.appeal_decide(
+        appeal=appeal, reverse=True, reason="证明有效。", actor=world.lead2_actor
+    )
+    world.product.refresh_from_db()
+    assert world.product.listing_status == ListingStatus.LISTED

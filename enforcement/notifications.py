@@ -64,11 +64,27 @@ def _lead_emails() -> list[str]:
     )
 
 
+def _still_due(kind: str, pk: int) -> bool:
+    """A notice about something already dealt with (approved in the meantime, an appeal decided)
+    is not sent: the worker may run it minutes later."""
+    from enforcement.models import Appeal, Measure
+
+    if kind == "approval_requested":
+        return Measure.objects.filter(pk=pk, status="proposed").exists()
+    if kind == "notice_overdue":
+        return Measure.objects.filter(pk=pk, corrected_at__isnull=True).exists()
+    if kind == "appeal_filed":
+        return Appeal.objects.filter(pk=pk, status="pending").exists()
+    return True
+
+
 def send(kind: str, pk: int) -> str:
     if kind == "appeal_decided":
         return _appeal_decided(pk)
     if kind not in LEAD_NOTICES:
         raise ValueError(f"unknown notice {kind!r}")
+    if not _still_due(kind, pk):
+        return "no longer due"
     leads = _lead_emails()
     if not leads:
         return "no lead with an e-mail address"
@@ -119,7 +135,8 @@ def send_statement(measure_id: int) -> str:
 
     with transaction.atomic():
         measure = (
-            Measure.objects.select_for_update()
+            # The measure's row only (violation__type is an outer join PostgreSQL cannot lock).
+            Measure.objects.select_for_update(of=("self",))
             .select_related("party", "violation__type")
             .filter(pk=measure_id)
             .first()

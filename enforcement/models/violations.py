@@ -323,6 +323,12 @@ class Measure(models.Model):
             models.Index(
                 fields=["proposed_at"], condition=Q(status="proposed"), name="measure_queue_idx"
             ),
+            # The public notices page and the regulators' export: newest executed first.
+            models.Index(
+                fields=["-executed_at", "-id"],
+                condition=Q(executed_at__isnull=False),
+                name="measure_executed_idx",
+            ),
             # The expiry sweep: measures in effect whose term has ended.
             models.Index(
                 fields=["ends_at"],

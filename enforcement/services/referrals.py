@@ -185,6 +185,7 @@ def dossier_data(referral: Referral) -> dict:
         "party": {
             "id": measure.party_id,
             "kind": measure.party.kind,
+            "kind_label": str(measure.party.get_kind_display()),
             "name": measure.party.name,
             "platform_ref": measure.party.platform_ref,
             "registration_file": _registration(measure.party),
@@ -200,12 +201,15 @@ def dossier_data(referral: Referral) -> dict:
             "occurred_at": violation.occurred_at,
             "confirmed_at": violation.confirmed_at,
             "source": violation.source,
+            "source_label": str(violation.get_source_display()),
         },
         "measure": {
             "id": measure.pk,
             "puid": str(measure.puid),
             "kind": measure.kind,
+            "kind_label": str(measure.get_kind_display()),
             "status": measure.status,
+            "status_label": str(measure.get_status_display()),
             "reason": measure.reason,
             "proposed_at": measure.proposed_at,
             "decided_at": measure.decided_at,
@@ -214,7 +218,9 @@ def dossier_data(referral: Referral) -> dict:
             {
                 "id": m.pk,
                 "kind": m.kind,
+                "kind_label": str(m.get_kind_display()),
                 "status": m.status,
+                "status_label": str(m.get_status_display()),
                 "executed_at": m.executed_at,
                 "ends_at": m.ends_at,
                 "amount_fen": m.amount_fen,
@@ -225,6 +231,7 @@ def dossier_data(referral: Referral) -> dict:
             {
                 "id": e.pk,
                 "kind": e.kind,
+                "kind_label": str(e.get_kind_display()),
                 "description": e.description,
                 "file": f"evidence/{e.pk}-{e.file.rsplit('/', 1)[-1]}" if e.file else None,
                 "sha256": e.sha256 or None,
@@ -251,7 +258,9 @@ def _signing_secret(referral: Referral) -> tuple[str, str]:
 
 
 def build_dossier(referral: Referral) -> bytes:
-    data = dossier_data(referral)
+    # The dossier is for a Chinese authority: labels in Chinese beside the codes.
+    with translation.override("zh-hans"):
+        data = dossier_data(referral)
     members: list[tuple[str, bytes]] = [
         (
             "dossier.json",

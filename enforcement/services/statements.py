@@ -57,9 +57,28 @@ def appeal_deadline(measure: Measure) -> datetime | None:
     return add_months(measure.executed_at, settings.ENFORCEMENT_APPEAL_WINDOW_MONTHS)
 
 
+def _yuan(fen: int | None) -> str:
+    return "" if fen is None else f"{fen / 100:,.2f}"
+
+
+def _deduction(measure: Measure) -> dict:
+    """What a deduction asked for, what the deposit gave and what is still owed."""
+    from enforcement.models import LedgerEntry
+
+    if measure.kind != MeasureKind.DEPOSIT_DEDUCTION:
+        return {}
+    entry = LedgerEntry.objects.filter(idempotency_key=f"measure:{measure.pk}:deduction").first()
+    return {
+        "asked_yuan": _yuan(measure.amount_fen),
+        "taken_yuan": _yuan(-entry.amount_fen) if entry else "",
+        "shortfall_yuan": _yuan(entry.shortfall_fen) if entry and entry.shortfall_fen else "",
+    }
+
+
 def context(measure: Measure) -> dict:
     vtype = measure.violation.type
     return {
+        "deduction": _deduction(measure),
         "measure": measure,
         "violation": measure.violation,
         "type": vtype,

@@ -202,3 +202,25 @@ def test_a_takedown_reversed_on_appeal_lists_the_product_again(world):
     )
     world.product.refresh_from_db()
     assert world.product.listing_status == ListingStatus.LISTED
+
+
+def test_the_statement_of_a_short_deduction_says_what_was_taken_and_what_is_owed(world, committed):
+    from enforcement.services import statements
+
+    services.top_up(party=world.merchant, amount_fen=30_000, reference="p", actor=world.lead_actor)
+    measure = world.deduction(amount_fen=100_000)
+    with committed():
+        services.measure_approve(measure=measure, actor=world.lead_actor)
+    measure.refresh_from_db()
+    text = statements.render(measure, "zh-hans")
+    assert "扣除保证金：1,000.00 元，实际扣除 300.00 元" in text and "尚欠 700.00 元" in text
+    assert "700.00 yuan" in statements.render(measure, "en")
+
+
+def test_an_approval_request_already_approved_is_not_mailed(world, mailoutbox, committed):
+    from enforcement import notifications
+
+    measure = world.deduction(amount_fen=100)
+    services.measure_approve(measure=measure, actor=world.lead_actor)
+    assert notifications.send("approval_requested", measure.pk) == "no longer due"
+    assert not [m for m in mailoutbox if "待审批" in m.subject]

@@ -19,4 +19,12 @@ SCOPES = {
     ),
     "evaluations:read": _("Read consumers' evaluations of merchants and anchors"),
     "evaluations:write": _("Forward consumers' evaluations of merchants and anchors"),
+    "enforcement:read": _(
+        "Read violations with their evidence, measures taken against parties and their "
+        "statements of reasons"
+    ),
+    "appeals:read": _("Read appeals against measures and how they were decided"),
+    "appeals:write": _("File a party's appeal against a measure taken against it"),
+    "deposits:read": _("Read parties' deposit balances, the deposit required and ledger entries"),
+    "deposits:write": _("Record deposit top-ups from the platform's payment system"),
 }

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("merchants.api.urls")),
     path("", include("anchors.api.urls")),
     path("", include("complaints.api.urls")),
+    path("", include("enforcement.api.urls")),
 ]
 
 urlpatterns = [

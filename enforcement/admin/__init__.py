@@ -1,8 +1,12 @@
-"""The enforcement workbench in the admin (being built: registrations only for now)."""
+"""The enforcement workbench (RULES.md §5): the catalogue of violation types, the triage of
+violations with their evidence, measures with the four-eyes approval, appeals, the deposit
+ledger, authorities and the referral outbox.
 
-from django.contrib import admin
+Every page is read-only; every change is an action with its own small form that calls
+`enforcement.services` with the acting user, which checks the permission and the status again.
+Measures, appeals, ledger entries, referrals and timelines are never added, edited or deleted
+here -- not even by a superuser.
+"""
 
-from enforcement.models import Appeal, Measure, Reconciliation
-
-for model in (Measure, Appeal, Reconciliation):
-    admin.site.register(model)
+# Importing the modules registers their admin classes and queues.
+from enforcement.admin import appeals, catalogue, ledger, measures, referrals, violations  # noqa: F401

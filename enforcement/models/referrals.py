@@ -128,6 +128,10 @@ class Referral(models.Model):
                 condition=Q(status="pending"),
                 name="referral_due_idx",
             ),
+            # The leads' queue of deliveries that gave up.
+            models.Index(
+                fields=["created_at"], condition=Q(status="failed"), name="referral_failed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -329,6 +329,12 @@ class Measure(models.Model):
                 condition=Q(executed_at__isnull=False),
                 name="measure_executed_idx",
             ),
+            # The leads' queue of notices to correct whose date has passed.
+            models.Index(
+                fields=["correct_by"],
+                condition=Q(kind="notice_to_correct", corrected_at__isnull=True),
+                name="measure_correction_due_idx",
+            ),
             # The expiry sweep: measures in effect whose term has ended.
             models.Index(
                 fields=["ends_at"],

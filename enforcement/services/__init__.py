@@ -1,7 +1,12 @@
 """Every write of the enforcement app goes through these functions (re-exported by subject)."""
 
 from enforcement.services.appeals import appeal_decide, appeal_file, refund_carry_out
-from enforcement.services.catalogue import type_create, type_new_version, type_publish
+from enforcement.services.catalogue import (
+    type_create,
+    type_new_version,
+    type_publish,
+    type_update,
+)
 from enforcement.services.ledger import pay_compensation, post_once, reconcile, top_up
 from enforcement.services.measures import (
     Proposal,
@@ -52,6 +57,7 @@ __all__ = [
     "type_create",
     "type_new_version",
     "type_publish",
+    "type_update",
     "violation_confirm",
     "violation_dismiss",
     "violation_raise",

@@ -78,6 +78,24 @@ def type_create(*, code: str, actor: Actor, **fields) -> ViolationType:
 
 
 @transaction.atomic
+def type_update(*, vtype: ViolationType, actor: Actor, **fields) -> ViolationType:
+    """Edit a draft. A published or retired version is never edited: violations were judged
+    under it; a change is a new version."""
+    require_person(actor, "enforcement.change_violationtype")
+    if unknown := set(fields) - set(CATALOGUE_FIELDS):
+        raise ValueError(f"not catalogue fields: {sorted(unknown)}")
+    vtype = ViolationType.objects.select_for_update().get(pk=vtype.pk)
+    if vtype.status != CatalogueStatus.DRAFT:
+        raise Conflict(_("Only a draft can be edited; make a new version to change this one."))
+    for name, value in fields.items():
+        setattr(vtype, name, value)
+    vtype.full_clean()
+    validate_type(vtype)
+    vtype.save(update_fields=[*fields])
+    return vtype
+
+
+@transaction.atomic
 def type_new_version(*, vtype: ViolationType, actor: Actor) -> ViolationType:
     """A draft copy of a version, to edit and publish; at most one draft per code."""
     require_person(actor, "enforcement.add_violationtype")

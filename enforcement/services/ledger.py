@@ -162,6 +162,10 @@ def pay_compensation(*, party: Party, case, amount_fen: int, actor: Actor) -> Po
     compensation); one payment per complaint."""
     if actor.user is None or not actor.user.has_perm("enforcement.record_deposit"):
         raise PermissionDenied(_("You do not have permission to do this."))
+    if party.pk not in (case.merchant_id, case.anchor_id):
+        raise ValidationError(
+            {"case": _("The complaint is not about this party: its deposit does not pay for it.")}
+        )
     if case.compensation_fen is None or amount_fen > case.compensation_fen:
         raise ValidationError(
             {"amount_fen": _("The amount exceeds the compensation decided on the complaint.")}

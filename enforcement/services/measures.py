@@ -176,8 +176,12 @@ def _validate(violation: Violation, p: Proposal) -> None:
 def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -> Measure:
     """Propose a measure. One that needs no second person is approved and executed at once."""
     require_person(actor, "enforcement.add_measure")
+    # Only the violation's row: PostgreSQL refuses FOR UPDATE on the outer join to its
+    # (nullable) type, and the catalogue and the party are not this transaction's to lock.
     violation = (
-        Violation.objects.select_for_update().select_related("type", "party").get(pk=violation.pk)
+        Violation.objects.select_for_update(of=("self",))
+        .select_related("type", "party")
+        .get(pk=violation.pk)
     )
     if violation.status != ViolationStatus.CONFIRMED:
         raise Conflict(_("Measures are taken only on a confirmed violation."))
@@ -367,7 +371,8 @@ def deduction_carry_out(measure_id: int, *, actor: Actor | None = None) -> str:
     actor = actor or Actor.system("enforcement.execute_deduction")
     with transaction.atomic():
         measure = (
-            Measure.objects.select_for_update()
+            # The measure's row only (violation__type is an outer join PostgreSQL cannot lock).
+            Measure.objects.select_for_update(of=("self",))
             .select_related("violation__type", "party")
             .filter(pk=measure_id)
             .first()

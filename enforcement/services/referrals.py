@@ -52,6 +52,7 @@ from enforcement.models import (
     ReferralStatus,
     ViolationEvent,
 )
+from enforcement.services.base import require_person
 
 logger = logging.getLogger(__name__)
 
@@ -454,6 +455,7 @@ def due(*, limit: int = 500) -> list[int]:
 def requeue(*, referral: Referral, actor: Actor) -> None:
     from enforcement import tasks
 
+    require_person(actor, "enforcement.retry_referral")
     updated = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.FAILED).update(
         status=ReferralStatus.PENDING,
         attempts=0,
@@ -467,7 +469,8 @@ def requeue(*, referral: Referral, actor: Actor) -> None:
 
 @transaction.atomic
 def acknowledge(*, referral: Referral, reference: str, actor: Actor) -> Referral:
-    """The authority confirmed receipt through its own channel; the liaison records it."""
+    """The authority confirmed receipt through its own channel; a lead records it."""
+    require_person(actor, "enforcement.change_referral")
     if not reference.strip():
         raise ValidationError({"reference": _("Give the authority's reference.")})
     updated = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.DELIVERED).update(

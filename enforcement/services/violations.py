@@ -108,7 +108,10 @@ def violation_raise(
     case=None,
     inspection=None,
 ) -> Violation:
-    """Record a suspected violation. Complaints and inspections raise one each, once."""
+    """Record a suspected violation. Complaints and inspections raise one each, once; a person
+    raising one needs the permission (the listeners act as the system)."""
+    if actor.user is not None:
+        require_person(actor, "enforcement.add_violation")
     if source not in ViolationSource.values:
         raise ValidationError({"source": _("Unknown source.")})
     if not facts.strip():
@@ -184,6 +187,8 @@ def evidence_link(
 ) -> Evidence:
     """Point at a record the product already keeps: a complaint, an alert, an inspection, or a
     platform record by its reference."""
+    if actor.user is not None:
+        require_person(actor, "enforcement.add_evidence")
     given = [x for x in (case, alert, inspection) if x is not None]
     if len(given) + bool(reference.strip()) != 1:
         raise ValidationError(_("Link exactly one record."))

@@ -275,6 +275,7 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         *file_queues,
         *patrol_queues,
         *case_queues,
+        "violations_suspected",
         "restrictions_in_force",
     ]
     content = response.content.decode()
@@ -288,6 +289,13 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         *patrol_queues,
         *case_queues,
         "reporters_flagged",
+        "violations_suspected",
+        # Four eyes, corrections, appeals, the referral outbox and the ledger are the leads'.
+        "measures_awaiting_approval",
+        "notices_overdue",
+        "appeals_pending",
+        "referrals_failed",
+        "ledger_differences",
         "restrictions_in_force",
         "webhooks_failed",
     ]

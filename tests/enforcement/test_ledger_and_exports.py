@@ -203,3 +203,16 @@ def test_the_statement_link_opens_only_with_its_token(world, client):
     url = statements.statement_url(measure).replace("http://127.0.0.1:8000", "")
     assert client.get(url).status_code == 200
     assert client.get(url.replace(statements.token(measure), "0" * 32)).status_code == 404
+
+
+def test_compensation_for_a_complaint_about_another_party_is_refused(world):
+    from tests.enforcement.test_sources import _decided_case
+    from tests.factories import register_party
+
+    case = _decided_case(world, "compensation", compensation_fen=5000)
+    other = register_party("merchant", name="别家")
+    services.top_up(party=other, amount_fen=100_000, reference="o", actor=world.lead_actor)
+    with pytest.raises(ValidationError) as error:
+        services.pay_compensation(party=other, case=case, amount_fen=5000, actor=world.lead_actor)
+    assert "case" in error.value.message_dict
+    assert not LedgerEntry.objects.filter(kind="compensation").exists()

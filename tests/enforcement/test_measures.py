@@ -4,7 +4,6 @@ effects, correction, escalation and expiry."""
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 

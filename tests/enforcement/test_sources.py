@@ -150,3 +150,17 @@ def test_a_reviewer_cannot_change_the_catalogue(world):
     v1 = ViolationType.objects.get(code="harassing_ads", status="published")
     with pytest.raises(PermissionDenied):
         services.type_new_version(vtype=v1, actor=world.reviewer_actor)
+
+
+def test_a_person_without_the_permission_cannot_raise_or_link(world):
+    from django.core.exceptions import PermissionDenied
+
+    from tests.factories import UserFactory
+
+    outsider = Actor.for_user(UserFactory(roles=["authority_liaison"]))
+    with pytest.raises(PermissionDenied):
+        services.violation_raise(party=world.merchant, source="reviewer", facts="x", actor=outsider)
+    with pytest.raises(PermissionDenied):
+        services.evidence_link(
+            violation=world.violation(), reference="order-1", description="x", actor=outsider
+        )

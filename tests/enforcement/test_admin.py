@@ -13,6 +13,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.actors import Actor
 from complaints import services as complaint_services
@@ -588,7 +589,9 @@ def test_a_severe_measure_is_approved_by_a_second_lead_never_its_proposer(world,
 
     response = act(proposer, "measure", measure, "approve", {"note": "同意"})
     assert (response.status_code, last_level(response)) == (302, "error")
-    assert "other than its proposer" in messages_of(response)
+    assert _("A severe measure is approved by someone other than its proposer.") in messages_of(
+        response
+    )
     measure.refresh_from_db()
     assert measure.status == MeasureStatus.PROPOSED
 
@@ -684,7 +687,9 @@ def test_an_appeal_is_decided_by_a_lead_who_took_no_part(world, committed):
     involved = login(world.lead)
     response = act(involved, "appeal", appeal, "decide", {"decision": "reverse", "reason": "x"})
     assert (response.status_code, last_level(response)) == (302, "error")
-    assert "took no part" in messages_of(response)
+    assert _("An appeal is decided by someone who took no part in the measure.") in messages_of(
+        response
+    )
     appeal.refresh_from_db()
     assert appeal.status == AppealStatus.PENDING
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from enforcement import checks, services
 from enforcement.models import DepositAccount, DepositRequirement, LedgerEntry
@@ -141,9 +141,10 @@ def test_evidence_changed_on_disk_after_approval_is_never_sent(world, committed)
     evidence = referral.measure.violation.evidence.get(kind="file")
     default_storage.delete(evidence.file)
     default_storage.save(evidence.file, ContentFile(b"altered"))
-    assert referrals.attempt(referral.pk) == "failed"
+    with translation.override("en"):
+        assert referrals.attempt(referral.pk) == "failed"
     referral.refresh_from_db()
-    assert referral.status == "failed" and "digest" in referral.last_error
+    assert referral.status == "failed" and "does not match its digest" in referral.last_error
     assert not referral.dossier
 
 

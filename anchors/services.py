@@ -258,6 +258,15 @@ def agency_link_merchant(*, agency: Party, merchant: Party, actor: Actor) -> Age
 # --- training (LCM Art. 10) ---------------------------------------------------------------------
 
 
+# Called after a training record is saved; credit registers here (this layer cannot import it).
+_training_listeners: list = []
+
+
+def on_training_recorded(listener) -> None:
+    if listener not in _training_listeners:
+        _training_listeners.append(listener)
+
+
 def training_record(
     *, anchor: Party, kind: str, completed_on: date, provider: str, hours: Decimal, actor: Actor
 ) -> TrainingRecord:
@@ -273,4 +282,6 @@ def training_record(
     )
     record.full_clean()
     record.save()
+    for listener in _training_listeners:
+        listener(record)
     return record

@@ -37,6 +37,9 @@ app.conf.task_routes = {
     "enforcement.notify": {"queue": "notify"},
     "enforcement.lift_expired": {"queue": "default"},
     "enforcement.escalate_notices": {"queue": "default"},
+    "credit.update_score": {"queue": "default"},
+    "credit.recompute_all": {"queue": "default"},
+    "credit.repair_sweep": {"queue": "default"},
 }
 app.autodiscover_tasks()
 
@@ -103,5 +106,15 @@ app.conf.beat_schedule = {
     "enforcement-reconcile-ledger": {
         "task": "enforcement.reconcile_ledger",
         "schedule": crontab(hour=1, minute=30),
+    },
+    # RULES.md §6: every score recomputed from every event under the rules in force (a rule set
+    # whose date has come takes over here), after the night's repairs.
+    "credit-repair": {
+        "task": "credit.repair_sweep",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "credit-recompute": {
+        "task": "credit.recompute_all",
+        "schedule": crontab(hour=1, minute=0),
     },
 }

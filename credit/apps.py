@@ -7,4 +7,8 @@ class CreditConfig(AppConfig):
     verbose_name = _("Credit")
 
     def ready(self) -> None:
-        from credit import checks  # noqa: F401 - registers the sanctions-list entry check
+        from anchors.services import on_training_recorded
+        from credit import checks  # noqa: F401 - registers the entry checks
+        from credit.events import training_recorded
+
+        on_training_recorded(training_recorded)

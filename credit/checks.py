@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.entry_checks import Candidate, Failure, entry_check
-from credit.models import SanctionEntry, SanctionKind
+from credit.models import CreditScore, SanctionEntry, SanctionKind
+from credit.scoring import rule_set_in_force
 
 # AdL Art. 38 ¶3.
 ENDORSEMENT_BAR_YEARS = 3
@@ -45,5 +46,28 @@ def false_ad_endorsement(candidate: Candidate) -> Iterable[Failure]:
                 "reference": entry.reference,
                 "authority": entry.authority,
             },
+        )
+    ]
+
+
+@entry_check("credit_grade")
+def credit_grade(candidate: Candidate) -> Iterable[Failure]:
+    """The seeds: "credit should be the entry threshold". An identity already known here (in any
+    role) whose grade is below the rule set's entry grade is not admitted."""
+    _row, rules = rule_set_in_force()
+    scores = CreditScore.objects.filter(party__identity_hash=candidate.identity_hash).values_list(
+        "grade", "score"
+    )
+    worst = max(scores, key=lambda row: rules.rank(row[0]), default=None)
+    if worst is None or rules.rank(worst[0]) <= rules.rank(rules.entry_grade):
+        return []
+    return [
+        Failure(
+            "credit_grade",
+            _(
+                "This identity's credit grade is %(grade)s (%(score)s points); the published "
+                "credit rules admit grade %(needed)s or better."
+            )
+            % {"grade": worst[0], "score": worst[1], "needed": rules.entry_grade},
         )
     ]

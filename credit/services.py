@@ -14,6 +14,7 @@ from stdnum.cn import ric, uscc
 from accounts.actors import Actor
 from accounts.crypto import mask_id_number
 from accounts.identity import identity_hash, normalise_identifier
+from credit import events
 from credit.models import SanctionEntry, SanctionKind
 
 CSV_COLUMNS = ("kind", "name", "identifier", "authority", "reference", "decided_on", "ends_on")
@@ -85,12 +86,15 @@ def sanctions_import_csv(*, content: bytes, actor: Actor) -> ImportReport:
     if report.errors:
         return report
     with transaction.atomic():
+        created = []
         for entry in entries:
             entry.imported_by = actor.label
             try:
                 with transaction.atomic():
                     entry.save()
                 report.created += 1
+                created.append(entry)
             except IntegrityError:
                 report.duplicates += 1
+        events.sanctions_recorded(created)
     return report

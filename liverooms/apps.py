@@ -8,6 +8,7 @@ class LiveroomsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import services
+        from liverooms import credit_gate  # noqa: F401 - registers the credit-grade check
         from liverooms.services import terminate_sessions_of
 
         # A restriction that bars a party from the air ends its sessions (live.terminate).

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Party, PartyKind, RegistrationFile, Restriction, RestrictionKind
 from anchors.checks import ADULT_AGE, MINIMUM_AGE, age_on
 from anchors.models import AnchorProfile, GuardianConsent, TrainingKind, TrainingRecord
+from credit.models import CreditScore
 from liverooms import prepared
 from liverooms.models import LiveRoom
 from merchants.models import (
@@ -76,6 +77,9 @@ class GateContext:
     restrictions: list[Restriction] = field(default_factory=list)
     training: dict[tuple[int, str], date] = field(default_factory=dict)
     licences: dict[int, list[Licence]] = field(default_factory=dict)
+    # Credit grades of the parties that have a score (credit.CreditScore); the credit check
+    # (liverooms/credit_gate.py) reads them.
+    grades: dict[int, str] = field(default_factory=dict)
     # Asked for but not found (the caller reports them as field errors); the checks never run
     # while any of these is set.
     missing_anchor_ids: list[int] = field(default_factory=list)
@@ -150,6 +154,7 @@ def load_context(
     training: dict[tuple[int, str], date] = {}
     licences: dict[int, list[Licence]] = {}
     licence_files: list[tuple[Licence, int]] = []
+    grades: dict[int, str] = {}
     # The objects come back as text, decoded here in one call rather than one per row.
     objects = json.loads("[" + ",".join(text for _kind, text in rows) + "]")
     for (kind, _text), data in zip(rows, objects, strict=True):
@@ -168,6 +173,8 @@ def load_context(
             licence_files.append((licence, data["party_id"]))
         elif kind == "room":
             room = _ROOM.build(data, alias)
+        elif kind == "grade":
+            grades[data["party_id"]] = data["grade"]
     for licence, party_id in licence_files:
         owner_file = getattr(parties.get(party_id), "registration_file", None)
         if owner_file is not None:
@@ -192,6 +199,7 @@ def load_context(
         licences=licences,
         missing_anchor_ids=[pk for pk in anchor_ids if pk not in parties],
         missing_product_ids=[pk for pk in product_ids if pk not in products],
+        grades=grades,
     )
     if context.complete:
         for loader in _loaders:
@@ -208,10 +216,10 @@ def decide(context: GateContext) -> list[Reason]:
 
 # --- the one read --------------------------------------------------------------------------------
 #
-# Rows of six kinds come back in one result set: each SELECT of a UNION ALL yields (kind, one JSON
-# object as text). JSON is what lets rows of different shapes share the columns, on PostgreSQL and
-# on SQLite (development and the test suite) alike; only the name of the function differs. On
-# PostgreSQL the statement is prepared once per connection (liverooms/prepared.py).
+# Rows of seven kinds come back in one result set: each SELECT of a UNION ALL yields (kind, one
+# JSON object as text). JSON is what lets rows of different shapes share the columns, on
+# PostgreSQL and on SQLite (development and the test suite) alike; only the name of the function
+# differs. On PostgreSQL the statement is prepared once per connection (liverooms/prepared.py).
 
 _MAX_KEY = 2**63 - 1
 
@@ -409,6 +417,10 @@ SELECT 'licence', {licence}
     FROM {licence_table} li
     JOIN {file_table} lf ON lf.id = li.file_id
     WHERE lf.party_id IN (SELECT merchant_id FROM product)
+UNION ALL
+SELECT 'grade', {grade}
+    FROM {score_table} cs
+    WHERE cs.party_id IN (SELECT id FROM involved)
 """
 
 
@@ -447,6 +459,9 @@ def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
         training=f"{function}('anchor_id', t.anchor_id, 'kind', t.kind, "
         f"'latest', MAX(t.completed_on)){'::text' if postgresql else ''}",
         licence=obj(_LICENCE, extra="'party_id', lf.party_id"),
+        score_table=quote(CreditScore._meta.db_table),
+        grade=f"{function}('party_id', cs.party_id, 'grade', cs.grade)"
+        f"{'::text' if postgresql else ''}",
     )
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.actors import Actor
 from accounts.models import Party, PartyKind
+from complaints import credit_events
 from complaints.models import (
     Evaluation,
     Source,
@@ -88,6 +89,7 @@ def evaluation_submit(
             raise
         # Forwarded twice at the same moment: the other request stored it.
         return Evaluation.objects.get(source=source, platform_ref=platform_ref), False
+    credit_events.evaluation_submitted(evaluation)
     return evaluation, True
 
 
@@ -105,6 +107,7 @@ def evaluation_hide(*, evaluation: Evaluation, reason: str, actor: Actor) -> Eva
     evaluation.hidden_by = actor.user
     evaluation.hidden_reason = reason.strip()
     evaluation.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    credit_events.evaluation_hidden(evaluation, evaluation.hidden_reason)
     return evaluation
 
 

@@ -21,7 +21,7 @@ from enforcement.models import (
     MeasureKind,
     MeasureStatus,
 )
-from enforcement.services import statements
+from enforcement.services import credit_events, statements
 from enforcement.services.base import lock_measure, measure_event, require_person
 
 # Measures that may be appealed: in effect, or already run their course (a lifted suspension
@@ -151,6 +151,7 @@ def _reverse(measure: Measure, actor: Actor, reason: str) -> None:
             refund = -deduction.amount_fen
             transaction.on_commit(lambda: tasks.execute_refund.delay(measure.pk))
     referrals.notify_reversal(measure=measure, actor=actor)
+    credit_events.measure_reversed(measure, reason)
     measure.status = MeasureStatus.REVERSED
     measure.lifted_at = measure.lifted_at or timezone.now()
     measure.save(update_fields=["status", "lifted_at"])

@@ -30,7 +30,7 @@ from enforcement.models import (
     Violation,
     ViolationStatus,
 )
-from enforcement.services import ledger
+from enforcement.services import credit_events, ledger
 from enforcement.services.base import (
     lock_measure,
     measure_event,
@@ -359,6 +359,7 @@ def _executed(measure: Measure, actor: Actor, **details) -> None:
     measure.executed_at = timezone.now()
     measure.save(update_fields=["status", "executed_at", "starts_at", "ends_at", "failure_reason"])
     measure_event(measure, MeasureEvent.Kind.EXECUTED, actor, **details)
+    credit_events.measure_executed(measure)
     account_services.webhook_emit(
         topic="measure.executed", data=statements.webhook_payload(measure)
     )
@@ -430,6 +431,7 @@ def measure_mark_corrected(*, measure: Measure, actor: Actor, note: str) -> Meas
     measure.lifted_at = now
     measure.save(update_fields=["corrected_at", "status", "lifted_at"])
     measure_event(measure, MeasureEvent.Kind.CORRECTED, actor, note.strip())
+    credit_events.corrected(measure)
     return measure
 
 

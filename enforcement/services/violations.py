@@ -28,6 +28,7 @@ from enforcement.models import (
     ViolationStatus,
     ViolationType,
 )
+from enforcement.services import credit_events
 from enforcement.services.base import require_person, violation_event
 
 # Evidence files: what a reviewer exports from the platform -- screenshots, replay clips, chat
@@ -245,6 +246,7 @@ def violation_confirm(
         type=vtype.code,
         type_version=vtype.version,
     )
+    credit_events.violation_confirmed(violation)
     return violation
 
 

@@ -1,0 +1,44 @@
+"""The go-live gate consults credit (issue 7; the seeds: "combining credit with live
+permissions"): every party in the session -- the room's owner, the anchors, the merchants whose
+goods are shown -- needs at least the grade the published rule set requires for the riskiest
+category on sale. The grades come with the gate's one read (`GateContext.grades`); a party never
+scored has the scale's base."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+
+from credit.scoring import rule_set_in_force
+from liverooms.gate import GateContext, Reason, gate_check, gate_loader
+
+
+@gate_loader
+def load_grades(context: GateContext) -> None:
+    _row, rules = rule_set_in_force()
+    categories = {product.category for product in context.products} or {"default"}
+    # The strictest: the best grade any category on sale asks for.
+    needed = min((rules.live_grade(c) for c in categories), key=rules.rank)
+    ids = [party.pk for party in context.involved()]
+    context.extra["credit"] = (rules, needed, ids, context.grades)
+
+
+@gate_check("credit_grade")
+def credit_grade(context: GateContext) -> Iterable[Reason]:
+    if "credit" not in context.extra:
+        return
+    rules, needed, ids, scores = context.extra["credit"]
+    base_grade = rules.grade(rules.base)
+    for party_id in ids:
+        grade = scores.get(party_id, base_grade)
+        if rules.rank(grade) > rules.rank(needed):
+            yield Reason(
+                "credit_grade",
+                _(
+                    "Credit grade %(grade)s is below the %(needed)s the published credit rules "
+                    "require for the goods on sale."
+                )
+                % {"grade": grade, "needed": needed},
+                party_id=party_id,
+            )

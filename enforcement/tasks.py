@@ -33,9 +33,15 @@ def execute_refund(measure_id: int) -> str:
 @shared_task(name="enforcement.relay_money")
 def relay_money() -> int:
     """Deductions still executing and reversed deductions not yet refunded, whose message was
-    lost (a Redis restart before it was written, a purge): queue them again."""
-    from enforcement.models import LedgerEntry, Measure, MeasureKind, MeasureStatus
+    lost (a Redis restart before it was written, a purge): queue them again. A deduction that
+    has been executing for too long is not lost but failing: it is marked failed for the leads
+    (ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES) instead of being queued for ever."""
+    from django.db.models import Q
 
+    from enforcement.models import LedgerEntry, Measure, MeasureKind, MeasureStatus
+    from enforcement.services import give_up_stuck_deductions
+
+    give_up_stuck_deductions()
     before = timezone.now() - MONEY_RELAY_AFTER
     executing = list(
         Measure.objects.filter(
@@ -45,13 +51,14 @@ def relay_money() -> int:
         ).values_list("pk", flat=True)[:1000]
     )
     refunded = LedgerEntry.objects.filter(kind="refund", measure__isnull=False).values("measure_id")
+    # Reversed deductions that took money or recorded a shortfall: the refund does either.
     unrefunded = list(
         Measure.objects.filter(
+            Q(ledger_entries__amount_fen__lt=0) | Q(ledger_entries__shortfall_fen__gt=0),
             kind=MeasureKind.DEPOSIT_DEDUCTION,
             status=MeasureStatus.REVERSED,
             lifted_at__lte=before,
             ledger_entries__kind="deduction",
-            ledger_entries__amount_fen__lt=0,
         )
         .exclude(pk__in=refunded)
         .values_list("pk", flat=True)[:1000]

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from accounts.actors import Actor
 from accounts.admin_site import Queue
 from accounts.models import Party
 from complaints.admin.common import add_service_errors
+from config.errors import Conflict
 from enforcement import services
 from enforcement.admin.common import (
     CaseCodeField,
@@ -224,6 +226,17 @@ class DepositAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc, {"amount_fen": "amount_yuan"})
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            except IntegrityError:
+                # The same payment reference posted by another request at the same moment.
+                form.add_error(
+                    None,
+                    _(
+                        "This payment reference was being recorded by someone else at the same "
+                        "moment; look at the ledger before recording it again."
+                    ),
+                )
             else:
                 if posted.created:
                     self.message_user(

@@ -24,6 +24,7 @@ from enforcement.admin.common import (
     ObjectAction,
     ObjectActionsMixin,
     ReadOnlyInline,
+    ReasonForm,
     admin_link,
     yuan,
 )
@@ -59,6 +60,12 @@ MEASURE_QUEUES = {
         _("Notices to correct, overdue"),
         OVERDUE_NOTICES,
         ["correct_by", "id"],
+    ),
+    # A handful at most: what the worker could not carry out, for a lead to retry or leave.
+    "failed": (
+        _("Failed to carry out"),
+        {"status": MeasureStatus.FAILED},
+        ["-proposed_at", "-id"],
     ),
 }
 
@@ -129,6 +136,16 @@ def _run_retry(measure, form, actor):
     }
 
 
+def _run_fail(measure, form, actor):
+    services.measure_fail(measure=measure, reason=form.cleaned_data["reason"], actor=actor)
+    return _("Marked failed; it can be carried out again.")
+
+
+def _deduction_executing(measure) -> bool:
+    executing = measure.status == MeasureStatus.EXECUTING
+    return executing and measure.kind == MeasureKind.DEPOSIT_DEDUCTION
+
+
 def _run_corrected(measure, form, actor):
     services.measure_mark_corrected(measure=measure, actor=actor, note=form.cleaned_data["note"])
     return _("Marked corrected; the notice is lifted.")
@@ -172,6 +189,17 @@ MEASURE_ACTIONS = (
         # once (services.measure_execute checks the same).
         ("enforcement.execute_measure", "enforcement.add_measure"),
         lambda measure: measure.status == MeasureStatus.FAILED,
+    ),
+    ObjectAction(
+        "fail",
+        _("Mark failed"),
+        _("Mark failed"),
+        ReasonForm,
+        _run_fail,
+        # A lead stops a deduction the worker cannot finish (the relay does so on its own after
+        # ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES); "Carry out again" then retries it.
+        ("enforcement.execute_measure",),
+        _deduction_executing,
     ),
     ObjectAction(
         "corrected",

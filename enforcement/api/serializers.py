@@ -231,7 +231,10 @@ class DepositAccountOut(serializers.ModelSerializer):
     balance_fen = serializers.IntegerField(read_only=True)
     shortfall_fen = serializers.IntegerField(
         read_only=True,
-        help_text=_("What deductions could not take because the balance ran out: owed."),
+        help_text=_(
+            "What deductions could not take because the balance ran out: owed, until the "
+            "deduction is reversed on appeal."
+        ),
     )
     required_fen = serializers.IntegerField(
         read_only=True,
@@ -265,6 +268,13 @@ class DepositAccountOut(serializers.ModelSerializer):
 class LedgerEntryOut(serializers.ModelSerializer):
     amount_fen = serializers.IntegerField(
         read_only=True, help_text=_("Signed: money in is positive, money out negative.")
+    )
+    shortfall_fen = serializers.IntegerField(
+        read_only=True,
+        help_text=_(
+            "The change in what the party owes: on a deduction, what it could not take; on the "
+            "refund of a reversed deduction, minus the shortfall that deduction recorded."
+        ),
     )
     measure_id = serializers.IntegerField(read_only=True, allow_null=True)
 

@@ -58,8 +58,9 @@ TERM_REQUIRED = {
     MeasureKind.BLACKLIST,
 }
 # Always severe: a second person, a compliance lead who did not propose it, approves (the issue's
-# four-eyes rule). A live suspension is severe beyond SEVERE_SUSPENSION_DAYS or indefinitely.
+# four-eyes rule).
 SEVERE_MEASURES = {
+    MeasureKind.FIXED_TERM_BAN,
     MeasureKind.DEPOSIT_DEDUCTION,
     MeasureKind.ACCOUNT_CANCELLATION,
     MeasureKind.RE_REGISTRATION_BAN,
@@ -67,7 +68,14 @@ SEVERE_MEASURES = {
     MeasureKind.REFER_AUTHORITY,
     MeasureKind.REFER_JUDICIARY,
 }
-SEVERE_SUSPENSION_DAYS = 30
+# The other term measures are severe when their term runs beyond SEVERE_TERM_DAYS or is
+# indefinite: a month's restriction or suspension is a light step, a longer one is not.
+SEVERE_BEYOND_TERM = {
+    MeasureKind.RESTRICT_LISTING,
+    MeasureKind.TRAFFIC_RESTRICTION,
+    MeasureKind.LIVE_SUSPENSION,
+}
+SEVERE_TERM_DAYS = 30
 # Published on the public notice page (ECL Art. 36: warnings, suspensions and terminations).
 PUBLIC_NOTICE_MEASURES = {
     MeasureKind.WARNING,

@@ -39,7 +39,9 @@ class DepositAccount(models.Model):
         related_name="deposit_account",
     )
     balance_fen = models.BigIntegerField(_("balance (fen)"), default=0, editable=False)
-    # What deductions could not take because the balance ran out: owed by the party.
+    # What deductions could not take because the balance ran out: owed by the party, until the
+    # deduction is reversed on appeal. (Collecting it is the platform's business, outside this
+    # ledger.)
     shortfall_fen = models.BigIntegerField(_("shortfall (fen)"), default=0, editable=False)
     created_at = models.DateTimeField(_("opened at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
@@ -79,7 +81,9 @@ class LedgerEntry(models.Model):
     # Signed: money in is positive, money out negative.
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     balance_after_fen = models.BigIntegerField(_("balance after (fen)"))
-    # What a deduction was asked for but could not take.
+    # The change in what the party owes, like `amount_fen` for the balance: on a deduction, what
+    # it was asked for but could not take; on the refund of a reversed deduction, minus that
+    # deduction's shortfall, which the reversal clears. The account's shortfall is their sum.
     shortfall_fen = models.BigIntegerField(_("shortfall (fen)"), default=0)
     # One entry per effect: "measure:<id>:deduction", "measure:<id>:refund", "topup:<platform id>".
     idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
@@ -111,9 +115,13 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=EntryKind.values), name="ledger_kind_valid"
             ),
+            # A refund gives money back, or (when the deduction took nothing) clears only the
+            # shortfall it recorded.
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["top_up", "refund"], amount_fen__gt=0)
+                    Q(kind="top_up", amount_fen__gt=0)
+                    | Q(kind="refund", amount_fen__gt=0)
+                    | Q(kind="refund", amount_fen=0, shortfall_fen__lt=0)
                     | Q(kind__in=["deduction", "compensation", "withdrawal"], amount_fen__lte=0)
                 ),
                 name="ledger_sign_matches_kind",
@@ -122,7 +130,9 @@ class LedgerEntry(models.Model):
                 condition=Q(balance_after_fen__gte=0), name="ledger_balance_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(shortfall_fen__gte=0), name="ledger_shortfall_not_negative"
+                condition=Q(kind="refund", shortfall_fen__lte=0)
+                | (~Q(kind="refund") & Q(shortfall_fen__gte=0)),
+                name="ledger_shortfall_sign_matches_kind",
             ),
         ]
 

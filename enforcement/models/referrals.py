@@ -58,11 +58,13 @@ class ReferralStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged by the authority")
     FAILED = "failed", _("Delivery failed")
+    # The measure was reversed before its referral reached the authority: never sent.
+    CANCELLED = "cancelled", _("Cancelled: the measure was reversed")
 
 
 class ReferralPurpose(models.TextChoices):
     REFERRAL = "referral", _("Referral")
-    # The measure was reversed on appeal: everyone who was told is told again (issue 6).
+    # The measure was reversed on appeal: every authority that received the referral is told.
     REVERSAL = "reversal", _("Notice of reversal")
 
 

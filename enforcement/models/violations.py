@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import EventRow
 from enforcement.models.catalogue import (
     PUBLIC_NOTICE_MEASURES,
+    SEVERE_BEYOND_TERM,
     SEVERE_MEASURES,
-    SEVERE_SUSPENSION_DAYS,
+    SEVERE_TERM_DAYS,
     MeasureKind,
 )
 
@@ -221,6 +222,14 @@ class MeasureStatus(models.TextChoices):
 
 # In effect: the party lives under it (restrictions in force, a notice running).
 IN_EFFECT = (MeasureStatus.EXECUTED, MeasureStatus.APPEALED, MeasureStatus.UPHELD)
+# Standing: on its way or in effect. A violation has at most one standing measure of each kind,
+# so that a double submit or two reviewers at once cannot deduct or refer twice.
+STANDING = (
+    MeasureStatus.PROPOSED,
+    MeasureStatus.APPROVED,
+    MeasureStatus.EXECUTING,
+    *IN_EFFECT,
+)
 
 
 class Measure(models.Model):
@@ -317,6 +326,22 @@ class Measure(models.Model):
                 condition=~Q(departs_from_default=True) | ~Q(departure_reason=""),
                 name="measure_departure_explained",
             ),
+            # STANDING: one measure of a kind per violation until it is rejected, fails, is
+            # reversed or lifted.
+            models.UniqueConstraint(
+                fields=["violation", "kind"],
+                condition=Q(
+                    status__in=[
+                        "proposed",
+                        "approved",
+                        "executing",
+                        "executed",
+                        "appealed",
+                        "upheld",
+                    ]
+                ),
+                name="measure_once_per_violation",
+            ),
         ]
         indexes = [
             models.Index(fields=["party", "-proposed_at"], name="measure_party_idx"),
@@ -350,8 +375,8 @@ class Measure(models.Model):
     def needs_lead(kind: str, term_days: int | None) -> bool:
         if kind in SEVERE_MEASURES:
             return True
-        if kind == MeasureKind.LIVE_SUSPENSION:
-            return term_days is None or term_days > SEVERE_SUSPENSION_DAYS
+        if kind in SEVERE_BEYOND_TERM:
+            return term_days is None or term_days > SEVERE_TERM_DAYS
         return False
 
     @property

@@ -20,6 +20,7 @@ from enforcement.models import (
     MeasureEvent,
     MeasureKind,
     MeasureStatus,
+    ViolationEvent,
 )
 from enforcement.services import credit_events, statements
 from enforcement.services.base import lock_measure, measure_event, require_person
@@ -77,13 +78,22 @@ def appeal_file(
 
 
 def involved_user_ids(measure: Measure) -> set[int]:
-    """Everyone who proposed, approved or carried out the measure, or confirmed its violation."""
-    ids = {measure.proposed_by_id, measure.decided_by_id, measure.violation.confirmed_by_id}
+    """Everyone who took part: proposed, approved or carried out the measure; raised, evidenced
+    or confirmed its violation; inspected the session the violation came from."""
+    violation = measure.violation
+    ids = {measure.proposed_by_id, measure.decided_by_id, violation.confirmed_by_id}
     ids |= set(
         MeasureEvent.objects.filter(measure=measure, actor_user__isnull=False)
         .exclude(kind=MeasureEvent.Kind.APPEALED)
         .values_list("actor_user_id", flat=True)
     )
+    ids |= set(
+        ViolationEvent.objects.filter(violation=violation, actor_user__isnull=False).values_list(
+            "actor_user_id", flat=True
+        )
+    )
+    if violation.inspection_id is not None:
+        ids.add(violation.inspection.inspector_id)
     return ids - {None}
 
 
@@ -131,27 +141,33 @@ def appeal_decide(*, appeal: Appeal, reverse: bool, reason: str, actor: Actor) -
 
 
 def _reverse(measure: Measure, actor: Actor, reason: str) -> None:
-    """Undo the measure: lift its restrictions, list its products again, refund its deduction,
-    tell the authorities it was referred to. Credit is restored by the credit rules, which read
-    reversed measures as reversing events."""
+    """Undo the measure: lift its restrictions, list its products again, refund its deduction
+    and clear its shortfall, cancel its referrals that no authority received and tell those that
+    did. Credit is restored by the credit rules, which read reversed measures as reversing
+    events."""
     from enforcement import tasks
     from enforcement.services import referrals
-    from enforcement.services.measures import lift_restrictions_of, restore_listings
+    from enforcement.services.measures import (
+        TAKEDOWNS,
+        lift_restrictions_of,
+        restore_listings,
+    )
 
     lift_restrictions_of(measure, reason=_("Reversed on appeal: %s") % reason, actor=actor)
     restored = {}
-    if measure.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
+    if measure.kind in TAKEDOWNS:
         restored = restore_listings(measure, actor)
-    refund = None
+    refund = shortfall = None
     if measure.kind == MeasureKind.DEPOSIT_DEDUCTION:
-        deduction = LedgerEntry.objects.filter(
-            idempotency_key=f"measure:{measure.pk}:deduction"
-        ).first()
-        if deduction is not None and deduction.amount_fen < 0:
-            refund = -deduction.amount_fen
+        deduction = _deduction_of(measure)
+        if deduction is not None and (deduction.amount_fen < 0 or deduction.shortfall_fen > 0):
+            refund, shortfall = -deduction.amount_fen, deduction.shortfall_fen
             transaction.on_commit(lambda: tasks.execute_refund.delay(measure.pk))
-    referrals.notify_reversal(measure=measure, actor=actor)
+    # What never reached an authority is cancelled; those that received it are told.
+    cancelled = referrals.cancel_undelivered(measure=measure)
+    notices = referrals.notify_reversal(measure=measure, actor=actor)
     credit_events.measure_reversed(measure, reason)
+    credit_events.blacklist_unshared(measure)  # joint discipline: the consortium's feed
     measure.status = MeasureStatus.REVERSED
     measure.lifted_at = measure.lifted_at or timezone.now()
     measure.save(update_fields=["status", "lifted_at"])
@@ -162,12 +178,20 @@ def _reverse(measure: Measure, actor: Actor, reason: str) -> None:
         reason,
         listing_restored=restored,
         refund_fen=refund,
+        shortfall_cleared_fen=shortfall,
+        referrals_cancelled=cancelled,
+        reversal_notices=[notice.pk for notice in notices],
     )
 
 
+def _deduction_of(measure: Measure) -> LedgerEntry | None:
+    return LedgerEntry.objects.filter(idempotency_key=f"measure:{measure.pk}:deduction").first()
+
+
 def refund_carry_out(measure_id: int) -> str:
-    """The `money` worker's job after a reversal: give back exactly what the deduction took,
-    once."""
+    """The `money` worker's job after a reversal: give back exactly what the deduction took, and
+    clear the shortfall it recorded (the party no longer owes it), once -- in one refund entry,
+    also when the deduction took nothing."""
     from enforcement.services import ledger
 
     actor = Actor.system("enforcement.execute_refund")
@@ -175,15 +199,14 @@ def refund_carry_out(measure_id: int) -> str:
         measure = Measure.objects.select_for_update().filter(pk=measure_id).first()
         if measure is None or measure.status != MeasureStatus.REVERSED:
             return "not reversed"
-        deduction = LedgerEntry.objects.filter(
-            idempotency_key=f"measure:{measure.pk}:deduction"
-        ).first()
-        if deduction is None or deduction.amount_fen == 0:
+        deduction = _deduction_of(measure)
+        if deduction is None or (deduction.amount_fen == 0 and deduction.shortfall_fen == 0):
             return "nothing to refund"
         posted = ledger.post_once(
             party_id=measure.party_id,
             kind=EntryKind.REFUND,
             amount_fen=-deduction.amount_fen,
+            clears_shortfall_fen=deduction.shortfall_fen,
             key=f"measure:{measure.pk}:refund",
             actor=actor,
             measure=measure,

@@ -20,8 +20,12 @@ def require_person(actor: Actor, permission: str | None = None) -> None:
 
 
 def lock_measure(measure: Measure) -> Measure:
+    """The measure's row only: the violation and the party come along to be read, not locked (a
+    lock on them would queue every other measure of the party behind this one)."""
     return (
-        Measure.objects.select_for_update().select_related("violation", "party").get(pk=measure.pk)
+        Measure.objects.select_for_update(of=("self",))
+        .select_related("violation", "party")
+        .get(pk=measure.pk)
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from credit import scoring
+from credit import scoring, sharing
 from credit.models import EventKind
-from enforcement.models import Measure, MeasureStatus, Violation
+from enforcement.models import Measure, MeasureKind, MeasureStatus, Violation
 
 
 def _violation_source(violation: Violation) -> str:
@@ -67,3 +67,26 @@ def measure_reversed(measure: Measure, reason: str) -> None:
     )
     if not standing:
         scoring.reverse(source=_violation_source(measure.violation), reason=reason)
+
+
+# --- the consortium's feed (joint discipline, LCM Art. 14; credit/sharing.py) ---------------------
+
+
+def blacklist_shared(measure: Measure) -> None:
+    """A blacklisting in effect goes into the feed the consortium's platforms read."""
+    if measure.kind != MeasureKind.BLACKLIST:
+        return
+    sharing.blacklist_publish(
+        party_id=measure.party_id,
+        source=_measure_source(measure),
+        starts_at=measure.starts_at or measure.executed_at or timezone.now(),
+        ends_at=measure.ends_at,
+    )
+
+
+def blacklist_unshared(measure: Measure) -> None:
+    """The blacklisting ended (its term ran out) or was reversed on appeal: the feed says so,
+    once, whichever comes first."""
+    if measure.kind != MeasureKind.BLACKLIST:
+        return
+    sharing.blacklist_lift(source=_measure_source(measure))

@@ -37,6 +37,19 @@ COLUMNS = (
 )
 
 
+# What a spreadsheet reads as the start of a formula (or of a cell it would run as one): such a
+# cell is written with a leading apostrophe, which shows it as text (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> object:
+    """A CSV cell that a spreadsheet shows and never evaluates: party names, references and
+    reasons come from the platform and the reviewers, not from us."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     zone = timezone.get_current_timezone()
     return (
@@ -76,26 +89,24 @@ def sanctions_csv(start: date, end: date, level: str = AuthorityLevel.COUNTY) ->
     yield flush()
     for m in sanctions(start, end, level).iterator(chunk_size=500):
         vtype = m.violation.type
-        writer.writerow(
-            [
-                m.pk,
-                m.puid,
-                m.party_id,
-                m.party.kind,
-                m.party.name,
-                m.party.platform_ref,
-                vtype.code,
-                vtype.version,
-                vtype.legal_basis,
-                m.kind,
-                timezone.localtime(m.executed_at).isoformat(),
-                timezone.localtime(m.ends_at).isoformat() if m.ends_at else "",
-                m.amount_fen if m.amount_fen is not None else "",
-                m.status,
-                # A cell that starts with = + - @ would be a formula in a spreadsheet.
-                ("'" + m.reason) if m.reason[:1] in "=+-@" else m.reason,
-            ]
-        )
+        row = [
+            m.pk,
+            m.puid,
+            m.party_id,
+            m.party.kind,
+            m.party.name,
+            m.party.platform_ref,
+            vtype.code,
+            vtype.version,
+            vtype.legal_basis,
+            m.kind,
+            timezone.localtime(m.executed_at).isoformat(),
+            timezone.localtime(m.ends_at).isoformat() if m.ends_at else "",
+            m.amount_fen if m.amount_fen is not None else "",
+            m.status,
+            m.reason,
+        ]
+        writer.writerow([_cell(value) for value in row])
         yield flush()
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import BigIntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,17 +89,21 @@ def post_once(
     measure=None,
     case=None,
     reference: str = "",
+    clears_shortfall_fen: int = 0,
 ) -> Posted:
     """Post an entry unless its key has been posted already. For deductions and compensation
     `amount_fen` is what is asked for (positive); the entry takes what the balance allows and
-    records the rest as shortfall."""
+    records the rest as shortfall. A refund may clear the shortfall of the deduction it reverses
+    (`clears_shortfall_fen`), and then may give back nothing if the deduction took nothing."""
+    if clears_shortfall_fen and kind != EntryKind.REFUND:
+        raise ValueError("Only a refund clears a shortfall.")
     account = _locked(party_id)
     existing = LedgerEntry.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return Posted(existing, created=False)
-    if amount_fen <= 0:
+    if amount_fen < 0 or (amount_fen == 0 and clears_shortfall_fen <= 0):
         raise ValidationError({"amount_fen": _("The amount must be positive.")})
-    shortfall = 0
+    shortfall = -clears_shortfall_fen
     if kind in (EntryKind.DEDUCTION, EntryKind.COMPENSATION, EntryKind.WITHDRAWAL):
         if kind == EntryKind.DEDUCTION:
             taken = min(amount_fen, account.balance_fen)
@@ -195,29 +200,29 @@ def required_for(categories) -> int:
 
 
 def reconcile(*, batch: int = 5000) -> Reconciliation:
-    """Compare every balance with the sum of its entries in one set-based query per batch of
-    accounts, and record (and report) any difference."""
+    """Compare every balance with the sum of its entries, and record (and report) any
+    difference. Each batch is one statement -- the balance and its entries' sum read from one
+    snapshot -- so a posting that commits while the check runs cannot show as a difference."""
+    entries = (
+        LedgerEntry.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(total=Sum("amount_fen"))
+        .values("total")
+    )
     mismatches = []
     checked = 0
     last_id = 0
     while True:
-        ids = list(
+        rows = list(
             DepositAccount.objects.filter(pk__gt=last_id)
+            .annotate(entries_fen=Coalesce(Subquery(entries), 0, output_field=BigIntegerField()))
             .order_by("pk")
-            .values_list("pk", flat=True)[:batch]
+            .values_list("pk", "party_id", "balance_fen", "entries_fen")[:batch]
         )
-        if not ids:
+        if not rows:
             break
-        sums = dict(
-            LedgerEntry.objects.filter(account_id__in=ids)
-            .values_list("account_id")
-            .annotate(total=Sum("amount_fen"))
-            .values_list("account_id", "total")
-        )
-        for account_id, party_id, balance in DepositAccount.objects.filter(pk__in=ids).values_list(
-            "pk", "party_id", "balance_fen"
-        ):
-            total = sums.get(account_id) or 0
+        for account_id, party_id, balance, total in rows:
             if total != balance:
                 mismatches.append(
                     {
@@ -227,8 +232,8 @@ def reconcile(*, batch: int = 5000) -> Reconciliation:
                         "entries_fen": total,
                     }
                 )
-        checked += len(ids)
-        last_id = ids[-1]
+        checked += len(rows)
+        last_id = rows[-1][0]
     return Reconciliation.objects.create(accounts_checked=checked, mismatches=mismatches)
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from config.errors import Conflict
 from enforcement.models import (
     IN_EFFECT,
     REFERRAL_MEASURES,
+    STANDING,
     TERM_MEASURES,
     TERM_REQUIRED,
     AuthorityKind,
@@ -48,6 +50,8 @@ RESTRICTION_FOR = {
     MeasureKind.RE_REGISTRATION_BAN: RestrictionKind.RE_REGISTRATION,
     MeasureKind.BLACKLIST: RestrictionKind.BLACKLIST,
 }
+# The measures that take a merchant's products down (standard measures 2 and 3).
+TAKEDOWNS = (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING)
 MAX_TERM_DAYS = 3650
 MAX_CORRECTION_DAYS = 90
 
@@ -145,7 +149,7 @@ def _validate(violation: Violation, p: Proposal) -> None:
             ) % {"yuan": ceiling / 100}
     elif p.amount_fen is not None:
         errors["amount_fen"] = _("Only a deposit deduction has an amount.")
-    if p.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
+    if p.kind in TAKEDOWNS:
         if violation.party.kind != PartyKind.MERCHANT and p.products:
             errors["products"] = _("Only a merchant's products can be taken down.")
         elif any(product.merchant_id != violation.party_id for product in p.products):
@@ -186,6 +190,7 @@ def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -
     if violation.status != ViolationStatus.CONFIRMED:
         raise Conflict(_("Measures are taken only on a confirmed violation."))
     _validate(violation, proposal)
+    _refuse_second(violation.pk, proposal.kind)
     departed = departures(violation, proposal)
     if departed and not proposal.departure_reason.strip():
         raise ValidationError(
@@ -194,7 +199,7 @@ def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -
                 % "; ".join(departed)
             }
         )
-    measure = Measure.objects.create(
+    measure = Measure(
         violation=violation,
         party=violation.party,
         kind=proposal.kind,
@@ -209,6 +214,7 @@ def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -
         automated_detection=proposal.automated_detection,
         proposed_by=actor.user,
     )
+    _save_standing(measure)
     measure.products.set(proposal.products)
     measure.authorities.set(proposal.authorities)
     measure_event(
@@ -227,6 +233,37 @@ def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -
 
         transaction.on_commit(lambda: notifications.approval_requested(measure.pk))
     return measure
+
+
+def _refuse_second(violation_id: int, kind: str, *, other_than: int | None = None) -> None:
+    """A violation has one standing measure of each kind (the constraint
+    measure_once_per_violation); say which one before the database refuses."""
+    standing = (
+        Measure.objects.filter(violation_id=violation_id, kind=kind, status__in=STANDING)
+        .exclude(pk=other_than)
+        .first()
+    )
+    if standing is not None:
+        raise Conflict(_duplicate_message(standing))
+
+
+def _duplicate_message(standing: Measure | None = None) -> str:
+    if standing is None:
+        return _("This violation already has a measure of this kind; it is not taken twice.")
+    return _(
+        "This violation already has this measure (M%(id)s, %(status)s); it is not taken twice."
+    ) % {"id": standing.pk, "status": standing.get_status_display()}
+
+
+def _save_standing(measure: Measure, **kwargs) -> None:
+    """Save a measure that is, or becomes, standing. The check before it runs under the
+    violation's lock, but a failed measure carried out again does not take that lock: the
+    constraint has the last word, and its refusal is the same Conflict."""
+    try:
+        with transaction.atomic():
+            measure.save(**kwargs)
+    except IntegrityError:
+        raise Conflict(_duplicate_message()) from None
 
 
 def _approve(measure: Measure, actor: Actor, note: str) -> None:
@@ -287,6 +324,9 @@ def measure_execute(*, measure: Measure, actor: Actor) -> Measure:
         or actor.user.has_perm("enforcement.add_measure")
     ):
         raise PermissionDenied(_("You do not have permission to do this."))
+    if measure.status == MeasureStatus.FAILED:
+        # Failed is not standing: another measure of its kind may have been taken since.
+        _refuse_second(measure.violation_id, measure.kind, other_than=measure.pk)
     now = timezone.now()
     measure.starts_at = now
     measure.ends_at = now + timedelta(days=measure.term_days) if measure.term_days else None
@@ -305,7 +345,7 @@ def measure_execute(*, measure: Measure, actor: Actor) -> Measure:
             legal_basis=measure.violation.type.legal_basis,
             source=measure,
         )
-    if measure.kind in (MeasureKind.REMOVE_CONTENT, MeasureKind.RESTRICT_LISTING):
+    if measure.kind in TAKEDOWNS:
         # What each product's listing was, so that a reversal can put it back.
         details["listing_before"] = _take_down(measure, actor)
     if measure.kind in REFERRAL_MEASURES:
@@ -316,7 +356,7 @@ def measure_execute(*, measure: Measure, actor: Actor) -> Measure:
 
     if measure.kind == MeasureKind.DEPOSIT_DEDUCTION:
         measure.status = MeasureStatus.EXECUTING
-        measure.save(update_fields=["status", "starts_at", "ends_at", "failure_reason"])
+        _save_standing(measure, update_fields=["status", "starts_at", "ends_at", "failure_reason"])
         transaction.on_commit(lambda: tasks.execute_deduction.delay(measure.pk))
         return measure
     _executed(measure, actor)
@@ -335,6 +375,9 @@ def _take_down(measure: Measure, actor: Actor) -> dict[str, str]:
     before = {}
     for product in measure.products.select_for_update():
         before[str(product.pk)] = product.listing_status
+        if product.listing_status == ListingStatus.REMOVED:
+            # Already removed: a restriction must not bring it back, a removal changes nothing.
+            continue
         product_set_listing_status(product=product, status=status, actor=actor)
         if status == ListingStatus.REMOVED:
             account_services.webhook_emit(
@@ -357,9 +400,12 @@ def _executed(measure: Measure, actor: Actor, **details) -> None:
 
     measure.status = MeasureStatus.EXECUTED
     measure.executed_at = timezone.now()
-    measure.save(update_fields=["status", "executed_at", "starts_at", "ends_at", "failure_reason"])
+    _save_standing(
+        measure, update_fields=["status", "executed_at", "starts_at", "ends_at", "failure_reason"]
+    )
     measure_event(measure, MeasureEvent.Kind.EXECUTED, actor, **details)
     credit_events.measure_executed(measure)
+    credit_events.blacklist_shared(measure)  # joint discipline: the consortium's feed
     account_services.webhook_emit(
         topic="measure.executed", data=statements.webhook_payload(measure)
     )
@@ -403,6 +449,13 @@ def deduction_carry_out(measure_id: int, *, actor: Actor | None = None) -> str:
 
 @transaction.atomic
 def measure_fail(*, measure: Measure, reason: str, actor: Actor) -> Measure:
+    """Record that a measure could not be carried out; a lead may carry it out again. A person
+    does this to a deduction the worker cannot finish; the relay does it when one has been
+    executing too long (`give_up_stuck_deductions`)."""
+    if actor.user is not None:
+        require_person(actor, "enforcement.execute_measure")
+        if not reason.strip():
+            raise ValidationError({"reason": _("Say why the measure failed.")})
     measure = lock_measure(measure)
     require_measure_status(measure, MeasureStatus.EXECUTING, MeasureStatus.APPROVED)
     measure.status = MeasureStatus.FAILED
@@ -410,6 +463,36 @@ def measure_fail(*, measure: Measure, reason: str, actor: Actor) -> Measure:
     measure.save(update_fields=["status", "failure_reason"])
     measure_event(measure, MeasureEvent.Kind.FAILED, actor, reason[:2000])
     return measure
+
+
+def give_up_stuck_deductions(*, now=None) -> int:
+    """Deductions still executing ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES after they started are
+    marked failed, for the leads to look at and carry out again: the relay re-queues a lost
+    message within minutes, so one executing this long fails every time it runs."""
+    now = now or timezone.now()
+    limit = timedelta(minutes=settings.ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES)
+    actor = Actor.system("enforcement.relay_money")
+    stuck = Measure.objects.filter(
+        kind=MeasureKind.DEPOSIT_DEDUCTION,
+        status=MeasureStatus.EXECUTING,
+        starts_at__lte=now - limit,
+    ).order_by("pk")[:1000]
+    failed = 0
+    for measure in stuck:
+        try:
+            measure_fail(
+                measure=measure,
+                reason=_(
+                    "The deduction did not finish within %(minutes)d minutes; carry it out again "
+                    "once the cause is fixed."
+                )
+                % {"minutes": settings.ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES},
+                actor=actor,
+            )
+        except Conflict:
+            continue  # it finished (or failed) while we looked
+        failed += 1
+    return failed
 
 
 # --- correction, escalation, expiry ---------------------------------------------------------------
@@ -483,8 +566,9 @@ def lift_expired(*, now=None) -> int:
             measure.status = MeasureStatus.LIFTED
             measure.lifted_at = now
             measure.save(update_fields=["status", "lifted_at"])
+            credit_events.blacklist_unshared(measure)  # joint discipline: the consortium's feed
             restored = (
-                restore_listings(measure, actor)
+                restore_listings(measure, actor, now=now)
                 if measure.kind == MeasureKind.RESTRICT_LISTING
                 else {}
             )
@@ -507,26 +591,82 @@ def lift_expired(*, now=None) -> int:
     return lifted
 
 
-def restore_listings(measure: Measure, actor: Actor) -> dict[str, str]:
-    """Put each product the measure took down back to the listing it had before -- unless a
-    later measure has changed it since (then that measure's own end restores it)."""
+def restore_listings(measure: Measure, actor: Actor, *, now=None) -> dict[str, str]:
+    """The measure's hold on its products ends (its term ended, or it was reversed): give each
+    product the listing it should have now.
+
+    Takedowns overlap: while another one in effect holds the product, the product keeps that
+    one's status (removed if any removes it, else restricted). Once none does, it goes back to
+    what it had before the earliest of the takedowns that held it without a break up to this one
+    -- not to this measure's own "before", which may be an earlier takedown's doing."""
     from merchants.models import Product
     from merchants.services import product_set_listing_status
 
+    now = now or timezone.now()
+    before = _listing_before(measure)
+    restored = {}
+    # Locked before the other measures are read: two takedowns ending at once take turns here,
+    # and the second sees the first ended.
+    products = Product.objects.select_for_update().filter(pk__in=[int(k) for k in before])
+    for product in products.order_by("pk"):
+        status = _held_as(product, measure, now) or _listing_before_takedowns(product, measure)
+        if status != product.listing_status:
+            product_set_listing_status(product=product, status=status, actor=actor)
+            restored[str(product.pk)] = status
+    return restored
+
+
+def _listing_before(measure: Measure) -> dict[str, str]:
+    """Each product's listing when the measure took it down (recorded at execution)."""
     before: dict[str, str] = {}
     for event in MeasureEvent.objects.filter(
         measure=measure, kind=MeasureEvent.Kind.EXECUTION_STARTED
     ):
         before.update(event.data.get("listing_before", {}))
-    taken_to = "removed" if measure.kind == MeasureKind.REMOVE_CONTENT else "restricted"
-    restored = {}
-    for product in Product.objects.select_for_update().filter(pk__in=[int(k) for k in before]):
-        if product.listing_status != taken_to:
-            continue
-        status = before[str(product.pk)]
-        product_set_listing_status(product=product, status=status, actor=actor)
-        restored[str(product.pk)] = status
-    return restored
+    return before
+
+
+def _held_as(product, measure: Measure, now) -> str | None:
+    """The status another takedown still in effect holds the product at, if any does."""
+    from merchants.models import ListingStatus
+
+    kinds = set(
+        Measure.objects.filter(products=product, kind__in=TAKEDOWNS, status__in=IN_EFFECT)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .exclude(pk=measure.pk)
+        .values_list("kind", flat=True)
+    )
+    if MeasureKind.REMOVE_CONTENT in kinds:
+        return ListingStatus.REMOVED
+    return ListingStatus.RESTRICTED if kinds else None
+
+
+def _listing_before_takedowns(product, measure: Measure) -> str:
+    """Walk back from the measure through the takedowns that already held the product when the
+    next one started, to the listing before the first of them."""
+    from merchants.models import ListingStatus
+
+    current = measure
+    while True:
+        status = _listing_before(current).get(str(product.pk), ListingStatus.LISTED)
+        if status == ListingStatus.LISTED:
+            return status
+        started = current.starts_at
+        earlier = (
+            Measure.objects.filter(
+                products=product,
+                kind__in=TAKEDOWNS,
+                executed_at__isnull=False,
+                starts_at__lt=started,
+            )
+            .filter(Q(lifted_at__isnull=True) | Q(lifted_at__gt=started))
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=started))
+            .order_by("starts_at", "pk")
+            .first()
+        )
+        if earlier is None:
+            return status
+        current = earlier
 
 
 def lift_restrictions_of(measure: Measure, *, reason: str, actor: Actor) -> int:

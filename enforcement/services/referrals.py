@@ -21,6 +21,7 @@ import http.client
 import io
 import json
 import logging
+import smtplib
 import time
 import urllib.error
 import urllib.request
@@ -47,6 +48,7 @@ from enforcement.models import (
     Evidence,
     Measure,
     MeasureEvent,
+    MeasureStatus,
     Referral,
     ReferralPurpose,
     ReferralStatus,
@@ -84,19 +86,43 @@ def refer(*, measure: Measure, actor: Actor, purpose: str = ReferralPurpose.REFE
     return created
 
 
+# A referral an authority has received: it is told of a reversal.
+RECEIVED = (ReferralStatus.DELIVERED, ReferralStatus.ACKNOWLEDGED)
+
+
+def cancel_undelivered(*, measure: Measure) -> int:
+    """The measure is being reversed: its referrals still waiting or given up on are never
+    sent. (One in flight right now is caught when it lands: see `_landed_after_cancel`.)"""
+    return Referral.objects.filter(
+        measure=measure,
+        purpose=ReferralPurpose.REFERRAL,
+        status__in=[ReferralStatus.PENDING, ReferralStatus.FAILED],
+    ).update(status=ReferralStatus.CANCELLED)
+
+
 def notify_reversal(*, measure: Measure, actor: Actor) -> list:
     """Tell every authority that received a referral of this measure that it was reversed."""
-    from enforcement import tasks
-
     created = []
-    for referral in Referral.objects.filter(measure=measure, purpose=ReferralPurpose.REFERRAL):
-        notice, made = Referral.objects.get_or_create(
-            measure=measure, authority=referral.authority, purpose=ReferralPurpose.REVERSAL
-        )
-        if made:
-            transaction.on_commit(lambda pk=notice.pk: tasks.deliver_referral.delay(pk))
+    for referral in Referral.objects.filter(
+        measure=measure, purpose=ReferralPurpose.REFERRAL, status__in=RECEIVED
+    ).select_related("authority"):
+        notice = _notice_of_reversal(measure, referral.authority)
+        if notice is not None:
             created.append(notice)
     return created
+
+
+def _notice_of_reversal(measure: Measure, authority) -> Referral | None:
+    """One notice of reversal per authority, queued for delivery after commit."""
+    from enforcement import tasks
+
+    notice, made = Referral.objects.get_or_create(
+        measure=measure, authority=authority, purpose=ReferralPurpose.REVERSAL
+    )
+    if not made:
+        return None
+    transaction.on_commit(lambda: tasks.deliver_referral.delay(notice.pk))
+    return notice
 
 
 def check_evidence(measure: Measure) -> None:
@@ -353,6 +379,12 @@ def _send_http(referral: Referral, body: bytes) -> tuple[int | None, str, str]:
         return None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}", ""
 
 
+def _one_line(text: str) -> str:
+    """Text fit for a mail header: no line breaks or other control characters (a party's name
+    is the platform's data, and a newline in a header is refused -- or worse, obeyed)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def _send_email(referral: Referral, body: bytes) -> tuple[int | None, str, str]:
     measure = referral.measure
     subject = (
@@ -362,7 +394,7 @@ def _send_email(referral: Referral, body: bytes) -> tuple[int | None, str, str]:
             if referral.purpose == ReferralPurpose.REFERRAL
             else _("Notice of reversal")
         )
-        + f": {measure.party.name} · {measure.get_kind_display()}"
+        + f": {_one_line(measure.party.name)} · {measure.get_kind_display()}"
     )
     message = EmailMessage(
         subject=subject,
@@ -378,8 +410,12 @@ def _send_email(referral: Referral, body: bytes) -> tuple[int | None, str, str]:
     message.attach(f"dossier-{referral.idempotency_key}.zip", body, "application/zip")
     try:
         message.send()
-    except Exception as exc:  # any failure to hand the mail over is retried
+    except (smtplib.SMTPException, OSError) as exc:  # the mail server's answer, or none
         return None, f"{type(exc).__name__}: {exc}", ""
+    except Exception as exc:  # any other failure to hand the mail over is retried too
+        # Only its name: a header or encoding error quotes the subject, with the party's name,
+        # and the error is kept on the referral and logged.
+        return None, type(exc).__name__, ""
     return 250, "", ""
 
 
@@ -392,6 +428,13 @@ def attempt(referral_id: int) -> str:
     if claimed != 1:
         return "not_due"
     referral = Referral.objects.select_related("authority", "measure__party").get(pk=referral_id)
+    if referral.purpose == ReferralPurpose.REFERRAL and referral.measure.status == (
+        MeasureStatus.REVERSED
+    ):
+        Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
+            status=ReferralStatus.CANCELLED
+        )
+        return "cancelled"
     if referral.attempts > settings.REFERRAL_MAX_ATTEMPTS:
         Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
             status=ReferralStatus.FAILED,
@@ -404,6 +447,18 @@ def attempt(referral_id: int) -> str:
         # Evidence changed on disk after approval: never send it; a person must look.
         Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
             status=ReferralStatus.FAILED, last_error="; ".join(exc.messages)[:1000]
+        )
+        return "failed"
+    size = default_storage.size(referral.dossier)
+    if not referral.authority.endpoint_url and size > settings.REFERRAL_EMAIL_MAX_BYTES:
+        # No mail server takes it however often it is sent: a person must choose another way.
+        Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
+            status=ReferralStatus.FAILED,
+            last_error=_(
+                "The dossier is %(size).1f MB, more than e-mail carries (%(limit).1f MB): give "
+                "the authority an HTTPS endpoint, or deliver the dossier another way."
+            )
+            % {"size": size / 2**20, "limit": settings.REFERRAL_EMAIL_MAX_BYTES / 2**20},
         )
         return "failed"
     with default_storage.open(referral.dossier, "rb") as handle:
@@ -422,7 +477,11 @@ def attempt(referral_id: int) -> str:
         }
         if reference:
             fields.update(acknowledged_at=now, acknowledgement=reference)
-        Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(**fields)
+        updated = Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
+            **fields
+        )
+        if updated != 1:
+            _landed_after_cancel(referral, fields)
         return "delivered"
     gave_up = referral.attempts >= settings.REFERRAL_MAX_ATTEMPTS
     Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
@@ -441,6 +500,17 @@ def attempt(referral_id: int) -> str:
     return "failed" if gave_up else "retry"
 
 
+@transaction.atomic
+def _landed_after_cancel(referral: Referral, fields: dict) -> None:
+    """The measure was reversed while this referral was on its way, and the reversal cancelled
+    it: the authority has it all the same. Record the delivery, and tell it of the reversal."""
+    landed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.CANCELLED).update(
+        **fields
+    )
+    if landed == 1 and referral.purpose == ReferralPurpose.REFERRAL:
+        _notice_of_reversal(referral.measure, referral.authority)
+
+
 def due(*, limit: int = 500) -> list[int]:
     """Pending referrals whose attempt is due: the relay re-queues them (a lost message, a worker
     killed mid-attempt once its lease has run out)."""
@@ -456,6 +526,13 @@ def requeue(*, referral: Referral, actor: Actor) -> None:
     from enforcement import tasks
 
     require_person(actor, "enforcement.retry_referral")
+    reversed_measure = Referral.objects.filter(
+        pk=referral.pk,
+        purpose=ReferralPurpose.REFERRAL,
+        measure__status=MeasureStatus.REVERSED,
+    ).exists()
+    if reversed_measure:
+        raise Conflict(_("The measure was reversed on appeal: its referral is not sent."))
     updated = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.FAILED).update(
         status=ReferralStatus.PENDING,
         attempts=0,

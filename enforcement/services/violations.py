@@ -3,6 +3,7 @@ confirmed or dismissed."""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import mimetypes
 import uuid
@@ -42,7 +43,11 @@ EVIDENCE_SIGNATURES = {
 MP4_BRAND = b"ftyp"
 
 
-def _sniff(head: bytes) -> str | None:
+SNIFF_BYTES = 1024
+
+
+def _sniff(head: bytes, *, whole: bool) -> str | None:
+    """The content type of a file by its first bytes (`whole`: they are the entire file)."""
     for signature, content_type in EVIDENCE_SIGNATURES.items():
         if head.startswith(signature):
             if content_type == "image/webp" and head[8:12] != b"WEBP":
@@ -51,11 +56,15 @@ def _sniff(head: bytes) -> str | None:
     if head[4:8] == MP4_BRAND:
         return "video/mp4"
     try:
-        text = head.decode("utf-8")
+        # A cut-off head may end inside a character (Chinese takes three bytes in UTF-8): the
+        # incremental decoder holds those bytes back instead of refusing the file.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
     except UnicodeDecodeError:
         return None
-    # Plain text (chat logs, transcripts) -- but never markup a browser would render.
-    if "<" in text[:512].lstrip()[:1]:
+    # Plain text (chat logs, transcripts) -- but never binary that happens to decode (a NUL is
+    # in nearly every binary format's first kilobyte and in no text), nor markup a browser would
+    # render.
+    if "\x00" in text or text.lstrip("\ufeff").lstrip()[:1] == "<":
         return None
     return "text/plain"
 
@@ -86,7 +95,7 @@ def store_evidence_file(upload) -> tuple[str, str, str, int]:
     data = b"".join(chunks)
     if not data:
         raise ValidationError({"file": _("The file is empty.")})
-    content_type = _sniff(data[:1024])
+    content_type = _sniff(data[:SNIFF_BYTES], whole=len(data) <= SNIFF_BYTES)
     if content_type is None:
         raise ValidationError(
             {"file": _("Upload a PNG, JPEG or WebP image, a PDF, an MP4 video or a text file.")}

@@ -637,6 +637,37 @@ def test_a_failed_measure_is_carried_out_again(world):
     assert services.deduction_carry_out(measure.pk) == "executed"
 
 
+def test_a_lead_marks_a_stuck_deduction_failed_and_carries_it_out_again(world):
+    funded(world)
+    measure = world.deduction(amount_fen=100_000)
+    services.measure_approve(measure=measure, actor=world.lead_actor)  # the worker never ran
+    page = f"{ADMIN}/measure/{measure.pk}/change/"
+    assert 'id="action-fail"' not in login(world.reviewer).get(page).content.decode()
+    assert act(login(world.reviewer), "measure", measure, "fail", {"reason": "x"}).status_code == (
+        403
+    )
+    client = login(world.lead)
+    assert 'id="action-fail"' in client.get(page).content.decode()
+    response = act(client, "measure", measure, "fail", {"reason": ""})
+    assert response.status_code == 200 and response.context["action"]["form"].errors["reason"]
+    measure.refresh_from_db()
+    assert measure.status == MeasureStatus.EXECUTING
+
+    response = act(client, "measure", measure, "fail", {"reason": "记账服务超时，稍后重试。"})
+    assert (response.status_code, last_level(response)) == (302, "success")
+    measure.refresh_from_db()
+    assert (measure.status, measure.failure_reason) == (
+        MeasureStatus.FAILED,
+        "记账服务超时，稍后重试。",
+    )
+    failed = client.get(f"{ADMIN}/measure/", {"queue": "failed"}).context["cl"].result_list
+    assert list(failed) == [measure]
+    assert 'id="action-fail"' not in client.get(page).content.decode()
+    assert act(client, "measure", measure, "retry").status_code == 302
+    assert services.deduction_carry_out(measure.pk) == "executed"
+    assert LedgerEntry.objects.get(measure=measure).amount_fen == -100_000
+
+
 def test_a_notice_to_correct_is_marked_corrected(world):
     measure = world.propose(
         world.violation("absolute_terms"),
@@ -735,6 +766,35 @@ def test_a_top_up_is_recorded_once_per_payment_reference(world):
     account.refresh_from_db()
     assert account.balance_fen == 150_000
     assert login(world.reviewer).post(url, payment).status_code == 403
+
+
+def test_a_payment_reference_recorded_for_another_party_is_a_message_not_an_error(world):
+    client = login(world.lead)
+    url = f"{ADMIN}/depositaccount/top-up/"
+    other = register_party("merchant", name="别家")
+    payment = {"party": world.merchant.pk, "amount_yuan": "1500.00", "reference": "PAY-78"}
+    assert client.post(url, payment).status_code == 302
+
+    response = client.post(url, {**payment, "party": other.pk})
+    assert (response.status_code, last_level(response)) == (200, "error")
+    assert _("This payment reference was recorded already, for another party or amount.") in (
+        messages_of(response)
+    )
+    assert not LedgerEntry.objects.filter(account__party=other).exists()
+
+
+def test_a_payment_recorded_twice_at_the_same_moment_is_a_message_not_an_error(world, monkeypatch):
+    from django.db import IntegrityError
+
+    def raced(**kwargs):
+        raise IntegrityError("UNIQUE constraint failed: enforcement_ledgerentry.idempotency_key")
+
+    monkeypatch.setattr(services, "top_up", raced)
+    payment = {"party": world.merchant.pk, "amount_yuan": "1500.00", "reference": "PAY-79"}
+    response = login(world.lead).post(f"{ADMIN}/depositaccount/top-up/", payment)
+    assert (response.status_code, last_level(response)) == (200, "error")
+    assert "UNIQUE" not in messages_of(response)
+    assert response.context["action"]["form"].non_field_errors()
 
 
 def test_compensation_for_a_complaint_comes_out_of_the_partys_deposit(world):

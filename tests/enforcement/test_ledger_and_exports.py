@@ -217,3 +217,53 @@ def test_compensation_for_a_complaint_about_another_party_is_refused(world):
         services.pay_compensation(party=other, case=case, amount_fen=5000, actor=world.lead_actor)
     assert "case" in error.value.message_dict
     assert not LedgerEntry.objects.filter(kind="compensation").exists()
+
+
+def test_no_cell_of_the_sanctions_export_is_a_formula(world):
+    from tests.factories import register_party
+
+    party = register_party(
+        "merchant", name='=HYPERLINK("http://x.example","打开")', platform_ref="+86-571"
+    )
+    world.propose(
+        world.violation("harassing_ads", party=party),
+        kind="warning",
+        reason="-1+1 反复弹窗广告。",
+    )
+    today = timezone.localdate()
+    [row] = csv.DictReader(io.StringIO("".join(exports.sanctions_csv(today, today))[1:]))
+    assert row["party_name"] == '\'=HYPERLINK("http://x.example","打开")'
+    assert row["platform_ref"] == "'+86-571"
+    assert row["reason"] == "'-1+1 反复弹窗广告。"
+    assert not any(value.startswith(exports.FORMULA_STARTS) for value in row.values())
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_that_starts_like_a_formula_is_written_as_text(start):
+    assert exports._cell(start + "SUM(A1)") == "'" + start + "SUM(A1)"
+    assert exports._cell("西子良品") == "西子良品"
+    assert exports._cell(-5) == -5
+
+
+def test_reconciliation_reads_each_balance_and_its_entries_at_once(world):
+    """A top-up that commits while the check runs is not a difference: the balance and the sum
+    of its entries come from one statement."""
+    from django.db import connection
+
+    services.top_up(party=world.merchant, amount_fen=1000, reference="p1", actor=world.lead_actor)
+    racing = {"done": False}
+
+    def top_up_after_the_entries_are_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not racing["done"] and "SUM" in sql.upper() and "enforcement_ledgerentry" in sql:
+            racing["done"] = True
+            services.top_up(
+                party=world.merchant, amount_fen=500, reference="p2", actor=world.lead_actor
+            )
+        return result
+
+    with connection.execute_wrapper(top_up_after_the_entries_are_read):
+        run = services.reconcile()
+    assert racing["done"]
+    assert (run.accounts_checked, run.mismatches) == (1, [])
+    assert services.reconcile().mismatches == []

@@ -11,6 +11,7 @@ from accounts.models import Restriction, WebhookEndpoint
 from config.errors import Conflict
 from enforcement import services
 from enforcement.models import (
+    DepositAccount,
     LedgerEntry,
     Measure,
     MeasureEvent,
@@ -223,3 +224,201 @@ def test_an_approval_request_already_approved_is_not_mailed(world, mailoutbox, c
     services.measure_approve(measure=measure, actor=world.lead_actor)
     assert notifications.send("approval_requested", measure.pk) == "no longer due"
     assert not [m for m in mailoutbox if "待审批" in m.subject]
+
+
+# --- four eyes for long terms ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "term_days", "severe"),
+    [
+        ("fixed_term_ban", 7, True),
+        ("fixed_term_ban", 3650, True),
+        ("restrict_listing", 30, False),
+        ("restrict_listing", 31, True),
+        ("traffic_restriction", 30, False),
+        ("traffic_restriction", 365, True),
+        ("live_suspension", 30, False),
+        ("live_suspension", 31, True),
+        ("live_suspension", None, True),
+    ],
+)
+def test_every_ban_and_any_term_beyond_a_month_waits_for_a_lead(world, kind, term_days, severe):
+    products = [world.product] if kind == "restrict_listing" else []
+    measure = world.propose(
+        world.violation("false_publicity"),
+        kind=kind,
+        term_days=term_days,
+        products=products,
+        departure_reason="按情节确定期限。",
+    )
+    assert measure.severe is severe
+    assert measure.status == (MeasureStatus.PROPOSED if severe else MeasureStatus.EXECUTED)
+    assert Restriction.objects.filter(party=world.merchant).exists() is not severe
+
+
+# --- takedowns that overlap -----------------------------------------------------------------------
+
+
+def _restrict(world, days: int):
+    return world.propose(
+        world.violation("false_publicity"),
+        kind="restrict_listing",
+        term_days=days,
+        products=[world.product],
+        departure_reason="限制商品上架。",
+    )
+
+
+def _listing(world) -> str:
+    world.product.refresh_from_db()
+    return world.product.listing_status
+
+
+def test_a_product_stays_restricted_while_a_later_restriction_still_holds_it(world):
+    _restrict(world, 5)
+    later = _restrict(world, 20)
+    services.lift_expired(now=timezone.now() + timedelta(days=6))
+    later.refresh_from_db()
+    assert later.status == MeasureStatus.EXECUTED
+    assert _listing(world) == ListingStatus.RESTRICTED
+    services.lift_expired(now=timezone.now() + timedelta(days=21))
+    # Listed again: the listing before the first restriction, not the second one's "before".
+    assert _listing(world) == ListingStatus.LISTED
+
+
+def test_reversing_one_restriction_keeps_the_product_under_the_other(world):
+    first = _restrict(world, 20)
+    second = _restrict(world, 30)
+    appeal = services.appeal_file(
+        measure=first, grounds="已补齐合格证明。", channel="api", actor=world.lead_actor
+    )
+    services.appeal_decide(
+        appeal=appeal, reverse=True, reason="证明有效。", actor=world.lead2_actor
+    )
+    assert _listing(world) == ListingStatus.RESTRICTED
+    assert MeasureEvent.objects.get(measure=first, kind="reversed").data["listing_restored"] == {}
+    services.lift_expired(now=timezone.now() + timedelta(days=31))
+    second.refresh_from_db()
+    assert second.status == MeasureStatus.LIFTED
+    assert _listing(world) == ListingStatus.LISTED
+
+
+def test_a_restriction_does_not_bring_a_removed_product_back(world):
+    removal = world.propose(
+        world.violation("prohibited_goods"), kind="remove_content", products=[world.product]
+    )
+    _restrict(world, 10)
+    assert _listing(world) == ListingStatus.REMOVED
+    services.lift_expired(now=timezone.now() + timedelta(days=11))
+    assert _listing(world) == ListingStatus.REMOVED  # the removal still holds it
+    appeal = services.appeal_file(
+        measure=removal, grounds="商品合法。", channel="api", actor=world.lead_actor
+    )
+    services.appeal_decide(
+        appeal=appeal, reverse=True, reason="证明有效。", actor=world.lead2_actor
+    )
+    assert _listing(world) == ListingStatus.LISTED
+
+
+# --- one standing measure of a kind per violation -------------------------------------------------
+
+
+def test_a_second_measure_of_a_kind_on_one_violation_is_refused(world, committed):
+    services.top_up(party=world.merchant, amount_fen=500_000, reference="p", actor=world.lead_actor)
+    violation = world.violation("offline_transaction")
+    deduction = dict(kind="deposit_deduction", amount_fen=100_000, departure_reason="按情节。")
+    first = world.propose(violation, **deduction)
+    with pytest.raises(Conflict) as refused:
+        world.propose(violation, **deduction)
+    assert f"M{first.pk}" in str(refused.value)
+    with committed():
+        services.measure_approve(measure=first, actor=world.lead_actor)
+    with pytest.raises(Conflict):
+        world.propose(violation, **deduction)
+    assert Measure.objects.filter(violation=violation).count() == 1
+    assert DepositAccount.objects.get(party=world.merchant).balance_fen == 400_000
+    # Another kind on the same violation is a different step of the ladder.
+    world.propose(violation, kind="live_suspension", term_days=15)
+
+
+def test_a_rejected_measure_does_not_stand_in_the_way_of_a_new_one(world):
+    violation = world.violation("offline_transaction")
+    deduction = dict(kind="deposit_deduction", amount_fen=100_000, departure_reason="按情节。")
+    first = world.propose(violation, **deduction)
+    services.measure_reject(measure=first, actor=world.lead_actor, note="金额过高。")
+    second = world.propose(violation, **dict(deduction, amount_fen=50_000))
+    assert second.status == MeasureStatus.PROPOSED
+
+
+def test_a_failed_measure_is_not_carried_out_beside_its_replacement(world):
+    violation = world.violation("offline_transaction")
+    deduction = dict(kind="deposit_deduction", amount_fen=100_000, departure_reason="按情节。")
+    failed = world.propose(violation, **deduction)
+    services.measure_approve(measure=failed, actor=world.lead_actor)
+    services.measure_fail(measure=failed, reason="记账服务不可用。", actor=world.lead_actor)
+    world.propose(violation, **deduction)
+    with pytest.raises(Conflict):
+        services.measure_execute(measure=failed, actor=world.lead_actor)
+    failed.refresh_from_db()
+    assert failed.status == MeasureStatus.FAILED
+
+
+def test_the_database_refuses_a_second_standing_measure_too(world, monkeypatch):
+    """Two proposals racing past the check: the constraint refuses the second, as a Conflict."""
+    from enforcement.services import measures
+
+    monkeypatch.setattr(measures, "_refuse_second", lambda *args, **kwargs: None)
+    violation = world.violation("offline_transaction")
+    deduction = dict(kind="deposit_deduction", amount_fen=100_000, departure_reason="按情节。")
+    world.propose(violation, **deduction)
+    with pytest.raises(Conflict):
+        world.propose(violation, **deduction)
+    assert Measure.objects.filter(violation=violation).count() == 1
+
+
+# --- a deduction that does not finish -------------------------------------------------------------
+
+
+def test_the_relay_marks_a_deduction_executing_too_long_failed(world, settings):
+    from enforcement import tasks
+
+    settings.ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES = 60
+    services.top_up(party=world.merchant, amount_fen=500_000, reference="p", actor=world.lead_actor)
+    stuck = world.deduction(amount_fen=100_000)
+    recent = world.deduction(amount_fen=100_000)
+    for measure in (stuck, recent):
+        # Approved, its message lost: the worker never ran.
+        services.measure_approve(measure=measure, actor=world.lead_actor)
+    now = timezone.now()
+    Measure.objects.filter(pk=stuck.pk).update(starts_at=now - timedelta(minutes=61))
+    Measure.objects.filter(pk=recent.pk).update(starts_at=now - timedelta(minutes=30))
+
+    tasks.relay_money()
+
+    stuck.refresh_from_db()
+    recent.refresh_from_db()
+    assert stuck.status == MeasureStatus.FAILED and "60" in stuck.failure_reason
+    event = MeasureEvent.objects.get(measure=stuck, kind="failed")
+    assert event.actor_user is None and event.actor_label.endswith("enforcement.relay_money")
+    assert not LedgerEntry.objects.filter(measure=stuck).exists()
+    # The recent one was only lost: queued again, and taken.
+    assert recent.status == MeasureStatus.EXECUTED
+    assert LedgerEntry.objects.get(measure=recent).amount_fen == -100_000
+
+
+def test_locking_a_measure_locks_its_row_only(world):
+    """The violation and the party are read with it, not locked: a lock on the party would queue
+    every other measure of the party behind this one."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from enforcement.services.base import lock_measure
+
+    if not connection.features.has_select_for_update_of:
+        pytest.skip("SQLite takes no row locks")
+    measure = world.propose(kind="live_suspension", term_days=7)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        lock_measure(measure)
+    [sql] = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert sql.endswith('FOR UPDATE OF "enforcement_measure"')

@@ -220,6 +220,21 @@ def test_the_statement_opens_with_its_link_with_private_headers(client, world):
     assert "noindex" in response["X-Robots-Tag"]
 
 
+def test_the_statement_shows_markup_in_names_and_reasons_as_text(client, world):
+    party = register_party(PartyKind.MERCHANT, name="<script>alert(1)</script>良品")
+    measure = world.propose(
+        world.violation("harassing_ads", party=party),
+        kind="warning",
+        reason='弹窗广告。\n<img src=x onerror="alert(2)">',
+    )
+
+    html = client.get(statement_path(measure)).content.decode()
+
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;良品" in html
+    assert "弹窗广告。<br>&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in html
+
+
 def test_the_statement_is_in_english_after_the_language_switch(english, world):
     html = english.get(statement_path(suspend(world))).content.decode()
 

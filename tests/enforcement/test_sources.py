@@ -82,7 +82,14 @@ def test_an_evidence_file_is_stored_with_the_digest_of_its_bytes(world):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", b"MZ\x90\x00\xff\xfe binary"],
+    [
+        b"",
+        b"<svg xmlns='http://www.w3.org/2000/svg'></svg>",
+        "\ufeff <html><script>alert(1)</script></html>".encode(),
+        b"MZ\x90\x00\xff\xfe binary",
+        b"\x00\x00\x00\x18 binary that decodes as ASCII",
+        "聊天记录".encode()[:-1],  # a text file cut inside its last character
+    ],
 )
 def test_an_evidence_file_of_the_wrong_kind_is_refused_and_nothing_stored(world, data, tmp_path):
     violation = world.violation()
@@ -95,6 +102,24 @@ def test_an_evidence_file_of_the_wrong_kind_is_refused_and_nothing_stored(world,
         )
     assert not Evidence.objects.filter(kind="file").exists()
     assert not (tmp_path / "evidence").exists() or not any((tmp_path / "evidence").iterdir())
+
+
+@pytest.mark.parametrize("lead", [1, 2])
+def test_a_chinese_chat_log_is_text_wherever_the_first_kilobyte_ends(world, lead):
+    """The type is sniffed from the first 1,024 bytes, which here end inside a three-byte
+    character (one or two of its bytes in)."""
+    data = (
+        "a" * lead + "买家：这个围巾是真丝吗？\n主播：是的，加我微信私下转账更便宜。\n" * 40
+    ).encode()
+    with pytest.raises(UnicodeDecodeError):
+        data[:1024].decode()
+    evidence = services.evidence_add_file(
+        violation=world.violation(),
+        upload=SimpleUploadedFile("chat.txt", data),
+        description="聊天记录",
+        actor=world.reviewer_actor,
+    )
+    assert evidence.content_type == "text/plain" and evidence.size == len(data)
 
 
 def test_an_oversized_evidence_file_is_refused(world, settings):

@@ -3,7 +3,9 @@
 The index shows work queues first -- each a filtered change list with a count, visible only to
 roles that may see it -- and then the sections in the order a reviewer's day runs, not the
 alphabetical list of apps. Apps register their queues with `site.register_queue(...)` in their
-admin modules.
+admin modules. Below the queues come panels (`site.register_panel(...)`): the compliance
+dashboard's charts, registered by `config.dashboard` -- which reads every app, so it is the one
+that calls in here, never the other way round.
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ class Queue:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    template: str
+    # The template's context for this viewer, or None to leave the panel out for them.
+    context: Callable[[HttpRequest], dict | None]
+    order: int = 100
+
+
 class ComplianceAdminSite(OTPAdminSite):
     site_header = _("Live-commerce compliance workbench")
     site_title = _("Compliance workbench")
@@ -59,9 +70,21 @@ class ComplianceAdminSite(OTPAdminSite):
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._queues: dict[str, Queue] = {}
+        self._panels: dict[str, Panel] = {}
 
     def register_queue(self, queue: Queue) -> None:
         self._queues[queue.key] = queue
+
+    def register_panel(self, panel: Panel) -> None:
+        self._panels[panel.key] = panel
+
+    def panels_for(self, request: HttpRequest) -> list[dict]:
+        panels = []
+        for panel in sorted(self._panels.values(), key=lambda p: (p.order, p.key)):
+            context = panel.context(request)
+            if context is not None:
+                panels.append({"key": panel.key, "template": panel.template, **context})
+        return panels
 
     def queues_for(self, request: HttpRequest) -> list[dict]:
         visible = [q for q in self._queues.values() if request.user.has_perm(q.permission)]
@@ -83,5 +106,9 @@ class ComplianceAdminSite(OTPAdminSite):
         )
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "queues": self.queues_for(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "queues": self.queues_for(request),
+            "panels": self.panels_for(request),
+        }
         return super().index(request, extra_context)

@@ -27,4 +27,8 @@ SCOPES = {
     "appeals:write": _("File a party's appeal against a measure taken against it"),
     "deposits:read": _("Read parties' deposit balances, the deposit required and ledger entries"),
     "deposits:write": _("Record deposit top-ups from the platform's payment system"),
+    # For the other platforms of the credit consortium, not for our own platform's systems.
+    "credit:feed": _(
+        "Read the signed feed of shared credit records (another platform of the consortium)"
+    ),
 }

@@ -40,8 +40,18 @@ app.conf.task_routes = {
     "credit.update_score": {"queue": "default"},
     "credit.recompute_all": {"queue": "default"},
     "credit.repair_sweep": {"queue": "default"},
+    # Credit sharing (credit/sharing_tasks.py): pulls are network calls to other platforms.
+    "credit.pull_peers": {"queue": "notify"},
+    "credit.pull_peer": {"queue": "notify"},
+    "credit.backfill_consortium_identities": {"queue": "default"},
+    "credit.complete_feed_entries": {"queue": "default"},
+    "dashboard.transparency_report": {"queue": "default"},
 }
 app.autodiscover_tasks()
+# Credit sharing's tasks live beside credit's own, in a module autodiscovery does not look for.
+app.conf.imports = ("credit.sharing_tasks",)
+# The dashboard is not an app (config/dashboard reads every app); its tasks are named here.
+app.autodiscover_tasks(["config.dashboard"])
 
 # Every periodic job of the product, in one place.
 app.conf.beat_schedule = {
@@ -116,5 +126,17 @@ app.conf.beat_schedule = {
     "credit-recompute": {
         "task": "credit.recompute_all",
         "schedule": crontab(hour=1, minute=0),
+    },
+    # Joint discipline (LCM Art. 14): the consortium's feeds, read every 15 minutes; identities
+    # of parties registered since the last run first, so that the pull can match them. Entries
+    # waiting for an identity are completed right after commit; the backfill is their safety net.
+    "credit-consortium-identities": {
+        "task": "credit.backfill_consortium_identities",
+        "schedule": crontab(minute="5,20,35,50"),
+    },
+    "credit-pull-peers": {
+        "task": "credit.pull_peers",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
     },
 }

@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("anchors.api.urls")),
     path("", include("complaints.api.urls")),
     path("", include("enforcement.api.urls")),
+    path("", include("credit.api.feed_urls")),
+    path("", include("credit.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +24,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("complaints.urls")),
     path("", include("enforcement.urls")),
+    path("", include("credit.urls")),
+    # The compliance dashboard: admin pages, but no app's (config/dashboard reads them all).
+    path("admin/dashboard/", include("config.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's initialiser as a script file, so the page needs no

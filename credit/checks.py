@@ -71,3 +71,31 @@ def credit_grade(candidate: Candidate) -> Iterable[Failure]:
             % {"grade": worst[0], "score": worst[1], "needed": rules.entry_grade},
         )
     ]
+
+
+@entry_check("shared_blacklist")
+def shared_blacklist(candidate: Candidate) -> Iterable[Failure]:
+    """Joint discipline (LCM Art. 14): an identity another platform of the consortium has
+    blacklisted, and not lifted, is not admitted here either (credit/sharing.py)."""
+    from credit.sharing import shared_blacklist_for_identifier
+
+    if not candidate.identifier:
+        return []
+    record = shared_blacklist_for_identifier(candidate.identifier, today=candidate.today)
+    if record is None:
+        return []
+    until = (
+        _("until %(date)s") % {"date": record.valid_until.isoformat()}
+        if record.valid_until
+        else _("indefinitely")
+    )
+    return [
+        Failure(
+            "shared_blacklist",
+            _(
+                "%(platform)s, a platform of the credit-sharing consortium, has blacklisted this "
+                "identity %(until)s (joint discipline)."
+            )
+            % {"platform": record.peer.name, "until": until},
+        )
+    ]

@@ -1,5 +1,7 @@
-"""Demo sanctions list: a regulator's decision barring one person from endorsing for 3 years
-(AdL Art. 38 ¶3), and her anchor application, which the entry checks stop."""
+"""Demo credit data: the sanctions list -- a regulator's decision barring one person from endorsing
+for 3 years (AdL Art. 38 ¶3), and her anchor application, which the entry checks stop -- and a
+second version of the credit rules, published now and taking effect in 14 days (ECL Art. 34 asks
+for at least 7), so that the public rules page shows a scheduled change."""
 
 from datetime import date
 
@@ -33,5 +35,35 @@ def seed(*, context: dict, out) -> None:
             actor=ACTOR,
         )
         registration.file_submit(file=file, actor=ACTOR)  # refused: false_ad_endorsement
+    _scheduled_rules(out)
     counts = {s: RegistrationFile.objects.filter(status=s).count() for s in FileStatus.values}
     out.write(f"Registry: {Party.objects.count()} parties; files by status: {counts}.")
+
+
+def _scheduled_rules(out) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.actors import Actor
+    from accounts.models import User
+    from credit.models import RuleSet
+    from credit.rules import DEFAULT_RULES
+    from credit.rulesets import ruleset_draft, ruleset_publish
+
+    if RuleSet.objects.filter(version__gte=2).exists():
+        return
+    lead = Actor.for_user(User.objects.get(username="lead"))
+    rules = {
+        **DEFAULT_RULES,
+        "live_grades": {**DEFAULT_RULES["live_grades"], "food": "B", "cosmetics": "C"},
+    }
+    draft = ruleset_draft(
+        title="直播主体信用评价规则（第二版）",
+        rules=rules,
+        summary="食品类直播所需信用等级由 C 调整为 B；化妆品类直播须达到 C 级。",
+        actor=lead,
+    )
+    start = timezone.now() + timedelta(days=14)
+    ruleset_publish(rule_set=draft, effective_from=start, actor=lead)
+    out.write(f"Credit rules v2 published, in force from {timezone.localtime(start):%Y-%m-%d}.")

@@ -8,8 +8,8 @@ from datetime import datetime, time
 from django.utils import timezone
 
 from accounts.models import Party
-from credit import scoring
-from credit.models import EventKind, SanctionEntry
+from credit import scoring, sharing
+from credit.models import EventKind, SanctionEntry, SanctionKind, SharedKind
 
 
 def training_recorded(record) -> None:
@@ -45,6 +45,15 @@ def sanctions_recorded(entries: list[SanctionEntry]) -> int:
                 description=f"{entry.authority} {entry.reference}",
             )
             recorded += event is not None
+            if entry.kind == SanctionKind.SERIOUS_DISHONESTY:
+                # Shared with the consortium's platforms (joint discipline, LCM Art. 14).
+                sharing.feed_publish(
+                    kind=SharedKind.SERIOUS_DISHONESTY,
+                    party_id=party.pk,
+                    source=f"credit.sanctionentry:{entry.pk}",
+                    valid_from=entry.decided_on,
+                    valid_until=entry.ends_on,
+                )
     return recorded
 
 

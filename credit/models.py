@@ -328,8 +328,9 @@ class PeerRecord(models.Model):
 
 
 class Dispute(models.Model):
-    """A party disputes a shared record: ours (we correct or revoke it) or a peer's (we pass it
-    on and suspend its effect here until the peer answers)."""
+    """A party disputes a shared record: ours (upheld: we revoke it in the feed) or a peer's
+    (upheld: it stops counting here, and the peer is to be told). An open dispute suspends
+    nothing; credit/sharing.py says why."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

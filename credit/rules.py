@@ -21,10 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+# The first rule set is in force from before any record the product keeps (it replaced nothing,
+# so no notice was due); every later one takes effect at least 7 days after it is published.
+FIRST_EFFECTIVE = datetime(2020, 1, 1, tzinfo=UTC)
 
 # The kinds whose points fade on the deduction schedule; training has its own.
 BONUS_RULES = {"training"}

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Party, PartyKind
 from credit.models import CreditEvent, CreditScore, EventKind, RuleSet, ScoreChange
-from credit.rules import DEFAULT_RULES, Result, Rules, compute, parse
+from credit.rules import DEFAULT_RULES, FIRST_EFFECTIVE, Result, Rules, compute, parse
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def rule_set_in_force(now: datetime | None = None) -> tuple[RuleSet, Rules]:
 
 
 def _first_rule_set() -> RuleSet:
-    now = timezone.now()
+    now = FIRST_EFFECTIVE
     row, _created = RuleSet.objects.get_or_create(
         version=1,
         defaults={

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.utils.translation import gettext as _
 
 from credit.scoring import rule_set_in_force
+from credit.sharing import shared_blacklisted_parties
 from liverooms.gate import GateContext, Reason, gate_check, gate_loader
 
 
@@ -42,3 +43,36 @@ def credit_grade(context: GateContext) -> Iterable[Reason]:
                 % {"grade": grade, "needed": needed},
                 party_id=party_id,
             )
+
+
+# --- joint discipline: peers' blacklists (credit/sharing.py) --------------------------------------
+
+
+@gate_loader
+def load_shared_blacklists(context: GateContext) -> None:
+    """Another platform's blacklisting of any involved party. The few parties peers have
+    blacklisted are kept by each process for a minute (credit.sharing), so the gate's one read
+    stays its only one."""
+    blacklisted = shared_blacklisted_parties(today=context.today)
+    context.extra["shared_blacklist"] = {
+        party.pk: blacklisted[party.pk] for party in context.involved() if party.pk in blacklisted
+    }
+
+
+@gate_check("shared_blacklist")
+def shared_blacklist(context: GateContext) -> Iterable[Reason]:
+    for party_id, (platform, until) in sorted(context.extra.get("shared_blacklist", {}).items()):
+        yield Reason(
+            "shared_blacklist",
+            _(
+                "%(platform)s, a platform of the credit-sharing consortium, has blacklisted this "
+                "party %(until)s (joint discipline)."
+            )
+            % {
+                "platform": platform,
+                "until": _("until %(date)s") % {"date": until.isoformat()}
+                if until
+                else _("indefinitely"),
+            },
+            party_id=party_id,
+        )

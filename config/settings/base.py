@@ -6,6 +6,11 @@ Everything an operator may change is read from the environment through `config.e
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
 import re
 from pathlib import Path
 
@@ -312,6 +317,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "api_key": _rate("API_RATE_PER_KEY", "60000/minute"),
         "anonymous": _rate("API_RATE_ANONYMOUS", "60/minute"),
+        # The public credit directory, profiles and rules, pages and API alike, per address.
+        "credit_public": _rate("API_RATE_CREDIT_PUBLIC", "120/minute"),
     },
     # DRF's anonymous throttle keys on the client address: without this it takes X-Forwarded-For
     # as sent, which any client can forge.
@@ -370,6 +377,11 @@ SPECTACULAR_SETTINGS = {
 PATROL_HIGH_RISK_MINUTES = env_int("PATROL_HIGH_RISK_MINUTES", 30, minimum=1)
 # Live rooms per reviewer the staffing guideline allows (at least 1:50).
 PATROL_ROOMS_PER_REVIEWER = env_int("PATROL_ROOMS_PER_REVIEWER", 50, minimum=1)
+
+# --- Compliance dashboard and transparency report (config/dashboard) ----------------------------
+# The platform's name as printed at the head of the transparency report; empty prints a generic
+# name. (CREDIT_PLATFORM_NAME is the machine name in the sharing feed, not this.)
+PLATFORM_NAME = env_str("PLATFORM_NAME", "")
 
 # --- Webhooks to the platform ------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
@@ -435,6 +447,79 @@ ENFORCEMENT_MAX_DEDUCTION_FEN = env_int("ENFORCEMENT_MAX_DEDUCTION_FEN", 50_000_
 ENFORCEMENT_EVIDENCE_MAX_BYTES = env_int(
     "ENFORCEMENT_EVIDENCE_MAX_BYTES", 50 * 1024 * 1024, minimum=1024
 )
+# A deduction still executing this long after it started is marked failed for a lead to look at
+# (the relay re-queues a lost message after two minutes; one that runs this long keeps failing).
+ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES = env_int(
+    "ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES", 60, minimum=5
+)
 # Deliveries of referral dossiers to authorities' endpoints.
 REFERRAL_TIMEOUT_SECONDS = env_int("REFERRAL_TIMEOUT_SECONDS", 30, minimum=1)
 REFERRAL_MAX_ATTEMPTS = env_int("REFERRAL_MAX_ATTEMPTS", 20, minimum=1)
+# The largest dossier sent by e-mail (mail servers commonly refuse more than 20-25 MB); a larger
+# one for an authority reached by e-mail only fails at once, for a lead to deliver another way.
+REFERRAL_EMAIL_MAX_BYTES = env_int("REFERRAL_EMAIL_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+
+# --- Credit sharing ---------------------------------------------------------------------------
+# Joint discipline across platforms (LCM Art. 14; credit/sharing.py explains the design).
+
+
+def credit_feed_signing_key(variable: str, value: str) -> str:
+    """An Ed25519 private key as base64 of its raw 32 bytes, checked at start-up; the error names
+    the variable, never the value."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ImproperlyConfigured(
+            f"{variable} must be base64 of exactly 32 bytes (a raw Ed25519 private key)."
+        )
+    return value.strip()
+
+
+def credit_peer_api_keys(variable: str, value: str) -> dict[str, str]:
+    """`{"peer name": "api key", ...}`: the keys other platforms issued us to read their feeds."""
+    try:
+        keys = json.loads(value or "{}")
+    except ValueError:
+        keys = None
+    if not isinstance(keys, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()
+    ):
+        raise ImproperlyConfigured(
+            f'{variable} must be a JSON object of peer names and API keys: {{"name": "key"}}.'
+        )
+    return keys
+
+
+# Our name in the consortium, sent with every page of our feed.
+CREDIT_PLATFORM_NAME = env_str("CREDIT_PLATFORM_NAME", "local-platform")
+# The key every platform of the consortium shares, so that the same ID number or credit code gives
+# the same hash everywhere (HMAC-SHA256) while the ID numbers themselves never leave a platform.
+# It is not IDENTITY_HASH_KEY, which is ours alone. The default, derived from SECRET_KEY, matches
+# no real platform and is for a developer's machine only; production.py requires the real one.
+CREDIT_CONSORTIUM_KEY = env_secret(
+    "CREDIT_CONSORTIUM_KEY",
+    hmac.new(SECRET_KEY.encode(), b"credit-consortium-key", hashlib.sha256).hexdigest(),
+    min_length=32,
+)
+# Signs our feed (Ed25519); peers verify it with the public key at /api/v1/credit/feed/key/.
+# Make one with: python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"
+CREDIT_FEED_SIGNING_KEY = credit_feed_signing_key(
+    "CREDIT_FEED_SIGNING_KEY",
+    env_str(
+        "CREDIT_FEED_SIGNING_KEY",
+        base64.b64encode(
+            hmac.new(SECRET_KEY.encode(), b"credit-feed-signing-key", hashlib.sha256).digest()
+        ).decode(),
+    ),
+)
+CREDIT_PEER_API_KEYS = credit_peer_api_keys(
+    "CREDIT_PEER_API_KEYS", env_str("CREDIT_PEER_API_KEYS", "{}")
+)
+CREDIT_PEER_TIMEOUT_SECONDS = env_int("CREDIT_PEER_TIMEOUT_SECONDS", 20, minimum=1)
+# Pages of up to 500 entries read from one peer in one pull; the rest waits for the next pull.
+CREDIT_PEER_MAX_PAGES = env_int("CREDIT_PEER_MAX_PAGES", 20, minimum=1)
+# Peers' feeds are read over HTTPS only; plain HTTP to a loopback address is allowed when DEBUG
+# is on or this is set (tests, a local demo of two platforms). production.py turns it off.
+CREDIT_PEER_ALLOW_LOOPBACK_HTTP = env_bool("CREDIT_PEER_ALLOW_LOOPBACK_HTTP", False)

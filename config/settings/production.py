@@ -3,13 +3,15 @@
 `python manage.py check --deploy` prints no warnings under these settings; a test keeps it so.
 """
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.crypto import parse_keyring
 from config.env import env_bool, env_int, env_list, env_secret, env_str
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, DATABASE_URL, REDIS_URL
+from .base import CELERY_BROKER_URL, DATABASE_URL, REDIS_URL, credit_feed_signing_key
 
 DEBUG = False
 SECRET_KEY = env_secret("SECRET_KEY", min_length=50)
@@ -29,6 +31,13 @@ if not ALLOWED_HOSTS:
 SITE_URL = env_str("SITE_URL").rstrip("/")
 if not SITE_URL.startswith("https://"):
     raise ImproperlyConfigured("SITE_URL must be the site's https:// address in production.")
+# Credit sharing (credit/sharing.py): the consortium's shared key and our own feed-signing key.
+CREDIT_CONSORTIUM_KEY = env_secret("CREDIT_CONSORTIUM_KEY", min_length=32)
+CREDIT_FEED_SIGNING_KEY = credit_feed_signing_key(
+    "CREDIT_FEED_SIGNING_KEY", env_str("CREDIT_FEED_SIGNING_KEY")
+)
+CREDIT_PLATFORM_NAME = env_str("CREDIT_PLATFORM_NAME", urlsplit(SITE_URL).hostname or "")
+CREDIT_PEER_ALLOW_LOOPBACK_HTTP = False
 if not DATABASE_URL or DATABASE_URL.startswith("sqlite"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 if not REDIS_URL or not CELERY_BROKER_URL:

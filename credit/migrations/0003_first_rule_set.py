@@ -1,18 +1,16 @@
-"""The first credit rule set, in force from the start (the 7-day notice of ECL Art. 34 applies to
-changes: there were no rules before this one to change)."""
+"""The first credit rule set, in force from the start of the records (the 7-day notice of ECL Art.
+34 applies to changes: there were no rules before this one to change)."""
 
 from django.db import migrations
 
-from credit.rules import DEFAULT_RULES
+from credit.rules import DEFAULT_RULES, FIRST_EFFECTIVE
 
 
 def seed(apps, schema_editor):
     RuleSet = apps.get_model("credit", "RuleSet")
-    from django.utils import timezone
-
     if RuleSet.objects.exists():
         return
-    now = timezone.now()
+    now = FIRST_EFFECTIVE
     RuleSet.objects.create(
         version=1,
         title="直播主体信用评价规则（第一版）",

@@ -144,6 +144,7 @@ def test_every_registered_entry_check_is_covered_here():
         "ai_presenter_operator",
         "false_ad_endorsement",
         "credit_grade",  # tested in tests/credit
+        "shared_blacklist",  # tested in tests/credit/test_sharing.py
     }
 
 

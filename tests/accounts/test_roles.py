@@ -312,6 +312,8 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         "appeals_pending",
         "referrals_failed",
         "ledger_differences",
+        # Disputes of shared records are decided by leads (credit).
+        "disputes_open",
         "restrictions_in_force",
         "webhooks_failed",
     ]

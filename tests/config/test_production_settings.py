@@ -19,6 +19,8 @@ GOOD_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "IDENTITY_ENCRYPTION_KEYS": "k1:" + "A" * 43,
     "IDENTITY_ENCRYPTION_PRIMARY": "k1",
+    "CREDIT_CONSORTIUM_KEY": "consortium-key-for-the-deploy-check-0123",
+    "CREDIT_FEED_SIGNING_KEY": "B" * 43 + "=",
 }
 
 
@@ -59,6 +61,10 @@ def test_check_deploy_prints_no_warnings():
         ("IDENTITY_ENCRYPTION_PRIMARY", "k2"),
         ("SITE_URL", None),
         ("SITE_URL", "http://compliance.example.cn"),
+        ("CREDIT_CONSORTIUM_KEY", None),
+        ("CREDIT_CONSORTIUM_KEY", "too-short"),
+        ("CREDIT_FEED_SIGNING_KEY", None),
+        ("CREDIT_FEED_SIGNING_KEY", "not base64 of 32 bytes"),
     ],
 )
 def test_production_refuses_to_start_naming_the_bad_variable(variable, value):

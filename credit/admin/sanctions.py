@@ -1,3 +1,8 @@
+"""The external sanctions list: read-only, filled by a lead's CSV import of a regulator's list
+(AdL Art. 38 ¶3; LCM Art. 11)."""
+
+from __future__ import annotations
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied

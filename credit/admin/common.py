@@ -1,0 +1,180 @@
+"""What the credit workbench's pages share: read-only admins for records that only services
+write, a paginator for the tables that run to millions of rows, a filter typed as a number, a
+service's errors on a form, and the page that asks for one small form.
+
+credit sits below liverooms, complaints and enforcement, so it cannot borrow their admin helpers;
+these are the few it needs.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connections
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from credit.scoring import rule_set_in_force
+
+# Below this many rows the planner's estimate is not worth its error: count them.
+ESTIMATE_ABOVE = 100_000
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Events, scores, history, shared records: shown, never added, edited or deleted by hand --
+    not even by a superuser, since each is the output of a service or an append-only record."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class LargeTablePaginator(Paginator):
+    """The unfiltered list of events (10 million rows and more) is counted from PostgreSQL's
+    statistics rather than by a COUNT(*) that reads the whole table on every page view; a
+    filtered list, or a small table, is counted exactly."""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        query = getattr(queryset, "query", None)
+        if query is not None and not query.where:
+            connection = connections[queryset.db]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
+                        [queryset.model._meta.db_table],
+                    )
+                    row = cursor.fetchone()
+                # -1 for a table never analysed.
+                if row and row[0] > ESTIMATE_ABOVE:
+                    return int(row[0])
+        return super().count
+
+
+class NumberFilter(admin.SimpleListFilter):
+    """A filter typed as a number (a party's id) rather than picked from a list of every value:
+    listing the values of a 10-million-row column would cost more than the page."""
+
+    template = "admin/credit/number_filter.html"
+    field_name = ""
+
+    def lookups(self, request, model_admin):
+        # One entry so that the filter is shown; the template draws an input instead.
+        return [("", "")]
+
+    def choices(self, changelist):
+        yield {
+            "value": self.value() or "",
+            "parameter_name": self.parameter_name,
+            # The other filters in force ride along as hidden inputs.
+            "hidden": [
+                (name, value)
+                for name, values in changelist.filter_params.items()
+                if name != self.parameter_name
+                for value in values
+            ],
+        }
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{self.field_name: int(value)})
+
+
+class GradeFilter(admin.SimpleListFilter):
+    """The grades of the rule set in force, rather than a DISTINCT over every score."""
+
+    title = _("grade")
+    parameter_name = "grade"
+
+    def lookups(self, request, model_admin):
+        _row, rules = rule_set_in_force()
+        return [(name, name) for name, _floor in rules.grades]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(grade=self.value())
+        return queryset
+
+
+class PartyIdFilter(NumberFilter):
+    title = _("party id")
+    parameter_name = "party"
+    field_name = "party_id"
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, renames=None) -> None:
+    """Put a service's ValidationError on the form fields it names (the rest on the form)."""
+    renames = renames or {}
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            target = renames.get(name, name)
+            for text in errors:
+                form.add_error(target if target in form.fields else None, text)
+    else:
+        for text in exc.messages:
+            form.add_error(None, text)
+
+
+def admin_link(obj, label=None) -> str:
+    """A link to the object's page in the workbench."""
+    if obj is None:
+        return "—"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
+
+
+def party_link(party) -> str:
+    if party is None:
+        return "—"
+    return admin_link(party, f"{party.name} ({party.get_kind_display()} #{party.pk})")
+
+
+def form_page(
+    model_admin,
+    request,
+    *,
+    title,
+    form: forms.Form | None,
+    button,
+    back_url: str,
+    template: str = "admin/credit/form_page.html",
+    **context,
+) -> TemplateResponse:
+    """A page with one form posting to itself, in the workbench's frame."""
+    media = model_admin.media + (form.media if form is not None else forms.Media())
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.model._meta,
+            "title": title,
+            "form": form,
+            "button": button,
+            "back_url": back_url,
+            "media": media,
+            **context,
+        },
+    )

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SanctionKind(models.TextChoices):
@@ -303,7 +304,9 @@ class PeerRecord(models.Model):
     consortium_hash = models.CharField(max_length=64, db_index=True)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(
+        pgettext_lazy("shared record", "revoked at"), null=True, blank=True
+    )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     party = models.ForeignKey(
         "accounts.Party",
@@ -344,13 +347,13 @@ class Dispute(models.Model):
     peer_record = models.ForeignKey(
         PeerRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes"
     )
-    grounds = models.TextField(_("grounds"))
+    grounds = models.TextField(pgettext_lazy("dispute", "grounds"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
     filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decided_by = models.CharField(_("decided by"), max_length=150, blank=True)
+    decided_by = models.CharField(pgettext_lazy("person", "decided by"), max_length=150, blank=True)
     decision = models.TextField(_("decision"), blank=True)
 
     class Meta:
@@ -386,7 +389,7 @@ class Job(models.Model):
     )
     done = models.PositiveBigIntegerField(_("done"), default=0)
     total = models.PositiveBigIntegerField(_("total"), default=0)
-    result = models.JSONField(_("result"), default=dict, blank=True)
+    result = models.JSONField(pgettext_lazy("job", "result"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     started_by = models.CharField(_("started by"), max_length=150)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Party
 from credit import scoring
@@ -332,7 +333,7 @@ class Standing:
     SUPERSEDED = "superseded"
 
     CHOICES = [
-        (IN_FORCE, _("In force")),
+        (IN_FORCE, pgettext_lazy("rule set", "In force")),
         (SCHEDULED, _("Scheduled")),
         (SUPERSEDED, _("Superseded")),
     ]

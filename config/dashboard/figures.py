@@ -411,7 +411,7 @@ def appeals(period: Period) -> Figure:
         series=(
             Series("upheld", gettext_lazy("Measure upheld"), upheld),
             Series("reversed", gettext_lazy("Measure reversed"), reversed_),
-            Series("pending", gettext_lazy("Pending"), pending),
+            Series("pending", pgettext_lazy("appeal", "Pending"), pending),
             Series(
                 "filed",
                 gettext_lazy("Filed"),

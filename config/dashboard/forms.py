@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.dashboard.exports import CSV, HTML
 from config.dashboard.figures import Period
@@ -23,7 +24,7 @@ class DateInput(forms.DateInput):
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("from"), widget=DateInput)
+    start = forms.DateField(label=pgettext_lazy("period", "from"), widget=DateInput)
     end = forms.DateField(label=_("to (inclusive)"), widget=DateInput)
 
     @classmethod

@@ -21,7 +21,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
@@ -168,7 +168,7 @@ class JobAdmin(ReadOnlyAdmin):
             obj.done * 100 // obj.total,
         )
 
-    @admin.display(description=_("result"))
+    @admin.display(description=pgettext_lazy("job", "result"))
     def result_display(self, obj):
         if not obj.result:
             return "—"

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
@@ -35,7 +35,7 @@ STATE_LABELS = {
     # Published, its start still ahead: public, but the scores do not use it yet.
     "scheduled": _("scheduled"),
     # The latest published version whose start has come: the scores use it.
-    "in_force": _("in force"),
+    "in_force": pgettext_lazy("rule set", "in force"),
     # Published and started, but a later version has started since.
     "superseded": _("superseded"),
 }

@@ -11,7 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
@@ -117,7 +117,7 @@ class RevokedFilter(admin.SimpleListFilter):
 
 
 class MatchedFilter(admin.SimpleListFilter):
-    title = _("matched")
+    title = pgettext_lazy("shared record", "matched")
     parameter_name = "matched"
 
     def lookups(self, request, model_admin):

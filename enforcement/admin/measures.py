@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.admin_site import Queue
 from accounts.models import Restriction
@@ -426,7 +427,7 @@ class MeasureAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
 
 class ExportForm(forms.Form):
-    start = forms.DateField(label=_("from"), widget=AdminDateWidget)
+    start = forms.DateField(label=pgettext_lazy("period", "from"), widget=AdminDateWidget)
     end = forms.DateField(label=_("to (inclusive)"), widget=AdminDateWidget)
     level = forms.ChoiceField(
         label=_("for"),

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import EventRow
 from enforcement.models.catalogue import (
@@ -409,7 +410,7 @@ class MeasureEvent(EventRow):
 
 
 class AppealStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("appeal", "Pending")
     UPHELD = "upheld", _("Upheld")  # the measure stands
     REVERSED = "reversed", _("Reversed")
 
@@ -438,7 +439,7 @@ class Appeal(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
+        verbose_name=pgettext_lazy("person", "decided by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

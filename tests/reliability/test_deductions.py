@@ -54,8 +54,9 @@ def executing_deductions(staff) -> tuple[list, list[int]]:
     worker, as `measure_approve` leaves them.
 
     The deposits go through the ledger's service. The measures are written in bulk, in the state
-    `measure_execute` leaves a deduction in (executing, started an hour ago): proposing and
-    approving 1,000 through the services would take most of the time budget and prove nothing
+    `measure_execute` leaves a deduction in (executing, started five minutes ago: past the relay's
+    two minutes, short of the hour after which it gives a deduction up): proposing and approving
+    1,000 through the services would take most of the time budget and prove nothing
     tests/enforcement does not. Everything from here on -- the task, `deduction_carry_out`,
     `post_once` -- is the real path.
     """
@@ -93,8 +94,9 @@ def executing_deductions(staff) -> tuple[list, list[int]]:
             proposed_by=staff.reviewer,
             decided_by=staff.lead,
             decided_at=now,
-            # Long enough ago that the relay treats a missing message as lost.
-            starts_at=now - timedelta(hours=1),
+            # Long enough ago that the relay treats a missing message as lost, not so long that it
+            # gives the deduction up (ENFORCEMENT_DEDUCTION_GIVE_UP_MINUTES).
+            starts_at=now - timedelta(minutes=5),
         )
         for n, violation in enumerate(violations)
     )

@@ -11,28 +11,48 @@ Python holds no rows: memory stays flat whatever the number of events.
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from credit.models import Job
 from credit.rules import Rules
 from credit.scoring import rule_set_in_force
 
+# PostgreSQL: memory for the hash aggregates, joins and the one sort over every party (about
+# 100 MB per 500,000 parties each), for the recompute's transaction only. At the default 4 MB
+# they spill to temporary files: no slower on a machine whose page cache holds them (bench/
+# README.md), slower where those files reach the disk.
+WORK_MEM = "256MB"
+
+
+def session_settings(vendor: str) -> list[str]:
+    """Statements run first in the recompute's transaction."""
+    return [f"SET LOCAL work_mem = '{WORK_MEM}'"] if vendor == "postgresql" else []
+
 
 def _age(vendor: str, column: str) -> str:
     if vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM (%(now)s::timestamptz - {column})) / 86400.0)"
+        # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT returns numeric, and numeric
+        # arithmetic (POWER above all) took most of the statement's time. date_part gives double
+        # precision, which is also what the Python formula computes with.
+        return f"(date_part('epoch', %(now)s::timestamptz - {column}) / 86400.0)"
     return f"(julianday(%(now)s) - julianday({column}))"
 
 
-def _weight(age: str) -> str:
-    return f"""CASE
-        WHEN {age} < 0 THEN 1.0
-        WHEN e.rule = 'training' THEN CASE WHEN {age} < %(training_days)s THEN 1.0 ELSE 0.0 END
-        WHEN {age} <= %(full_days)s THEN 1.0
-        WHEN {age} >= %(gone_days)s THEN 0.0
-        ELSE (%(gone_days)s - {age}) / (%(gone_days)s - %(full_days)s)
+def _weight(age: str, greatest: str, least: str) -> str:
+    """`Rules.weight` with `age` written once: below `full_days` (and for a future date) the
+    fading fraction is above 1 and is clamped to 1; from `gone_days` on it is clamped to 0."""
+    return f"""CASE WHEN rule = 'training'
+        THEN CASE WHEN {age} < %(training_days)s THEN 1.0 ELSE 0.0 END
+        ELSE {greatest}(0.0, {least}(1.0,
+            (%(gone_days)s - {age}) / (%(gone_days)s - %(full_days)s)))
     END"""
+
+
+def _half_up(value: str) -> str:
+    """`credit.rules.half_up`: to 6 decimals (through numeric: PostgreSQL rounds no float8 to
+    places), then FLOOR(x + 0.5)."""
+    return f"FLOOR(ROUND(CAST({value} AS numeric), 6) + 0.5)"
 
 
 def _grade_case(rules: Rules) -> tuple[str, dict]:
@@ -45,9 +65,22 @@ def _grade_case(rules: Rules) -> tuple[str, dict]:
 
 
 def statements(rules: Rules, vendor: str) -> tuple[list[str], dict]:
-    age = _age(vendor, "e.occurred_at")
-    weight = _weight(age)
     greatest, least = ("GREATEST", "LEAST") if vendor == "postgresql" else ("MAX", "MIN")
+    # Each event's age and counted points are computed once, in a subquery that PostgreSQL must
+    # not flatten (OFFSET 0): flattened, the expression is evaluated again at every reference,
+    # and the aggregates reference it several times.
+    fence = "OFFSET 0" if vendor == "postgresql" else ""
+    # A range on occurred_at a day wider than the window, so that only the window's evaluations
+    # are aged; SQLite compares dates as text, so it ages them all.
+    window = (
+        "AND e.occurred_at > %(now)s::timestamptz - make_interval(days => %(window_days)s + 1)"
+        if vendor == "postgresql"
+        else ""
+    )
+    weight = _weight("age", greatest, least)
+    # The evaluations' points either side of neutral, associated as `evaluation_points` does.
+    up = _half_up("%(evaluation_points)s * ((ev.average - %(neutral)s) / %(up_span)s)")
+    down = _half_up("%(evaluation_points)s * ((ev.average - %(neutral)s) / %(down_span)s)")
     grade, grade_params = _grade_case(rules)
     params = {
         "training_days": rules.training_days,
@@ -71,36 +104,58 @@ def statements(rules: Rules, vendor: str) -> tuple[list[str], dict]:
         party_id bigint PRIMARY KEY, score integer, grade varchar(8),
         deductions integer, additions integer, evaluation_points integer
     )"""
-    # Only fixed fragments are interpolated (the age and weight expressions, the grade CASE);
-    # every value is a parameter.
+    # Only fixed fragments are interpolated (the age and weight expressions, the fence, the grade
+    # CASE); every value is a parameter.
+    #
+    # One pass over the events that count by points (`own`) gives each party's deductions and
+    # additions, and apart the part an agency carries (violations and measures); the agency's
+    # share then comes from its current anchors' rows of `own` (one per anchor), not from the
+    # events again. Evaluations are read in a second pass, only those of the window: the range
+    # on `occurred_at` is a day wider than the window and the exact test is on the age.
     fill = f"""
     INSERT INTO credit_new_scores
-    WITH counted AS (
-        SELECT e.party_id, e.rule, e.points * {weight} AS c
-        FROM credit_creditevent e
-        WHERE e.kind <> 'evaluation' AND e.rule <> 'evaluation'
-    ),
-    own AS (
+    WITH own AS (
         SELECT party_id,
-               SUM(CASE WHEN c < 0 THEN c ELSE 0 END) AS ded,
-               SUM(CASE WHEN c > 0 THEN c ELSE 0 END) AS addi
-        FROM counted GROUP BY party_id
+               SUM({least}(c, 0)) AS ded,
+               SUM({greatest}(c, 0)) AS addi,
+               SUM(CASE WHEN for_agency THEN {least}(c, 0) ELSE 0 END) AS anchor_ded,
+               SUM(CASE WHEN for_agency THEN {greatest}(c, 0) ELSE 0 END) AS anchor_addi
+        FROM (
+            SELECT party_id, points * {weight} AS c,
+                   (rule = 'violation' OR rule LIKE 'measure.%%') AS for_agency
+            FROM (
+                SELECT e.party_id, e.rule, e.points, {_age(vendor, "e.occurred_at")} AS age
+                FROM credit_creditevent e
+                WHERE e.kind <> 'evaluation' AND e.rule <> 'evaluation'
+                {fence}
+            ) aged
+            {fence}
+        ) counted
+        GROUP BY party_id
     ),
     agency AS (
         SELECT m.agency_id AS party_id,
-               SUM(CASE WHEN k.c < 0 THEN k.c ELSE 0 END) * %(share)s AS ded,
-               SUM(CASE WHEN k.c > 0 THEN k.c ELSE 0 END) * %(share)s AS addi
-        FROM counted k
-        JOIN anchors_agencymembership m ON m.anchor_id = k.party_id AND m.ended_at IS NULL
-        WHERE k.rule = 'violation' OR k.rule LIKE 'measure.%%'
+               SUM(o.anchor_ded) * %(share)s AS ded,
+               SUM(o.anchor_addi) * %(share)s AS addi
+        FROM own o
+        JOIN anchors_agencymembership m ON m.anchor_id = o.party_id AND m.ended_at IS NULL
         GROUP BY m.agency_id
     ),
     rated AS (
-        SELECT e.party_id, POWER(0.5, {age} / %(half_life)s) AS w, e.value AS v
-        FROM credit_creditevent e
-        WHERE e.kind = 'evaluation' AND e.value IS NOT NULL
-          AND {age} >= 0 AND {age} < %(window_days)s
-          AND NOT EXISTS (SELECT 1 FROM credit_creditevent r WHERE r.reverses_id = e.id)
+        SELECT party_id, POWER(0.5, age / %(half_life)s) AS w, v
+        FROM (
+            SELECT e.party_id, CAST(e.value AS double precision) AS v,
+                   {_age(vendor, "e.occurred_at")} AS age
+            FROM credit_creditevent e
+            WHERE e.kind = 'evaluation' AND e.value IS NOT NULL
+              {window}
+              AND NOT EXISTS (
+                  SELECT 1 FROM credit_creditevent r
+                  WHERE r.reverses_id = e.id AND r.reverses_id IS NOT NULL
+              )
+            {fence}
+        ) aged
+        WHERE age >= 0 AND age < %(window_days)s
     ),
     evaluations AS (
         SELECT party_id, SUM(w * v) / SUM(w) AS average, COUNT(*) AS n
@@ -112,10 +167,8 @@ def statements(rules: Rules, vendor: str) -> tuple[list[str], dict]:
                COALESCE(o.addi, 0) + COALESCE(a.addi, 0) AS addi,
                CASE
                    WHEN ev.n IS NULL OR ev.n < %(min_count)s THEN 0
-                   WHEN ev.average >= %(neutral)s THEN FLOOR(
-                       %(evaluation_points)s * (ev.average - %(neutral)s) / %(up_span)s + 0.5)
-                   ELSE FLOOR(
-                       %(evaluation_points)s * (ev.average - %(neutral)s) / %(down_span)s + 0.5)
+                   WHEN ev.average >= %(neutral)s THEN {up}
+                   ELSE {down}
                END AS evp
         FROM accounts_party p
         LEFT JOIN own o ON o.party_id = p.id
@@ -125,7 +178,7 @@ def statements(rules: Rules, vendor: str) -> tuple[list[str], dict]:
     s AS (
         SELECT party_id, ded, addi, evp,
                {greatest}(%(minimum)s, {least}(%(maximum)s,
-                   CAST(FLOOR(%(base)s + ded + addi + evp + 0.5) AS integer))) AS score
+                   CAST({_half_up("%(base)s + ded + addi + evp")} AS integer))) AS score
         FROM scored
     )
     SELECT s.party_id, s.score, {grade},
@@ -152,33 +205,67 @@ def statements(rules: Rules, vendor: str) -> tuple[list[str], dict]:
     return [create, fill, history, upsert, drop], params
 
 
+class _Progress:
+    """Writes a Job's progress where the admin can see it while the recompute's transaction is
+    still open: through a connection of its own on PostgreSQL (in autocommit), in the same
+    transaction elsewhere (SQLite allows one writer; it shows at the end)."""
+
+    def __init__(self, job_id: int | None):
+        self.job_id = job_id
+        self.side = None
+        if job_id and connection.vendor == "postgresql":
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def update(self, **fields) -> None:
+        if not self.job_id:
+            return
+        if self.side is None:
+            Job.objects.filter(pk=self.job_id).update(**fields)
+            return
+        columns = ", ".join(f"{name} = %s" for name in fields)
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE credit_job SET {columns} WHERE id = %s",  # noqa: S608 - our own names
+                [*fields.values(), self.job_id],
+            )
+            seen = cursor.rowcount
+        if not seen:
+            # The job row is not committed yet (created in the caller's transaction): it can
+            # only be written from there.
+            self.side.close()
+            self.side = None
+            Job.objects.filter(pk=self.job_id).update(**fields)
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+
+
 def recompute_all(*, job_id: int | None = None, now=None) -> int:
     """Recompute every score; returns how many changed. Reports progress to a Job if given."""
     now = now or timezone.now()
     row, rules = rule_set_in_force()
     sql, params = statements(rules, connection.vendor)
     params = {**params, "now": now, "rule_set": row.pk}
-    steps = len(sql)
-    job = Job.objects.filter(pk=job_id).first() if job_id else None
-    if job is not None:
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, total=steps, done=0)
+    progress = _Progress(job_id)
+    progress.update(status=Job.Status.RUNNING, total=len(sql), done=0)
     changed = 0
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            for setting in session_settings(connection.vendor):
+                cursor.execute(setting)
             for step, statement in enumerate(sql, start=1):
                 cursor.execute(statement, params)
                 if "credit_scorechange" in statement:
                     changed = cursor.rowcount
-                if job is not None:
-                    Job.objects.filter(pk=job.pk).update(done=step)
+                progress.update(done=step)
     except Exception as exc:
-        if job is not None:
-            Job.objects.filter(pk=job.pk).update(
-                status=Job.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-            )
+        progress.update(status=Job.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now())
+        progress.close()
         raise
-    if job is not None:
-        Job.objects.filter(pk=job.pk).update(
+    if job_id:
+        Job.objects.filter(pk=job_id).update(
             status=Job.Status.DONE, result={"changed": changed}, finished_at=timezone.now()
         )
+    progress.close()
     return changed

@@ -236,8 +236,11 @@ class Result:
 
 
 def half_up(value: float) -> int:
-    """Rounding as the SQL recompute does it (FLOOR(x + 0.5)), so that both agree."""
-    return math.floor(value + 0.5)
+    """Rounding as the SQL recompute does it (FLOOR(ROUND(x, 6) + 0.5)), so that both agree.
+    Rounding to 6 decimals first drops the floating-point noise, which differs with the order of
+    the sums: evaluations of 3.67 stars give 50 x (3.67 - 4) / 3 = -5.500000000000001 here and
+    -5.5 in SQL, -6 and -5 points without it."""
+    return math.floor(round(value, 6) + 0.5)
 
 
 def age_days(now: datetime, then: datetime) -> float:
@@ -315,8 +318,8 @@ def compute(rules: Rules, events, *, now: datetime, anchor_events=()) -> Result:
     return Result(
         score=score,
         grade=rules.grade(score),
-        deductions=round(deductions),
-        additions=round(additions),
+        deductions=half_up(deductions),
+        additions=half_up(additions),
         evaluation_points=from_evaluations,
         lines=lines,
         evaluation_average=average,

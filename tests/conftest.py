@@ -32,8 +32,22 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+    _forget_process_caches()
     yield
     cache.clear()
+    _forget_process_caches()
+
+
+def _forget_process_caches():
+    """What a process keeps for a minute (the rules in force, deposit requirements, peers'
+    blacklistings) refers to rows: a test's database is rolled back or emptied under it."""
+    from credit.scoring import forget_rules
+    from credit.sharing import forget_shared_blacklists
+    from enforcement.checks import forget_requirements
+
+    forget_rules()
+    forget_requirements()
+    forget_shared_blacklists()
 
 
 @pytest.fixture

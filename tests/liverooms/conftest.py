@@ -123,3 +123,16 @@ def world(db, settings, tmp_path, make_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return World(reviewer, merchant, anchor, product, room, client)
+
+
+def warm_process_caches() -> None:
+    """What each process keeps for a minute -- the credit rules in force, the deposit
+    requirements, the parties peers have blacklisted -- loaded before a test counts a decision's
+    queries, as a running server has them."""
+    from credit.scoring import rule_set_in_force
+    from credit.sharing import shared_blacklisted_parties
+    from enforcement.checks import requirements
+
+    rule_set_in_force()
+    requirements()
+    shared_blacklisted_parties(today=timezone.localdate())

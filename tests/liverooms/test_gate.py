@@ -14,7 +14,7 @@ from liverooms.models import GoLiveRefusal, LiveSession, SessionAnchor
 from merchants.models import ListingStatus
 from merchants.services import product_register, product_set_listing_status
 from tests.factories import TEST_ACTOR
-from tests.liverooms.conftest import approved_anchor
+from tests.liverooms.conftest import approved_anchor, warm_process_caches
 
 pytestmark = pytest.mark.django_db
 
@@ -236,6 +236,7 @@ def test_the_decision_takes_the_same_number_of_queries_for_many_anchors_and_prod
         for i in range(8)
     ]
     world.api.get("/api/v1/key/")
+    warm_process_caches()
 
     def count(anchor_ids, product_ids):
         with CaptureQueriesContext(connection) as ctx:

@@ -194,7 +194,7 @@ def test_the_hot_path_and_the_view_answer_the_same_to_a_party_bound_key(world, m
 def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(world):
     from merchants.services import product_register
     from tests.factories import TEST_ACTOR
-    from tests.liverooms.conftest import approved_anchor
+    from tests.liverooms.conftest import approved_anchor, warm_process_caches
 
     anchors = [approved_anchor(world.reviewer) for _ in range(4)]
     products = [
@@ -208,6 +208,7 @@ def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(
         for i in range(8)
     ]
     world.api.get("/api/v1/key/")  # the key is looked up and its use recorded
+    warm_process_caches()
 
     def statements(expected, **overrides):
         with CaptureQueriesContext(connection) as ctx:

@@ -58,8 +58,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Tests marked `postgres` test what only PostgreSQL does (row locks, advisory locks, planner
+# statistics): they are left out here and run by `make integration`, so that nothing is skipped.
 unit: venv translations browser
-	$(BIN)/pytest --ignore=tests/integration --ignore=tests/reliability
+	$(BIN)/pytest --ignore=tests/integration --ignore=tests/reliability -m "not postgres"
 
 # The browser tests (tests/browser) drive Debian's headless Chromium and its chromedriver, with
 # a CJK font so that screenshots show Chinese. Installed with apt-get when missing (as root, or
@@ -78,6 +80,8 @@ browser:
 integration: venv translations
 	LCC_INTEGRATION=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/pytest tests/integration
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/pytest tests -m postgres --ignore=tests/integration --ignore=tests/reliability
 
 # Faults, against the same services (docs/RELIABILITY.md): 1,000 deposit deductions while the
 # worker is killed with SIGKILL and its broker -- a private redis-server the tests start on a free

@@ -725,6 +725,7 @@ def test_upholding_a_dispute_of_a_peers_record_reverses_its_credit_here(world, l
     assert CreditEvent.objects.get(reverses=shared).points == 300
 
 
+@pytest.mark.postgres
 def test_the_unfiltered_event_list_is_counted_from_the_statistics_on_postgresql(
     db, reviewer, monkeypatch
 ):

@@ -706,6 +706,7 @@ def test_a_credit_code_typed_with_spaces_or_in_lower_case_hashes_alike():
     assert sharing.consortium_hash(code) == sharing.consortium_hash(spaced)
 
 
+@pytest.mark.postgres
 def test_publishing_holds_the_feed_lock_until_commit_so_entries_commit_in_sequence_order(world):
     from django.db import connection, transaction
 

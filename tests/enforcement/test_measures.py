@@ -407,6 +407,7 @@ def test_the_relay_marks_a_deduction_executing_too_long_failed(world, settings):
     assert LedgerEntry.objects.get(measure=recent).amount_fen == -100_000
 
 
+@pytest.mark.postgres
 def test_locking_a_measure_locks_its_row_only(world):
     """The violation and the party are read with it, not locked: a lock on the party would queue
     every other measure of the party behind this one."""

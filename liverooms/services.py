@@ -86,15 +86,27 @@ def session_start(
     return session_open(context=context, checklist=checklist, actor=actor)
 
 
+class RoomNotFound(Exception):
+    """The room does not exist, or is not the asking party's: the two are answered alike, so
+    that a key bound to a party cannot tell which room ids exist."""
+
+
 def session_gate(
-    *, room_id: int, anchor_ids: list[int], product_ids: list[int], ai_generated: bool
+    *,
+    room_id: int,
+    anchor_ids: list[int],
+    product_ids: list[int],
+    ai_generated: bool,
+    owner_id: int | None = None,
 ) -> gate.GateContext:
     """The gate's one read for a go-live request. Ids that do not exist are field errors, named
-    as the API names them; the API checks the room's owner against the key before it goes on
-    with `session_open`."""
+    as the API names them. With `owner_id` (a key bound to a party) a room that is missing or
+    another party's is `RoomNotFound`, before anything else about the request is said."""
     context = gate.load_context(
         room_id=room_id, anchor_ids=anchor_ids, product_ids=product_ids, ai_generated=ai_generated
     )
+    if owner_id is not None and (context.room is None or context.room.owner_id != owner_id):
+        raise RoomNotFound
     if context.room is None:
         raise ValidationError({"room_id": _("No live room with this id.")})
     if context.missing_anchor_ids:

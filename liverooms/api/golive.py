@@ -72,14 +72,17 @@ def answer(view, request: HttpRequest) -> Response | None:
 
 def decide(view, key: ApiKey, data: dict) -> Response:
     """Load, check the key's party, decide, write and answer; for both paths."""
-    context = services.session_gate(
-        room_id=data["room_id"],
-        anchor_ids=data["anchor_ids"],
-        product_ids=data["product_ids"],
-        ai_generated=data["ai_generated"],
-    )
-    if key.party_id is not None and context.room.owner_id != key.party_id:
-        # A key bound to a party reaches only its own rooms; others' are not disclosed.
+    try:
+        context = services.session_gate(
+            room_id=data["room_id"],
+            anchor_ids=data["anchor_ids"],
+            product_ids=data["product_ids"],
+            ai_generated=data["ai_generated"],
+            owner_id=key.party_id,
+        )
+    except services.RoomNotFound:
+        # A key bound to a party reaches only its own rooms; whether another id is a room at
+        # all, someone else's, is not disclosed.
         return _finish(view, Response(status=status.HTTP_404_NOT_FOUND))
     outcome = services.session_open(
         context=context, checklist=data["pre_stream_checklist"], actor=Actor.for_api_key(key)

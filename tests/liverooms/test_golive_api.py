@@ -191,6 +191,26 @@ def test_the_hot_path_and_the_view_answer_the_same_to_a_party_bound_key(world, m
     assert not LiveSession.objects.exists()
 
 
+def test_a_party_bound_key_cannot_tell_a_missing_room_from_another_partys(world, make_key):
+    from tests.liverooms.conftest import approved_merchant
+
+    other = approved_merchant(world.reviewer)
+    _key, raw = make_key(party=other, name="other-merchant")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    answers = [
+        client.post(URL, {"room_id": room_id, "anchor_ids": anchors}, "json")
+        for room_id, anchors in [
+            (world.room.pk, [world.anchor.pk]),  # someone else's room
+            (world.room.pk + 10_000, [world.anchor.pk]),  # no such room
+            (world.room.pk, [world.anchor.pk + 10_000]),  # someone else's, with a bad anchor
+            (world.room.pk + 10_000, [world.anchor.pk + 10_000]),
+        ]
+    ]
+    assert {(a.status_code, a.content) for a in answers} == {(404, b"")}
+    assert not LiveSession.objects.exists()
+
+
 def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(world):
     from merchants.services import product_register
     from tests.factories import TEST_ACTOR

@@ -78,11 +78,6 @@ class SessionIdField(serializers.IntegerField):
         return session
 
 
-class ErrorOut(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-
-
 # --- Cases ---------------------------------------------------------------------------------------
 
 

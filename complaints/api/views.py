@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -33,7 +32,6 @@ from complaints.api.serializers import (
     CaseDetailOut,
     CaseIn,
     CaseOut,
-    ErrorOut,
     EvaluationIn,
     EvaluationOut,
     EvidenceAddedOut,
@@ -42,29 +40,15 @@ from complaints.api.serializers import (
     WithdrawIn,
 )
 from complaints.models import Case, CaseEvent, Evaluation, Source
-
-_ERRORS = {
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="Field errors, `{field: [message, ...]}`; nothing was stored.",
-    ),
-    401: OpenApiResponse(ErrorOut, description="No API key, or an invalid or revoked one."),
-    403: OpenApiResponse(
-        ErrorOut,
-        description="The key lacks the scope, or is bound to a party and may not do this.",
-    ),
-    404: OpenApiResponse(ErrorOut, description="No such case, or one this key may not see."),
-    409: OpenApiResponse(
-        ErrorOut, description="The case's status does not allow this now (`code: conflict`)."
-    ),
-    429: OpenApiResponse(
-        ErrorOut, description="Too many requests; retry after the seconds in `Retry-After`."
-    ),
-}
+from config.api.schema import error_responses
 
 
 def errors(*codes: int) -> dict:
-    return {code: _ERRORS[code] for code in codes}
+    return error_responses(
+        *codes,
+        not_found="No such case, or one this key may not see.",
+        conflict="The case's status does not allow this now",
+    )
 
 
 # The services name the model's fields; the API calls some of them differently.

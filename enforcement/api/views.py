@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from accounts.actors import Actor
 from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
 from accounts.models import ApiKey, Party
-from complaints.api.serializers import ErrorOut
+from config.api.schema import error_responses
 from config.errors import Conflict
 from enforcement import services
 from enforcement.api.filters import (
@@ -50,28 +50,13 @@ from enforcement.models import (
 from enforcement.services import statements
 from merchants.models import ListingStatus, Product
 
-_ERRORS = {
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="Field errors, `{field: [message, ...]}`; nothing was stored.",
-    ),
-    401: OpenApiResponse(ErrorOut, description="No API key, or an invalid or revoked one."),
-    403: OpenApiResponse(
-        ErrorOut,
-        description="The key lacks the scope, or is bound to a party and may not do this.",
-    ),
-    404: OpenApiResponse(ErrorOut, description="No such record, or one this key may not see."),
-    409: OpenApiResponse(
-        ErrorOut, description="Refused in the record's present state (`code: conflict`)."
-    ),
-    429: OpenApiResponse(
-        ErrorOut, description="Too many requests; retry after the seconds in `Retry-After`."
-    ),
-}
-
 
 def errors(*codes: int) -> dict:
-    return {code: _ERRORS[code] for code in codes}
+    return error_responses(
+        *codes,
+        not_found="No such record, or one this key may not see.",
+        conflict="Refused in the record's present state",
+    )
 
 
 def bound_party(request) -> int | None:

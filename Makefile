@@ -10,16 +10,22 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: help venv translations demo test unit browser integration reliability lint clean bench bench-monitoring bench-gate bench-credit
+.PHONY: help venv translations demo test unit browser integration reliability lint audit clean \
+	bench bench-scale bench-load bench-registration bench-monitoring bench-gate bench-credit \
+	bench-uploads wrk
 
 help:
 	@echo "make demo   - set up, migrate, load demo data and serve on http://127.0.0.1:8000"
 	@echo "make test   - lint, migration check and the whole test suite"
 	@echo "make reliability - money and referrals under faults: killed workers, a Redis restart"
-	@echo "make bench  - registration benchmarks at 1,000,000 parties on PostgreSQL"
+	@echo "make bench  - every benchmark below, in turn (docs/PERFORMANCE.md); about an hour the first time"
+	@echo "make bench-scale - the scale data set (1M parties, 5M complaints, 10M credit events, 2M alerts) and the admin on it"
+	@echo "make bench-load - complaint intake and credit look-ups under gunicorn and wrk, beside a bare Django view"
 	@echo "make bench-gate - the go-live gate under gunicorn and wrk, beside a bare Django view"
+	@echo "make bench-registration - registration: submission, entry checks, the admin queue at 1M parties"
 	@echo "make bench-monitoring - monitoring rule engine: 2,000 rules, segments/s on one core"
 	@echo "make bench-credit - credit: full recompute of 500,000 parties from 10M events, worker latency"
+	@echo "make bench-uploads - a hostile upload corpus: time and memory to refuse each file"
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -96,12 +102,42 @@ test: lint unit integration reliability
 clean:
 	rm -rf $(VENV) var
 
-# Registration at registry scale (bench/README.md): builds a registry of 1,000,000 parties in its
-# own database the first time (about a minute), then prints the figures and PASS/FAIL per target.
+# The benchmarks (docs/PERFORMANCE.md has this machine's figures). Each prints its targets with
+# PASS or FAIL and exits 1 if one fails; `make bench` runs them all and fails at the end if any
+# did. They share one database of their own, never a real one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lcc_bench
+BENCH_REDIS_URL    ?= redis://127.0.0.1:6379/13
+
+BENCHES := bench-scale bench-load bench-gate bench-registration bench-monitoring bench-credit bench-uploads
 
 bench: venv
+	@failed=""; for b in $(BENCHES); do $(MAKE) --no-print-directory $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "Targets failed in:$$failed"; exit 1; fi
+
+# The scale data set, built once by set-based SQL (about 25 minutes), then the admin's change
+# lists and change forms rendered on it.
+bench-scale: venv
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/scale.py
+
+# Complaint intake and credit look-ups on that data set, under gunicorn and wrk.
+bench-load: venv wrk
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+	  $(BIN)/python bench/load.py
+
+# Registration at registry scale (bench/README.md): the registry of 1,000,000 parties (built the
+# first time in about a minute), then the figures and PASS/FAIL per target.
+bench-registration: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/registration.py
+
+# Hostile uploads: every file of the corpus through every upload validator. No database.
+bench-uploads: venv
+	$(BIN)/python bench/uploads.py
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "wrk is missing: installing it with apt-get."; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y wrk; }
 
 # The monitoring rule engine (bench/monitoring.py): 2,000 rules against 20,000 segments on one
 # core, beside a loop over 2,000 regexes; PASS/FAIL against 5,000 segments/s. No database.
@@ -111,13 +147,7 @@ bench-monitoring: venv
 # The go-live gate under load (bench/README.md, "Go-live gate"): the same database, plus a go-live
 # population built through the real services the first time (about 6 minutes); then gunicorn under
 # the production settings, driven by wrk beside a bare Django view, and PASS/FAIL per target.
-BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
-
-bench-gate: venv
-	@command -v wrk >/dev/null 2>&1 || { \
-	  echo "wrk is missing: installing it with apt-get."; \
-	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	  $$sudo apt-get update -qq && $$sudo apt-get install -y wrk; }
+bench-gate: venv wrk
 	DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 	  $(BIN)/python bench/gate.py
 

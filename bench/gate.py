@@ -919,6 +919,11 @@ def server_env(database_url: str, redis_url: str) -> dict:
         IDENTITY_ENCRYPTION_PRIMARY=settings.IDENTITY_ENCRYPTION_PRIMARY,
         ALLOWED_HOSTS="127.0.0.1",
         SITE_URL="https://127.0.0.1",
+        # Credit sharing's keys: production refuses to start without them; the bench's own.
+        CREDIT_CONSORTIUM_KEY=os.environ.get(
+            "BENCH_CONSORTIUM_KEY", "bench-consortium-" + "c" * 32
+        ),
+        CREDIT_FEED_SIGNING_KEY=os.environ.get("BENCH_FEED_SIGNING_KEY", "B" * 43 + "="),
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECURE_SSL_REDIRECT="false",

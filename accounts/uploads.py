@@ -164,21 +164,21 @@ def _read_capped(upload: Upload, *, max_bytes: int) -> bytes:
 def _decode(data: bytes) -> Image.Image:
     # Pillow only warns between about 89 and 179 million pixels; as an error it refuses. The
     # filter is process-wide while it is held, which is harmless (it only escalates this one
-    # warning), and the explicit pixel cap in _check_dimensions is the guard that is always there.
+    # warning), and the explicit pixel cap in check_dimensions is the guard that is always there.
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             # Opening reads the header only; no pixel data is decoded yet.
             image = Image.open(io.BytesIO(data), formats=list(_OUTPUT_FORMATS))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_many_pixels(_max_pixels()) from exc
+            raise too_many_pixels() from exc
         except UnidentifiedImageError as exc:
             raise _unsupported_type() from exc
         except Exception as exc:
             # A recognised header that is broken in a way Pillow's plugins do not anticipate.
             raise _corrupt() from exc
 
-        _check_dimensions(image)
+        check_dimensions(image)
         # Checked before load(): an animation would be decoded frame by frame only to be refused.
         # A multi-picture JPEG (MPO, stereo cameras) also counts as more than one frame.
         if getattr(image, "n_frames", 1) > 1:
@@ -194,7 +194,7 @@ def _decode(data: bytes) -> Image.Image:
             # padded with grey.
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_many_pixels(_max_pixels()) from exc
+            raise too_many_pixels() from exc
         except Exception as exc:
             # Pillow's decoders raise OSError, ValueError, EOFError, SyntaxError, struct.error...
             # on hostile input; whichever it is, the file cannot be decoded.
@@ -202,7 +202,11 @@ def _decode(data: bytes) -> Image.Image:
     return image
 
 
-def _check_dimensions(image: Image.Image) -> None:
+def check_dimensions(image: Image.Image) -> None:
+    """Refuse an opened image whose header dimensions are over the caps (no pixels decoded).
+
+    Also used for enforcement evidence, which is checked but stored as received.
+    """
     width, height = image.size
     if width <= 0 or height <= 0:
         raise _corrupt()
@@ -217,15 +221,18 @@ def _check_dimensions(image: Image.Image) -> None:
             },
         )
     if width * height > _max_pixels():
-        raise _too_many_pixels(_max_pixels())
+        raise too_many_pixels()
 
 
 def _strip(image: Image.Image) -> Image.Image:
     """The decoded picture, upright, with no metadata left to write."""
     try:
-        pixels = ImageOps.exif_transpose(image)
+        # In place: a picture without an orientation tag (most of them) is not copied, which
+        # would double the memory the largest accepted image costs.
+        ImageOps.exif_transpose(image, in_place=True)
     except Exception as exc:
         raise _corrupt() from exc
+    pixels = image
     # Pillow's encoders fall back to `info` for some metadata (the PNG encoder writes the ICC
     # profile from it, the JPEG encoder the comment), so everything but transparency, which is
     # part of the picture, is dropped here. EXIF, XMP and text chunks are only written when passed
@@ -253,11 +260,11 @@ def _too_large(max_bytes: int) -> ValidationError:
     )
 
 
-def _too_many_pixels(max_pixels: int) -> ValidationError:
+def too_many_pixels() -> ValidationError:
     return ValidationError(
         _("The image has more than %(limit)s pixels; upload a smaller scan or photo."),
         code="too_many_pixels",
-        params={"limit": number_format(max_pixels, force_grouping=True)},
+        params={"limit": number_format(_max_pixels(), force_grouping=True)},
     )
 
 

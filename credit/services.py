@@ -69,20 +69,37 @@ def sanctions_import_csv(*, content: bytes, actor: Actor) -> ImportReport:
     except UnicodeDecodeError:
         report.errors.append(_("The file is not UTF-8 text."))
         return report
-    reader = csv.DictReader(io.StringIO(text))
-    missing = set(CSV_COLUMNS) - set(reader.fieldnames or [])
-    if missing - {"ends_on"}:
-        report.errors.append(_("Missing columns: %s") % ", ".join(sorted(missing)))
+    if "\x00" in text:
+        # Python's csv reader passes NULs through, and PostgreSQL refuses them in text columns:
+        # the import would fail at the first save instead of here with a message.
+        report.errors.append(_("The file holds NUL characters; it is not a text list."))
         return report
+    reader = csv.DictReader(io.StringIO(text))
     entries = []
-    for line, row in enumerate(reader, start=2):
-        if line > MAX_IMPORT_ROWS + 1:
-            report.errors.append(_("More than %d rows; split the file.") % MAX_IMPORT_ROWS)
+    try:
+        missing = set(CSV_COLUMNS) - set(reader.fieldnames or [])
+        if missing - {"ends_on"}:
+            report.errors.append(_("Missing columns: %s") % ", ".join(sorted(missing)))
             return report
-        try:
-            entries.append(_parse_row(row))
-        except ValueError as exc:
-            report.errors.append(_("Line %(line)d: %(error)s") % {"line": line, "error": exc})
+        for line, row in enumerate(reader, start=2):
+            if line > MAX_IMPORT_ROWS + 1:
+                report.errors.append(_("More than %d rows; split the file.") % MAX_IMPORT_ROWS)
+                return report
+            try:
+                entries.append(_parse_row(row))
+            except ValueError as exc:
+                report.errors.append(_("Line %(line)d: %(error)s") % {"line": line, "error": exc})
+    except csv.Error:
+        # A quote left open swallows the rest of the file into one field, which the reader
+        # refuses past its field limit (128 KB).
+        report.errors.append(
+            _(
+                "The file cannot be read as CSV near line %(line)d (a quote left open, or a "
+                "field over 128 KB)."
+            )
+            % {"line": reader.line_num + 1}
+        )
+        return report
     if report.errors:
         return report
     with transaction.atomic():

@@ -3,14 +3,7 @@ confirmed or dismissed."""
 
 from __future__ import annotations
 
-import codecs
-import hashlib
-import mimetypes
-import uuid
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,78 +24,7 @@ from enforcement.models import (
 )
 from enforcement.services import credit_events
 from enforcement.services.base import require_person, violation_event
-
-# Evidence files: what a reviewer exports from the platform -- screenshots, replay clips, chat
-# logs, documents. Checked by their first bytes, not by the name the browser sends.
-EVIDENCE_SIGNATURES = {
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"%PDF-": "application/pdf",
-    b"RIFF": "image/webp",  # checked further below: RIFF....WEBP
-}
-MP4_BRAND = b"ftyp"
-
-
-SNIFF_BYTES = 1024
-
-
-def _sniff(head: bytes, *, whole: bool) -> str | None:
-    """The content type of a file by its first bytes (`whole`: they are the entire file)."""
-    for signature, content_type in EVIDENCE_SIGNATURES.items():
-        if head.startswith(signature):
-            if content_type == "image/webp" and head[8:12] != b"WEBP":
-                return None
-            return content_type
-    if head[4:8] == MP4_BRAND:
-        return "video/mp4"
-    try:
-        # A cut-off head may end inside a character (Chinese takes three bytes in UTF-8): the
-        # incremental decoder holds those bytes back instead of refusing the file.
-        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
-    except UnicodeDecodeError:
-        return None
-    # Plain text (chat logs, transcripts) -- but never binary that happens to decode (a NUL is
-    # in nearly every binary format's first kilobyte and in no text), nor markup a browser would
-    # render.
-    if "\x00" in text or text.lstrip("\ufeff").lstrip()[:1] == "<":
-        return None
-    return "text/plain"
-
-
-def store_evidence_file(upload) -> tuple[str, str, str, int]:
-    """Validate and store an evidence file; returns (stored name, content type, digest, size).
-
-    The file is streamed in chunks with a size cap, hashed as it is read, and stored under a
-    random name: the digest is of exactly the stored bytes.
-    """
-    limit = settings.ENFORCEMENT_EVIDENCE_MAX_BYTES
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise ValidationError(
-            {"file": _("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}}
-        )
-    digest = hashlib.sha256()
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in upload.chunks() if hasattr(upload, "chunks") else [upload.read()]:
-        total += len(chunk)
-        if total > limit:
-            raise ValidationError(
-                {"file": _("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}}
-            )
-        digest.update(chunk)
-        chunks.append(chunk)
-    data = b"".join(chunks)
-    if not data:
-        raise ValidationError({"file": _("The file is empty.")})
-    content_type = _sniff(data[:SNIFF_BYTES], whole=len(data) <= SNIFF_BYTES)
-    if content_type is None:
-        raise ValidationError(
-            {"file": _("Upload a PNG, JPEG or WebP image, a PDF, an MP4 video or a text file.")}
-        )
-    extension = mimetypes.guess_extension(content_type) or ".bin"
-    name = default_storage.save(f"evidence/{uuid.uuid4().hex}{extension}", ContentFile(data))
-    return name, content_type, digest.hexdigest(), total
+from enforcement.services.evidence_files import store_evidence_file, uploaded_name
 
 
 @transaction.atomic
@@ -164,7 +86,7 @@ def evidence_add_file(*, violation: Violation, upload, description: str, actor: 
             kind=EvidenceKind.FILE,
             description=description.strip()[:300],
             file=name,
-            file_name=str(getattr(upload, "name", "") or "")[:200],
+            file_name=uploaded_name(upload),
             content_type=content_type,
             size=size,
             sha256=digest,

@@ -37,11 +37,12 @@ from enforcement.models import (
 from liverooms.models import LiveSession
 from liverooms.services import inspection_record
 from merchants.services import product_register
+from tests.accounts.conftest import png_bytes
 from tests.accounts.test_roles import verified_client
 from tests.factories import TEST_ACTOR, UserFactory, register_party
 
 ADMIN = "/admin/enforcement"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()  # a real image: evidence images are checked to their last chunk
 
 
 def login(user) -> Client:

@@ -15,6 +15,7 @@ from enforcement import services
 from enforcement.models import CatalogueStatus, Evidence, Violation, ViolationType
 from liverooms.models import LiveSession
 from liverooms.services import inspection_record
+from tests.accounts.conftest import png_bytes
 
 
 def _decided_case(world, outcome, **decision):
@@ -68,7 +69,7 @@ def test_an_inspection_suspecting_a_violation_raises_one_for_the_room_owner(worl
 
 def test_an_evidence_file_is_stored_with_the_digest_of_its_bytes(world):
     violation = world.violation()
-    data = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    data = png_bytes()
     evidence = services.evidence_add_file(
         violation=violation,
         upload=SimpleUploadedFile("shot.png", data),

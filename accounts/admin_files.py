@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts import registration, reports
 from accounts.actors import Actor
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.identity import identity_hash, normalise_identifier
 from accounts.models import (
@@ -180,7 +181,7 @@ class RevealForm(forms.Form):
 
 
 @admin.register(RegistrationFile)
-class RegistrationFileAdmin(admin.ModelAdmin):
+class RegistrationFileAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "party_number",
         "name",
@@ -194,7 +195,8 @@ class RegistrationFileAdmin(admin.ModelAdmin):
     ]
     list_filter = [QueueFilter, "status", "kind"]
     list_select_related = ["party", "assigned_to"]
-    search_fields = ["name", "credit_code", "=id_number_masked", "=party__platform_ref"]
+    # Prefixes and whole codes (indexable); a full ID number in get_search_results.
+    search_fields = ["^name", "=credit_code", "=id_number_masked", "=party__platform_ref"]
     show_full_result_count = False
     list_per_page = 50
     ordering = ["-id"]

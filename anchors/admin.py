@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdminMixin
 from accounts.admin_files import ReadOnlyInline, RegistrationFileAdmin
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.models import PartyKind
 from anchors.models import (
     AgencyMembership,
@@ -34,8 +35,8 @@ for _inline in (AnchorProfileInline, GuardianConsentInline, QualificationInline)
     RegistrationFileAdmin.register_kind_inline(PartyKind.ANCHOR, _inline)
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    show_full_result_count = False
+class ReadOnlyAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(TrainingRecord)
@@ -43,11 +44,11 @@ class TrainingRecordAdmin(ReadOnlyAdmin):
     list_display = ["anchor", "kind", "completed_on", "provider", "hours"]
     list_filter = ["kind"]
     list_select_related = ["anchor"]
-    search_fields = ["anchor__name", "provider"]
+    search_fields = ["^anchor__name", "^provider"]
 
 
 @admin.register(AgencyMembership)
 class AgencyMembershipAdmin(ReadOnlyAdmin):
     list_display = ["anchor", "agency", "started_at", "ended_at"]
     list_select_related = ["anchor", "agency"]
-    search_fields = ["anchor__name", "agency__name"]
+    search_fields = ["^anchor__name", "^agency__name"]

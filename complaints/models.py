@@ -267,6 +267,9 @@ class Case(models.Model):
             # Concentrated complaints per party (room risk, duplicates).
             models.Index(fields=["merchant", "received_at"], name="case_merchant_idx"),
             models.Index(fields=["anchor", "received_at"], name="case_anchor_idx"),
+            # The admin's change list, newest first by default: read backwards, no sort of
+            # millions of cases for each page.
+            models.Index(fields=["received_at", "id"], name="case_received_idx"),
         ]
 
     def __str__(self) -> str:

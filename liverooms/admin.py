@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
+from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
 from config.errors import Conflict
 from liverooms import services
@@ -40,7 +41,7 @@ from liverooms.models import (
 
 
 @admin.register(LiveRoom)
-class LiveRoomAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "platform_ref",
@@ -53,7 +54,8 @@ class LiveRoomAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["risk_grade", "category"]
     list_select_related = ["owner"]
-    search_fields = ["title", "platform_ref", "owner__name"]
+    # Prefixes and whole references (indexable), not substrings over every room.
+    search_fields = ["^title", "=platform_ref", "^owner__name"]
     show_full_result_count = False
 
 
@@ -98,7 +100,7 @@ class InspectionForm(forms.Form):
 
 
 @admin.register(LiveSession)
-class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The patrol queue: sessions on air, highest risk first, with their open alerts."""
 
     list_display = [
@@ -112,7 +114,8 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "room__risk_grade", "ai_generated"]
     list_select_related = ["room"]
-    search_fields = ["room__title", "room__platform_ref", "anchors__name"]
+    # Prefixes and whole references: the autocomplete of every form that names a session too.
+    search_fields = ["^room__title", "=room__platform_ref", "^anchors__name"]
     inlines = [SessionAnchorInline, AlertInline, InspectionInline, ClipInline]
     readonly_fields = [
         "room",
@@ -130,11 +133,12 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            # Counted for the sessions on the page only, not grouped over every session.
             .annotate(
-                open_alert_count=Count(
-                    "alerts", filter=Q(alerts__status=AlertStatus.OPEN), distinct=True
+                open_alert_count=count_per_row(
+                    Alert.objects.filter(status=AlertStatus.OPEN), "session"
                 ),
-                inspection_count=Count("inspections", distinct=True),
+                inspection_count=count_per_row(Inspection.objects.all(), "session"),
             )
         )
 
@@ -268,12 +272,37 @@ class PatrolAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/liverooms/coverage.html", context)
 
 
+class RuleCategoryFilter(admin.SimpleListFilter):
+    """The categories of the monitoring rules (a few dozen rows), not a DISTINCT over the rule
+    of every alert ever raised."""
+
+    title = _("category")
+    parameter_name = "rule_category"
+
+    def lookups(self, request, model_admin):
+        categories = (
+            MonitoringRule.objects.order_by("category")
+            .values_list("category", flat=True)
+            .distinct()
+        )
+        return [(category, category) for category in categories]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            # The rules of the category first, then their alerts by (rule, status).
+            rules = MonitoringRule.objects.filter(category=self.value()).values("pk")
+            return queryset.filter(rule__in=rules)
+        return queryset
+
+
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["raised_at", "rule", "severity", "signal_kind", "excerpt", "session", "status"]
-    list_filter = ["status", "severity", "rule__category"]
+    list_filter = ["status", "severity", RuleCategoryFilter]
     list_select_related = ["rule", "session__room"]
-    search_fields = ["excerpt", "rule__code"]
+    # A rule's code or a room's platform reference, whole: found through the rule and the room
+    # first. A substring of the excerpt would read every one of millions of alerts.
+    search_fields = ["=rule__code", "=session__room__platform_ref"]
     show_full_result_count = False
     actions = ["confirm", "dismiss"]
 
@@ -281,6 +310,15 @@ class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(
             "liverooms.change_alert"
         )  # for the actions; fields are read-only
+
+    def get_search_results(self, request, queryset, search_term):
+        filtered = queryset
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # An alert's number, as the evidence forms' autocomplete is typed.
+        term = search_term.strip()
+        if term.isdigit():
+            queryset |= filtered.filter(pk=int(term))
+        return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Alert._meta.fields]
@@ -309,11 +347,13 @@ class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(GoLiveRefusal)
-class GoLiveRefusalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GoLiveRefusalAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "room", "reason_codes"]
+    # A date filter served by the index on `at`, rather than a date hierarchy whose DISTINCT
+    # over the years of every refusal reads the whole table.
+    list_filter = ["at"]
     list_select_related = ["room"]
-    search_fields = ["room__title", "room__platform_ref"]
-    date_hierarchy = "at"
+    search_fields = ["^room__title", "=room__platform_ref"]
     show_full_result_count = False
 
     @admin.display(description=_("reasons"))
@@ -389,6 +429,10 @@ class RuleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.errors:
+            # A field is missing or malformed and its own error says so; the engine's check needs
+            # every field (an absent keyword list crashed it) and would only add noise.
+            return cleaned
         candidate = MonitoringRule(**{k: v for k, v in cleaned.items() if k in self.Meta.fields})
         candidate.version = self.instance.version or 1
         services.rule_validate(candidate)

@@ -269,6 +269,17 @@ class Alert(models.Model):
             # Open alerts of the sessions on the patrol queue.
             models.Index(fields=["session", "status"], name="alert_session_status_idx"),
             models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
+            # The admin's change list, newest first by default: read backwards, no sort of
+            # millions of alerts for each page.
+            models.Index(fields=["raised_at", "id"], name="alert_raised_idx"),
+            # The open alerts, newest first: the count of the workbench's queue on every view
+            # of its index, and the change list that the queue opens. Small, as alerts are
+            # decided within the shift.
+            models.Index(
+                fields=["raised_at", "id"],
+                name="alert_open_idx",
+                condition=models.Q(status="open"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdminMixin
 from accounts.admin_files import ReadOnlyInline, RegistrationFileAdmin
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.models import PartyKind
 from merchants.models import Licence, MerchantProfile
 
@@ -30,12 +31,13 @@ for _kind in (PartyKind.MERCHANT, PartyKind.AGENCY):
 
 
 @admin.register(Licence)
-class LicenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LicenceAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Licences across files: what expires soon."""
 
     list_display = ["number", "kind", "file", "issuer", "valid_from", "valid_until"]
+    # `valid_until` as a date filter, not a date hierarchy: its DISTINCT over the years of
+    # every licence reads the whole table.
     list_filter = ["kind", "valid_until"]
     list_select_related = ["file"]
-    search_fields = ["number", "file__name"]
-    date_hierarchy = "valid_until"
+    search_fields = ["=number", "^file__name"]
     show_full_result_count = False

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
+from accounts.admin import parties_matching
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
 from complaints.admin.case_actions import (
@@ -29,7 +31,14 @@ from complaints.admin.case_actions import (
     action_form,
     run_round_robin,
 )
-from complaints.admin.common import HANDLE, TRACKING_CODE, ReadOnlyInline, add_service_errors, yuan
+from complaints.admin.common import (
+    HANDLE,
+    TRACKING_CODE,
+    ReadOnlyInline,
+    add_service_errors,
+    handlers,
+    yuan,
+)
 from complaints.models import (
     OPEN_STATUSES,
     PAUSED_STATUSES,
@@ -100,6 +109,23 @@ class EscalatedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssigneeFilter(admin.SimpleListFilter):
+    """The people who may handle cases, from the team's own list -- not a DISTINCT over the
+    assignee of every case ever filed."""
+
+    title = _("assignee")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        return [(str(user.pk), user.get_username()) for user in handlers()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
 class ReporterFilter(admin.SimpleListFilter):
     """The cases of one reporter (from the reputation list); shown only while it is in use, as
     the key is a hash nobody would pick from a list."""
@@ -151,7 +177,7 @@ class CaseEventInline(ReadOnlyInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "tracking_code",
         "kind",
@@ -170,14 +196,14 @@ class CaseAdmin(admin.ModelAdmin):
         "category",
         "report_category",
         "outcome",
-        ("assignee", admin.RelatedOnlyFieldListFilter),
+        AssigneeFilter,
         EscalatedFilter,
         "deadline_estimated",
         ReporterFilter,
     ]
     list_select_related = ["merchant", "anchor", "assignee", "possible_duplicate_of"]
-    # Order numbers are matched whole, names by substring; tracking codes in get_search_results.
-    search_fields = ["=order_number", "merchant__name", "anchor__name"]
+    # Order numbers are matched whole; tracking codes and parties in get_search_results.
+    search_fields = ["=order_number"]
     show_full_result_count = False
     list_per_page = 50
     actions = ["take", "assign_round_robin"]
@@ -284,6 +310,12 @@ class CaseAdmin(admin.ModelAdmin):
         code = search_term.strip().upper()
         if TRACKING_CODE.fullmatch(code):
             queryset |= filtered.filter(tracking_code=code)
+        # The merchant or anchor by name, number or platform reference: the parties are found
+        # first, then their cases through the (merchant, received_at) and (anchor, received_at)
+        # indexes -- rather than joining every case to its parties to compare names.
+        if search_term.strip():
+            parties = parties_matching(search_term).values("pk")
+            queryset |= filtered.filter(Q(merchant__in=parties) | Q(anchor__in=parties))
         return queryset, may_have_duplicates
 
     # --- columns and read-only fields

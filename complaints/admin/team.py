@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.actors import Actor
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
 from complaints.admin.common import ReasonForm, add_service_errors, handlers, reason_page
@@ -85,7 +86,7 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReporterReputation)
-class ReporterReputationAdmin(admin.ModelAdmin):
+class ReporterReputationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "reporter",
         "filed",

@@ -1,6 +1,6 @@
 """What the credit workbench's pages share: read-only admins for records that only services
-write, a paginator for the tables that run to millions of rows, a filter typed as a number, a
-service's errors on a form, and the page that asks for one small form.
+write, a filter typed as a number, a service's errors on a form, and the page that asks for one
+small form (the paginator for the tables that run to millions of rows is accounts.admin_paging).
 
 credit sits below liverooms, complaints and enforcement, so it cannot borrow their admin helpers;
 these are the few it needs.
@@ -11,23 +11,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db import connections
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_paging import LargeTableAdminMixin
 from credit.scoring import rule_set_in_force
 
-# Below this many rows the planner's estimate is not worth its error: count them.
-ESTIMATE_ABOVE = 100_000
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     """Events, scores, history, shared records: shown, never added, edited or deleted by hand --
-    not even by a superuser, since each is the output of a service or an append-only record."""
+    not even by a superuser, since each is the output of a service or an append-only record.
+    Most run to millions of rows, so their lists are counted up to a bound."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -42,30 +38,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
-
-
-class LargeTablePaginator(Paginator):
-    """The unfiltered list of events (10 million rows and more) is counted from PostgreSQL's
-    statistics rather than by a COUNT(*) that reads the whole table on every page view; a
-    filtered list, or a small table, is counted exactly."""
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        query = getattr(queryset, "query", None)
-        if query is not None and not query.where:
-            connection = connections[queryset.db]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
-                        [queryset.model._meta.db_table],
-                    )
-                    row = cursor.fetchone()
-                # -1 for a table never analysed.
-                if row and row[0] > ESTIMATE_ABOVE:
-                    return int(row[0])
-        return super().count
 
 
 class NumberFilter(admin.SimpleListFilter):

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from credit.admin.common import (
     GradeFilter,
-    LargeTablePaginator,
     PartyIdFilter,
     ReadOnlyAdmin,
     admin_link,
@@ -60,7 +59,6 @@ class CreditEventAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", RuleFilter, PartyIdFilter, "occurred_at", "rule_set"]
     list_select_related = ["party", "rule_set", "reverses", "reversed_by"]
-    paginator = LargeTablePaginator
     show_full_result_count = False
     # Facet counts are a COUNT per filter value over the whole table.
     show_facets = admin.ShowFacets.NEVER
@@ -107,7 +105,6 @@ class ScoreChangeAdmin(ReadOnlyAdmin):
     list_display = ["at", "party_display", "score", "grade", "rule_set_version", "cause"]
     list_filter = [GradeFilter, PartyIdFilter, "at"]
     list_select_related = ["party", "rule_set"]
-    paginator = LargeTablePaginator
     show_full_result_count = False
     # Facet counts are a COUNT per filter value over the whole table.
     show_facets = admin.ShowFacets.NEVER

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
+from accounts.admin_paging import LargeTableAdminMixin
 from credit.models import SanctionEntry
 from credit.services import CSV_COLUMNS, sanctions_import_csv
 
@@ -32,7 +33,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(SanctionEntry)
-class SanctionEntryAdmin(admin.ModelAdmin):
+class SanctionEntryAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "kind",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import PartyKind
 from credit import scoring
-from credit.admin.common import GradeFilter, LargeTablePaginator, ReadOnlyAdmin, party_link
+from credit.admin.common import GradeFilter, ReadOnlyAdmin, party_link
 from credit.models import CreditScore, EventKind, ScoreChange
 
 # Leads may recompute (credit.grants); one party's recompute is the same power on a smaller scale.
@@ -62,8 +62,7 @@ class CreditScoreAdmin(ReadOnlyAdmin):
     ]
     list_filter = [GradeFilter, ("party__kind", admin.ChoicesFieldListFilter)]
     list_select_related = ["party", "rule_set"]
-    search_fields = ["party__name", "=party__platform_ref"]
-    paginator = LargeTablePaginator
+    search_fields = ["^party__name", "=party__platform_ref"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 100

@@ -143,7 +143,7 @@ class PeerRecordAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", MatchedFilter, RevokedFilter, "peer"]
     list_select_related = ["peer", "party"]
-    search_fields = ["=consortium_hash", "party__name"]
+    search_fields = ["=consortium_hash", "^party__name"]
     show_full_result_count = False
     list_per_page = 100
     fields = [
@@ -179,7 +179,7 @@ class FeedEntryAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", "published_at"]
     list_select_related = ["party", "revokes"]
-    search_fields = ["=source", "party__name"]
+    search_fields = ["=source", "^party__name"]
     ordering = ["-seq"]
     show_full_result_count = False
     list_per_page = 100
@@ -231,7 +231,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_display = ["filed_at", "party_display", "record", "status", "decided_at", "decided_by"]
     list_filter = ["status"]
     list_select_related = ["party", "feed_entry", "peer_record__peer"]
-    search_fields = ["party__name"]
+    search_fields = ["^party__name"]
     show_full_result_count = False
     list_per_page = 50
     fields = [

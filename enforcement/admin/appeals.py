@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from enforcement import services
 from enforcement.admin.common import ObjectAction, ObjectActionsMixin, admin_link
@@ -53,11 +54,11 @@ DECIDE = ObjectAction(
 
 
 @admin.register(Appeal)
-class AppealAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class AppealAdmin(LargeTableAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "channel", "filed_at", "decided_at"]
     list_filter = ["status", "channel"]
     list_select_related = ["measure__party"]
-    search_fields = ["measure__party__name", "=measure__party__platform_ref"]
+    search_fields = ["^measure__party__name", "=measure__party__platform_ref"]
     show_full_result_count = False
     list_per_page = 50
     object_actions = (DECIDE,)

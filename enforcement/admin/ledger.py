@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Party
 from complaints.admin.common import add_service_errors
@@ -150,11 +151,11 @@ class ShortfallFilter(admin.SimpleListFilter):
 
 
 @admin.register(DepositAccount)
-class DepositAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class DepositAccountAdmin(LargeTableAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["party", "balance", "shortfall", "updated_at"]
     list_filter = [ShortfallFilter]
     list_select_related = ["party"]
-    search_fields = ["party__name", "=party__platform_ref"]
+    search_fields = ["^party__name", "=party__platform_ref"]
     show_full_result_count = False
     list_per_page = 50
     inlines = [LedgerEntryInline]

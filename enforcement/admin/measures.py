@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Restriction
 from enforcement import services
@@ -232,7 +233,7 @@ class ReferralInline(ReadOnlyInline):
 
 
 @admin.register(Measure)
-class MeasureAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class MeasureAdmin(LargeTableAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "party",
@@ -246,7 +247,7 @@ class MeasureAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_display_links = ["number"]
     list_filter = [MeasureQueueFilter, "kind", "status", "severe", PartyFilter]
     list_select_related = ["party", "proposed_by"]
-    search_fields = ["party__name", "=party__platform_ref"]
+    search_fields = ["^party__name", "=party__platform_ref"]
     show_full_result_count = False
     list_per_page = 50
     inlines = [MeasureEventInline, LedgerEntryInline, ReferralInline]

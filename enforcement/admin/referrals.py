@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from enforcement import services
 from enforcement.admin.common import EmptyForm, ObjectAction, ObjectActionsMixin, admin_link
@@ -121,7 +122,7 @@ REFERRAL_ACTIONS = (
 
 
 @admin.register(Referral)
-class ReferralAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ReferralAdmin(LargeTableAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "measure",
@@ -136,7 +137,7 @@ class ReferralAdmin(ObjectActionsMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "purpose", "authority"]
     list_select_related = ["measure__party", "authority"]
-    search_fields = ["measure__party__name", "authority__name", "acknowledgement"]
+    search_fields = ["^measure__party__name", "^authority__name", "=acknowledgement"]
     show_full_result_count = False
     list_per_page = 50
     object_actions = REFERRAL_ACTIONS

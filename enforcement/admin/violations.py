@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
+from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Party, PartyKind
 from complaints.admin.common import add_service_errors
@@ -481,11 +482,17 @@ def _inspection_display(inspection):
 
 
 @admin.register(Violation)
-class ViolationAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ViolationAdmin(LargeTableAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["__str__", "party", "status", "source", "type", "created_at"]
     list_filter = [TriageFilter, "status", "source", "type__severity"]
     list_select_related = ["party", "type"]
-    search_fields = ["party__name", "=party__platform_ref", "=case__tracking_code", "type__code"]
+    # Prefixes and whole codes, each served by an index (no substring over every violation).
+    search_fields = [
+        "^party__name",
+        "=party__platform_ref",
+        "=case__tracking_code",
+        "=type__code",
+    ]
     show_full_result_count = False
     list_per_page = 50
     inlines = [EvidenceInline, ViolationEventInline]

@@ -729,7 +729,7 @@ def test_upholding_a_dispute_of_a_peers_record_reverses_its_credit_here(world, l
 def test_the_unfiltered_event_list_is_counted_from_the_statistics_on_postgresql(
     db, reviewer, monkeypatch
 ):
-    from credit.admin import common
+    from accounts.admin_paging import BoundedCountPaginator
 
     party = register_party()
     for _ in range(3):
@@ -738,7 +738,7 @@ def test_the_unfiltered_event_list_is_counted_from_the_statistics_on_postgresql(
         pytest.skip("PostgreSQL's statistics only")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE credit_creditevent")
-    monkeypatch.setattr(common, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(BoundedCountPaginator, "estimate_above", 0)
     with CaptureQueriesContext(connection) as captured:
         response = reviewer.get(f"{ADMIN}/creditevent/")
     assert response.context["cl"].result_count == 3

@@ -44,6 +44,16 @@ def test_check_deploy_prints_no_warnings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_check_deploy_fails_on_a_warning():
+    # The gate above is only worth having if a warning fails it: HSTS switched off is one
+    # (security.W004), and the command must exit non-zero for it, not just print it.
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**GOOD_ENV, "SECURE_HSTS_SECONDS": "0"}
+    )
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr + result.stdout
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [

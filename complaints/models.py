@@ -270,6 +270,8 @@ class Case(models.Model):
             # The admin's change list, newest first by default: read backwards, no sort of
             # millions of cases for each page.
             models.Index(fields=["received_at", "id"], name="case_received_idx"),
+            # The queue of new cases, first come first served.
+            models.Index(fields=["status", "received_at", "id"], name="case_status_received_idx"),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,14 @@ from stdnum.exceptions import ValidationError as StdnumError
 from accounts import registration
 from accounts.actors import Actor
 from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
-from accounts.models import DocumentKind, FileDocument, FileStatus, RegistrationFile
+from accounts.models import (
+    ChangeReason,
+    DocumentKind,
+    FileDocument,
+    FileStatus,
+    RegistrationFile,
+)
+from config.api.filters import IsoDateTimeFilter
 
 MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
@@ -72,6 +79,12 @@ def revalidate_nested_in_full(serializer, attrs: dict, nested: dict) -> dict:
 
 
 class DocumentOut(serializers.ModelSerializer):
+    # Blank unless a reviewer asked for the document to be changed; the model field is not
+    # editable, and the REST framework then derives a field that leaves blank out of the schema.
+    change_reason = serializers.ChoiceField(
+        choices=ChangeReason.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = FileDocument
         fields = [
@@ -144,7 +157,7 @@ class FileOut(serializers.ModelSerializer):
 
 class FileFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=FileStatus.choices)
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_after = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
     platform_ref = django_filters.CharFilter(field_name="party__platform_ref")
 
     class Meta:

@@ -1,12 +1,13 @@
 import django_filters
 
 from accounts.models import Party, PartyKind, Restriction, RestrictionKind
+from config.api.filters import BooleanFilter, IdFilter, IsoDateTimeFilter
 
 
 class PartyFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=PartyKind.choices)
     platform_ref = django_filters.CharFilter()
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_after = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
 
     class Meta:
         model = Party
@@ -14,9 +15,9 @@ class PartyFilter(django_filters.FilterSet):
 
 
 class RestrictionFilter(django_filters.FilterSet):
-    party = django_filters.NumberFilter(field_name="party_id")
+    party = IdFilter(field_name="party_id")
     kind = django_filters.ChoiceFilter(choices=RestrictionKind.choices)
-    in_force = django_filters.BooleanFilter(method="filter_in_force")
+    in_force = BooleanFilter(method="filter_in_force")
 
     class Meta:
         model = Restriction

@@ -5,6 +5,7 @@ to that party's objects (see PartyScopedMixin)."""
 from rest_framework import permissions
 
 from accounts.models import ApiKey
+from config.api.lookups import require_storable_id
 
 
 class HasScopes(permissions.BasePermission):
@@ -54,6 +55,10 @@ class PartyScopedMixin:
         if isinstance(key, ApiKey) and key.party_id is not None:
             queryset = queryset.filter(**{self.party_lookup: key.party_id})
         return queryset
+
+    def get_object(self):
+        require_storable_id(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        return super().get_object()
 
     def object_party_id(self, obj):
         value = obj

@@ -2,17 +2,18 @@ import django_filters
 from django.db.models import Q
 
 from complaints.models import Case, CaseKind, CaseStatus, Evaluation, Outcome
+from config.api.filters import BooleanFilter, IdFilter, IsoDateTimeFilter
 
 
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
     kind = django_filters.ChoiceFilter(choices=CaseKind.choices)
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
-    merchant = django_filters.NumberFilter(field_name="merchant_id")
-    anchor = django_filters.NumberFilter(field_name="anchor_id")
-    session = django_filters.NumberFilter(field_name="session_id")
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    merchant = IdFilter(field_name="merchant_id")
+    anchor = IdFilter(field_name="anchor_id")
+    session = IdFilter(field_name="session_id")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     platform_ref = django_filters.CharFilter()
 
     class Meta:
@@ -31,12 +32,12 @@ class CaseFilter(django_filters.FilterSet):
 
 
 class EvaluationFilter(django_filters.FilterSet):
-    party = django_filters.NumberFilter(method="filter_party", label="Merchant or anchor id")
-    merchant = django_filters.NumberFilter(field_name="merchant_id")
-    anchor = django_filters.NumberFilter(field_name="anchor_id")
-    session = django_filters.NumberFilter(field_name="session_id")
-    hidden = django_filters.BooleanFilter(method="filter_hidden")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    party = IdFilter(method="filter_party", label="Merchant or anchor id")
+    merchant = IdFilter(field_name="merchant_id")
+    anchor = IdFilter(field_name="anchor_id")
+    session = IdFilter(field_name="session_id")
+    hidden = BooleanFilter(method="filter_hidden")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     platform_ref = django_filters.CharFilter()
 
     class Meta:

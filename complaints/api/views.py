@@ -40,6 +40,7 @@ from complaints.api.serializers import (
     WithdrawIn,
 )
 from complaints.models import Case, CaseEvent, Evaluation, Source
+from config.api.lookups import require_storable_id
 from config.api.schema import error_responses
 
 
@@ -95,6 +96,10 @@ class AboutPartyMixin:
         if party is not None:
             queryset = queryset.filter(Q(merchant_id=party) | Q(anchor_id=party))
         return queryset
+
+    def get_object(self):
+        require_storable_id(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        return super().get_object()
 
     def object_party_id(self, obj):
         party = _bound_party(self.request)

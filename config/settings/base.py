@@ -324,7 +324,7 @@ REST_FRAMEWORK = {
     # as sent, which any client can forge.
     "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

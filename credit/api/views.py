@@ -9,11 +9,12 @@ from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.models import Party
+from config.api.lookups import require_storable_id
+from config.api.pagination import CursorPagination
 from credit import selectors
 from credit.api.filters import PublicPartyFilter
 from credit.api.serializers import (
@@ -54,7 +55,6 @@ def errors(*codes: int) -> dict:
 
 class NewestVersionFirst(CursorPagination):
     ordering = "-version"
-    page_size = 50
 
 
 class PublicView(generics.GenericAPIView):
@@ -107,6 +107,7 @@ class PartyDetailView(PublicView):
     serializer_class = PartyProfileOut
 
     def get(self, request, pk: int):
+        require_storable_id(pk)
         party = selectors.public_party(pk)
         if party is None:
             raise Http404

@@ -2,6 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Party, PartyKind
+from config.api.filters import BooleanFilter, IdFilter, IsoDateTimeFilter
 from enforcement.models import (
     IN_EFFECT,
     Appeal,
@@ -15,12 +16,12 @@ from enforcement.models import (
 
 
 class ViolationFilter(django_filters.FilterSet):
-    party = django_filters.NumberFilter(field_name="party_id")
+    party = IdFilter(field_name="party_id")
     status = django_filters.ChoiceFilter(choices=ViolationStatus.choices)
     type = django_filters.CharFilter(
         field_name="type__code", label=_("Violation type code, e.g. false_publicity")
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Violation
@@ -28,12 +29,12 @@ class ViolationFilter(django_filters.FilterSet):
 
 
 class MeasureFilter(django_filters.FilterSet):
-    party = django_filters.NumberFilter(field_name="party_id")
-    violation = django_filters.NumberFilter(field_name="violation_id")
+    party = IdFilter(field_name="party_id")
+    violation = IdFilter(field_name="violation_id")
     kind = django_filters.ChoiceFilter(choices=MeasureKind.choices)
     status = django_filters.ChoiceFilter(choices=MeasureStatus.choices)
-    executed_after = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
-    in_effect = django_filters.BooleanFilter(
+    executed_after = IsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
+    in_effect = BooleanFilter(
         method="filter_in_effect",
         label=_("In effect: executed, under appeal or upheld, and not lifted"),
     )
@@ -49,10 +50,10 @@ class MeasureFilter(django_filters.FilterSet):
 
 
 class AppealFilter(django_filters.FilterSet):
-    party = django_filters.NumberFilter(field_name="measure__party_id")
-    measure = django_filters.NumberFilter(field_name="measure_id")
+    party = IdFilter(field_name="measure__party_id")
+    measure = IdFilter(field_name="measure_id")
     status = django_filters.ChoiceFilter(choices=AppealStatus.choices)
-    filed_after = django_filters.IsoDateTimeFilter(field_name="filed_at", lookup_expr="gte")
+    filed_after = IsoDateTimeFilter(field_name="filed_at", lookup_expr="gte")
 
     class Meta:
         model = Appeal
@@ -60,7 +61,7 @@ class AppealFilter(django_filters.FilterSet):
 
 
 class DepositAccountFilter(django_filters.FilterSet):
-    party = django_filters.NumberFilter(field_name="pk")
+    party = IdFilter(field_name="pk")
     kind = django_filters.ChoiceFilter(choices=PartyKind.choices)
 
     class Meta:

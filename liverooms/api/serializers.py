@@ -184,3 +184,7 @@ class AlertOut(serializers.ModelSerializer):
             "raised_at",
             "status",
         ]
+
+
+class SignalsOut(serializers.Serializer):
+    alerts = AlertOut(many=True, help_text=_("The alerts the batch raised; empty if none."))

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -9,6 +9,8 @@ from rest_framework.response import Response
 
 from accounts.actors import Actor
 from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
+from config.api.filters import IdFilter
+from config.api.schema import ErrorOut, error_responses
 from liverooms import services
 from liverooms.api import golive
 from liverooms.api.serializers import (
@@ -21,6 +23,7 @@ from liverooms.api.serializers import (
     RoomSerializer,
     SessionOut,
     SignalsIn,
+    SignalsOut,
 )
 from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
 
@@ -63,7 +66,7 @@ class RoomViewSet(
 
 class SessionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
-    room = django_filters.NumberFilter(field_name="room_id")
+    room = IdFilter(field_name="room_id")
 
     class Meta:
         model = LiveSession
@@ -95,7 +98,30 @@ class SessionViewSet(
                 return response
         return super().dispatch(request, *args, **kwargs)
 
-    @extend_schema(request=GoLiveIn, responses={201: SessionOut, 403: RefusedOut})
+    @extend_schema(
+        request=GoLiveIn,
+        responses={
+            201: SessionOut,
+            403: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="GoLiveForbidden",
+                    serializers=[RefusedOut, ErrorOut],
+                    resource_type_field_name=None,
+                ),
+                description=(
+                    "The gate refused, with every reason; or the key lacks the `live:write` "
+                    "scope (`{detail, code}`)."
+                ),
+            ),
+            404: OpenApiResponse(
+                description=(
+                    "A key bound to a party named a room that is not its party's, or no room: "
+                    "answered alike, with no body."
+                )
+            ),
+            **error_responses(409, not_found="", conflict="The room is already on air"),
+        },
+    )
     def create(self, request, *args, **kwargs):
         """Ask to go live. 201 with the session, or 403 with every reason the gate refuses:
         `{"allowed": false, "reasons": [{"code": ..., "message": ...}]}`."""
@@ -116,7 +142,7 @@ class SessionViewSet(
         )
         return Response(SessionOut(self.base_queryset().get(pk=session.pk)).data)
 
-    @extend_schema(request=SignalsIn, responses={200: AlertOut(many=True)})
+    @extend_schema(request=SignalsIn, responses={200: SignalsOut})
     @action(detail=True, methods=["post"])
     def signals(self, request, pk=None):
         """A batch of transcript, chat and listing signals; answers with the alerts it raised."""
@@ -128,7 +154,7 @@ class SessionViewSet(
             signals=payload.validated_data["signals"],
             actor=Actor.for_api_key(request.auth),
         )
-        return Response({"alerts": AlertOut(alerts, many=True).data})
+        return Response(SignalsOut({"alerts": alerts}).data)
 
     @extend_schema(request=ClipIn, responses={201: ClipOut})
     @action(detail=True, methods=["post"])
@@ -144,8 +170,8 @@ class SessionViewSet(
 
 
 class AlertFilter(django_filters.FilterSet):
-    session = django_filters.NumberFilter(field_name="session_id")
-    party = django_filters.NumberFilter(method="filter_party")
+    session = IdFilter(field_name="session_id")
+    party = IdFilter(method="filter_party")
     rule = django_filters.CharFilter(field_name="rule__code")
     status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from accounts.actors import Actor
 from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
 from accounts.models import Party, PartyKind
+from config.api.filters import IdFilter
 from merchants import services
 from merchants.models import Category, ListingStatus, Product
 
@@ -43,7 +44,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class ProductFilter(django_filters.FilterSet):
-    merchant = django_filters.NumberFilter(field_name="merchant_id")
+    merchant = IdFilter(field_name="merchant_id")
     listing_status = django_filters.ChoiceFilter(choices=ListingStatus.choices)
     category = django_filters.ChoiceFilter(choices=Category.choices)
 

@@ -83,6 +83,9 @@ class Party(models.Model):
             models.Index(fields=["identity_hash"], name="party_identity_hash_idx"),
             # ?updated_after= on the API, newest first.
             models.Index(fields=["updated_at", "id"], name="party_updated_idx"),
+            # The platform's reference typed whole into a search (the unique constraint's index
+            # leads with kind).
+            models.Index(fields=["platform_ref"], name="party_platform_ref_idx"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from complaints.models import (
     Case,
     CaseEvent,
     CaseStatus,
+    running_clock_due,
 )
 from complaints.services.base import (
     ACCEPTANCE_WORKING_DAYS,
@@ -106,19 +107,13 @@ def overdue_cases(today: date | None = None):
     """Open cases past a running clock: acceptance while new, resolution while in handling.
     Cases waiting for the consumer or an appraisal are not overdue: their clocks are stopped."""
     today = today or timezone.localdate()
-    return Case.objects.filter(
-        Q(status=CaseStatus.NEW, acceptance_due__lt=today)
-        | Q(status=CaseStatus.ACCEPTED, resolution_due__lt=today)
-    )
+    return Case.objects.alias(clock_due=running_clock_due()).filter(clock_due__lt=today)
 
 
 def due_today_cases(today: date | None = None):
     """Open cases whose running clock ends today (the same clocks as `overdue_cases`)."""
     today = today or timezone.localdate()
-    return Case.objects.filter(
-        Q(status=CaseStatus.NEW, acceptance_due=today)
-        | Q(status=CaseStatus.ACCEPTED, resolution_due=today)
-    )
+    return Case.objects.alias(clock_due=running_clock_due()).filter(clock_due=today)
 
 
 def overdue_clock(case: Case, today: date | None = None) -> str:

@@ -58,8 +58,9 @@ def test_select_all_on_a_bounded_list_promises_no_number(client, monkeypatch):
     monkeypatch.setattr(BoundedCountPaginator, "count_limit", 3)
     monkeypatch.setattr(admin.site._registry[WebhookDelivery], "list_per_page", 2)
     text = client.get("/admin/accounts/webhookdelivery/").content.decode()
-    assert "Select all matching" in text and "(more than 3)" in text
-    assert "Select all 4" not in text
+    # The workbench speaks Chinese first.
+    assert "选择全部匹配的" in text and "（超过 3 个）" in text
+    assert "选中所有的 4 个" not in text  # Django's own "Select all 4 …"
 
 
 def test_a_list_within_the_bound_is_counted_exactly(client, parties, monkeypatch):

@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,17 @@ def send_statement(measure_id: int) -> str:
     return notifications.send_statement(measure_id)
 
 
-@shared_task(name="enforcement.notify")
+# The leads' notices and the appeal decision have no relay: nothing records that one was sent.
+# A notice whose task dies on its database connection (a failover, a terminated backend) is
+# therefore retried here, or it is never sent. Every query runs before the mail is sent, so a
+# retry cannot send it twice.
+@shared_task(
+    name="enforcement.notify",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
 def notify(kind: str, object_id: int) -> str:
     from enforcement import notifications
 

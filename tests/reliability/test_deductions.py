@@ -114,7 +114,11 @@ def test_a_thousand_deductions_survive_killed_workers_a_redis_restart_and_double
         return Measure.objects.filter(pk__in=ids, status=MeasureStatus.EXECUTED).count()
 
     def reach(count: int) -> int:
-        until(lambda: taken() >= count, timeout=120, what=f"{count} deductions taken")
+        until(
+            lambda: worker.supervise() or taken() >= count,
+            timeout=120,
+            what=f"{count} deductions taken",
+        )
         return taken()
 
     # Every message twice, back to back: with four pool processes the two copies of one
@@ -151,6 +155,7 @@ def test_a_thousand_deductions_survive_killed_workers_a_redis_restart_and_double
     worker.start()
 
     def settled() -> bool:
+        worker.supervise()
         if taken() == DEDUCTIONS:
             return True
         if broker.queued("money") == 0:
@@ -231,6 +236,7 @@ def test_a_thousand_deductions_survive_killed_workers_a_redis_restart_and_double
             ),
             "runs that found the deduction taken": duplicates,
             "runs logged as taking it": takes,
+            "worker exits on their own, restarted as a supervisor would": worker.crashes,
             "ledger entries / executed events": f"{len(entries)} / {executed_events.count()}",
             "seconds from first message to last deduction": round(elapsed, 1),
         }

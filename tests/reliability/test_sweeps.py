@@ -1,0 +1,382 @@
+"""The deadline sweeps through the real worker, two at once, and killed with SIGKILL half-way
+through their rows and run again: every overdue item is escalated, lifted, closed or marked
+exactly once, with one event and one notification each, and none is left behind.
+
+To kill a sweep mid-way without racing it, the test holds a lock on the row in the middle of the
+sweep's rows (by id, whichever way the sweep orders them): both sweeps stop there, waiting in
+PostgreSQL, once they have done everything before it and their notifications have gone out. The
+worker is killed in that moment -- holding nothing but the two sweeps -- its orphaned database
+sessions are ended, the lock is released, and the sweep runs again, twice at once, as beat's next
+run would.
+"""
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts import tasks as account_tasks
+from accounts.models import Party, WebhookDelivery, WebhookEndpoint
+from accounts.models.files import FileEvent, FileStatus, FileVersion, RegistrationFile
+from complaints import services as complaint_services
+from complaints import tasks as complaint_tasks
+from complaints.models import Case, CaseEvent, CaseKind, CaseStatus, Notification, Source
+from complaints.services import deadlines
+from enforcement import tasks as enforcement_tasks
+from enforcement.models import Measure, MeasureEvent, MeasureKind, MeasureStatus
+from tests.factories import TEST_ACTOR, register_party
+from tests.reliability.conftest import (
+    WebhookReceiver,
+    bulk_deductions,
+    drained,
+    mail_text,
+    sent_mail,
+    until,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+ITEMS = 80
+SECRET = "h" * 40
+
+
+# --- what each sweep finds overdue -------------------------------------------------------------
+
+
+def _cases(scene_party, **state) -> list[int]:
+    """One complaint filed through the real service, and ITEMS - 1 copies of it in `state`."""
+    received = timezone.now() - timedelta(days=60)
+    filed = complaint_services.case_file(
+        data=complaint_services.CaseInput(
+            kind=CaseKind.COMPLAINT,
+            facts="直播间宣称是真丝，收到后是化纤。",
+            merchant=scene_party,
+            order_number="ORD-1001",
+            purchase="真丝围巾",
+            category="false_advertising",
+            request="refund",
+            contact_name="王女士",
+            contact_email="wang@example.com",
+            contact_phone="13812345678",
+        ),
+        source=Source.WEB,
+        actor=TEST_ACTOR,
+        received_at=received,
+    ).case
+    Case.objects.filter(pk=filed.pk).update(**state)
+    filed.refresh_from_db()
+    fields = {
+        f.attname: getattr(filed, f.attname)
+        for f in Case._meta.concrete_fields
+        if f.attname not in ("id", "tracking_code")
+    }
+    copies = Case.objects.bulk_create(
+        Case(**fields, tracking_code=f"RL{n:08d}") for n in range(1, ITEMS)
+    )
+    return [filed.pk] + [c.pk for c in copies]
+
+
+def overdue_cases(staff) -> list[int]:
+    """New complaints whose 7-working-day acceptance clock ran out weeks ago."""
+    return _cases(register_party(name="逾期商家"))
+
+
+def unconfirmed_cases(staff) -> list[int]:
+    """Decided complaints whose consumer neither confirmed nor disputed within the period."""
+    return _cases(
+        register_party(name="待确认商家"),
+        status=CaseStatus.DECIDED,
+        outcome="refund",
+        accepted_at=timezone.now() - timedelta(days=50),
+        decided_at=timezone.now() - timedelta(days=30),
+    )
+
+
+def _measures(staff, **state) -> list[int]:
+    parties = [register_party(name=f"期限测试{k}") for k in range(4)]
+    ids = bulk_deductions(staff, parties, [10_000] * ITEMS)
+    now = timezone.now()
+    Measure.objects.filter(pk__in=ids).update(
+        amount_fen=None,
+        status=MeasureStatus.EXECUTED,
+        starts_at=now - timedelta(days=10),
+        executed_at=now - timedelta(days=10),
+        **state,
+    )
+    return ids
+
+
+def expired_suspensions(staff) -> list[int]:
+    """Live suspensions of seven days that ended an hour ago."""
+    now = timezone.now()
+    return _measures(
+        staff,
+        kind=MeasureKind.LIVE_SUSPENSION,
+        term_days=7,
+        ends_at=now - timedelta(hours=1),
+    )
+
+
+def overdue_notices(staff) -> list[int]:
+    """Notices to correct whose date passed three days ago without a correction."""
+    return _measures(
+        staff,
+        kind=MeasureKind.NOTICE_TO_CORRECT,
+        correct_by=timezone.localdate() - timedelta(days=3),
+    )
+
+
+def due_files(staff) -> list[int]:
+    """Approved registration files whose six-month re-verification fell due yesterday."""
+    parties = [register_party(name=f"复核主体{n}") for n in range(ITEMS)]
+    files = RegistrationFile.objects.bulk_create(
+        RegistrationFile(
+            party=party,
+            kind=party.kind,
+            status=FileStatus.APPROVED,
+            name=party.name,
+            contact_phone="13812345678",
+            address="杭州市滨江区网商路 1 号",
+        )
+        for party in parties
+    )
+    versions = FileVersion.objects.bulk_create(
+        FileVersion(file=f, version=1, snapshot={}, sha256="0" * 64, sealed_by="test")
+        for f in files
+    )
+    for file, version in zip(files, versions, strict=True):
+        file.sealed_version = version
+    RegistrationFile.objects.bulk_update(files, ["sealed_version"])
+    Party.objects.filter(pk__in=[p.pk for p in parties]).update(
+        reverification_due_at=timezone.now() - timedelta(days=1)
+    )
+    return [f.pk for f in files]
+
+
+# --- what each sweep must leave -----------------------------------------------------------------
+
+
+@dataclass
+class Sweep:
+    task: object
+    model: type
+    items: object  # (staff) -> ids of the overdue rows
+    done: object  # (ids) -> how many the sweep has dealt with
+    events: object  # (ids) -> {id: number of the sweep's events}
+    notified: object  # (ids, mail) -> {id: number of notifications}
+    topic: str = ""  # the webhook that tells the platform, if any
+    about: dict | None = None  # which of the topic's deliveries are the sweep's (by payload)
+
+
+def _per(rows) -> Counter:
+    return Counter(dict(rows))
+
+
+def _case_notices(kind: str, recipient: str):
+    def notified(ids, mail) -> Counter:
+        return _per(
+            Notification.objects.filter(
+                event__case_id__in=ids, event__kind=kind, recipient=recipient
+            )
+            .values_list("event__case_id")
+            .annotate(n=Count("id"))
+        )
+
+    return notified
+
+
+def _lead_mail(ids, mail) -> Counter:
+    """The leads' e-mails about overdue corrections, by the measure they link to."""
+    found = Counter()
+    for message in sent_mail(mail):
+        found.update(int(pk) for pk in re.findall(r"/measure/(\d+)/change/", mail_text(message)))
+    return Counter({pk: n for pk, n in found.items() if pk in set(ids)})
+
+
+def _webhooks(topic: str, key: str):
+    def notified(ids, mail) -> Counter:
+        found = Counter(
+            d[key]
+            for d in WebhookDelivery.objects.filter(topic=topic).values_list("payload", flat=True)
+        )
+        return Counter({pk: n for pk, n in found.items() if pk in set(ids)})
+
+    return notified
+
+
+def _case_events(kind):
+    return lambda ids: _per(
+        CaseEvent.objects.filter(case_id__in=ids, kind=kind)
+        .values_list("case_id")
+        .annotate(n=Count("id"))
+    )
+
+
+def _measure_events(kind):
+    return lambda ids: _per(
+        MeasureEvent.objects.filter(measure_id__in=ids, kind=kind)
+        .values_list("measure_id")
+        .annotate(n=Count("id"))
+    )
+
+
+SWEEPS = {
+    "complaints.escalate_overdue": Sweep(
+        task=complaint_tasks.escalate_overdue,
+        model=Case,
+        items=overdue_cases,
+        done=lambda ids: Case.objects.filter(pk__in=ids, escalated_at__isnull=False).count(),
+        events=_case_events(CaseEvent.Kind.ESCALATED),
+        notified=_case_notices(CaseEvent.Kind.ESCALATED, "lead"),
+    ),
+    "complaints.close_unconfirmed": Sweep(
+        task=complaint_tasks.close_unconfirmed,
+        model=Case,
+        items=unconfirmed_cases,
+        done=lambda ids: Case.objects.filter(pk__in=ids, status=CaseStatus.CLOSED).count(),
+        events=_case_events(CaseEvent.Kind.CLOSED),
+        notified=_case_notices(CaseEvent.Kind.CLOSED, "consumer"),
+        topic="complaint.status_changed",
+        about={"payload__event": CaseEvent.Kind.CLOSED},
+    ),
+    "enforcement.lift_expired": Sweep(
+        task=enforcement_tasks.lift_expired,
+        model=Measure,
+        items=expired_suspensions,
+        done=lambda ids: Measure.objects.filter(pk__in=ids, status=MeasureStatus.LIFTED).count(),
+        events=_measure_events(MeasureEvent.Kind.LIFTED),
+        notified=_webhooks("measure.lifted", "measure_id"),
+        topic="measure.lifted",
+    ),
+    "enforcement.escalate_notices": Sweep(
+        task=enforcement_tasks.escalate_notices,
+        model=Measure,
+        items=overdue_notices,
+        done=lambda ids: Measure.objects.filter(pk__in=ids, escalated_at__isnull=False).count(),
+        events=_measure_events(MeasureEvent.Kind.ESCALATED),
+        notified=_lead_mail,
+    ),
+    "accounts.reverification_sweep": Sweep(
+        task=account_tasks.reverification_sweep,
+        model=RegistrationFile,
+        items=due_files,
+        done=lambda ids: RegistrationFile.objects.filter(
+            pk__in=ids, reverification_notified_at__isnull=False
+        ).count(),
+        events=lambda ids: _per(
+            FileEvent.objects.filter(file_id__in=ids, kind=FileEvent.Kind.REVERIFICATION_DUE)
+            .values_list("file_id")
+            .annotate(n=Count("id"))
+        ),
+        notified=lambda ids, mail: _webhooks("party.reverification_due", "party_id")(
+            list(RegistrationFile.objects.filter(pk__in=ids).values_list("party_id", flat=True)),
+            mail,
+        ),
+        topic="party.reverification_due",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_a_sweep_run_twice_at_once_and_killed_half_way_deals_with_each_item_once(
+    name, broker, worker_for, staff, figures, tmp_path, monkeypatch
+):
+    sweep = SWEEPS[name]
+    receiver = WebhookReceiver(SECRET).start()
+    WebhookEndpoint.objects.create(name="platform", url=receiver.url(), secret=SECRET)
+    try:
+        _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch, receiver)
+    finally:
+        receiver.stop()
+
+
+def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch, receiver):
+    ids = sweep.items(staff)
+    assert len(ids) == ITEMS and sweep.done(ids) == 0
+    # The relays run in the test's process; the notices' grace of five minutes would make the
+    # test wait for a message the dead worker held.
+    monkeypatch.setattr(deadlines, "RELAY_GRACE", timedelta(0))
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    worker = worker_for(RELIABILITY_MAIL_DIR=str(mail)).start()
+    started = time.monotonic()
+    middle = sorted(ids)[ITEMS // 2]
+
+    with transaction.atomic():
+        sweep.model.objects.select_for_update().get(pk=middle)
+        # Two runs at once (a beat that fired twice, an operator who ran it by hand).
+        sweep.task.delay()
+        sweep.task.delay()
+        until(
+            lambda: (
+                worker.blocked_on_locks() == 2
+                and drained(broker, "default", "notify", "money", held=2)
+            ),
+            timeout=120,
+            what="both sweeps waiting at the middle row, their notifications sent",
+        )
+        at_kill = sweep.done(ids)
+        worker.kill()
+        # The dead worker's sessions wait in PostgreSQL until they notice; end them now.
+        orphans = worker.terminate_connections()
+    assert 0 < at_kill < ITEMS, "killed half-way"
+
+    # Beat's next run, again twice at once.
+    worker.start()
+    sweep.task.delay()
+    sweep.task.delay()
+    # The two runs the dead worker held stay unacknowledged (invisible for two hours).
+    until(
+        lambda: sweep.done(ids) == ITEMS and drained(broker, "default", "notify", "money", held=2),
+        timeout=180,
+        what="every item dealt with and the worker idle",
+    )
+    # What the relays would pick up (notices and webhooks whose message was lost): nothing
+    # should be, but they run as beat runs them, until the worker is idle again.
+    relayed = complaint_tasks.relay_notices() + account_tasks.relay_webhooks()
+    until(
+        lambda: drained(broker, "default", "notify", "money", held=2),
+        timeout=60,
+        what="the relays' work done",
+    )
+    elapsed = time.monotonic() - started
+
+    events = sweep.events(ids)
+    notified = sweep.notified(ids, mail)
+    assert set(events) == set(ids) and set(events.values()) == {1}, "one event per item"
+    assert len(notified) == ITEMS and set(notified.values()) == {1}, "one notification per item"
+    runs = worker.task_lines_containing(name, "succeeded in")
+    assert runs >= 2  # the two runs after the kill finished (the first two died with it)
+    if sweep.topic:
+        # The platform was told once per item, and the receiver accepted each event once.
+        deliveries = WebhookDelivery.objects.filter(topic=sweep.topic, **(sweep.about or {}))
+        assert deliveries.count() == ITEMS
+        until(
+            lambda: not deliveries.exclude(status=WebhookDelivery.Status.DELIVERED).exists(),
+            timeout=60,
+            what="every webhook delivered",
+        )
+        sent = {str(e) for e in deliveries.values_list("event_id", flat=True)}
+        assert sent <= set(receiver.accepted)
+        assert len(receiver.acceptances) == len(set(receiver.acceptances))
+
+    figures.update(
+        {
+            "items": ITEMS,
+            "done when the worker was killed (both runs waiting at the middle row)": at_kill,
+            "orphaned sessions ended": orphans,
+            "runs: killed / finished": f"2 / {runs}",
+            "events / notifications": f"{sum(events.values())} / {sum(notified.values())}",
+            "relayed afterwards": relayed,
+            "seconds from the first run to the worker idle": round(elapsed, 1),
+        }
+    )

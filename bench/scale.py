@@ -788,12 +788,19 @@ def summary(sizes: dict, args, results: list[dict], forms: list[dict]) -> int:
         queries = max(len(g["queries"]) for g in good)
         counts = sum(len(g["full_counts"]) for g in good)
         constant = len(good[0]["queries"]) == len(good[1]["queries"])
-        add(f"{name}: median <= {TARGET_RENDER_MS:.0f} ms", f"{worst:.0f} ms", worst <= 300)
+        # The targets are the change lists'; the index, which counts every work queue on each
+        # view, is measured beside them and reported, not held to them.
+        target = r["list"] != "admin index"
+        add(
+            f"{name}: median <= {TARGET_RENDER_MS:.0f} ms",
+            f"{worst:.0f} ms",
+            worst <= TARGET_RENDER_MS if target else None,
+        )
         # The target is the change lists'; the index counts one query per work queue.
         add(
             f"{name}: <= {TARGET_QUERIES} queries",
             str(queries),
-            None if r["list"] == "admin index" else queries <= TARGET_QUERIES,
+            queries <= TARGET_QUERIES if target else None,
         )
         add(f"{name}: no full COUNT(*)", str(counts), counts == 0)
         add(

@@ -197,6 +197,24 @@ def credit_paths(count: int, rng: random.Random) -> list[str]:
     return [f"/api/v1/public/credit/parties/{rng.choice(ids)}/" for _ in range(count)]
 
 
+def prewarm() -> float:
+    """Reads every table and index of the database into the operating system's page cache
+    (pg_prewarm's 'read' mode), as a database server holds its working set in memory. Building
+    or altering ten gigabytes evicts most of it, and a cold cache measures the virtual disk:
+    the first run here served 58 complaints/s with the CPUs 90 % idle, waiting on reads."""
+    from django.db import connection
+
+    t0 = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        cursor.execute(
+            "SELECT sum(pg_prewarm(c.oid, 'read')) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i', 't')"
+        )
+    return time.perf_counter() - t0
+
+
 # --- running ---------------------------------------------------------------------------------
 
 
@@ -332,6 +350,8 @@ def main() -> int:
     if cases < 1_000_000:
         print("  NOTE: fewer than 1,000,000 cases; `make bench-scale` builds the full data set.")
 
+    heading("The database in memory")
+    print(f"  {prewarm():.1f} s to read every table and index into the OS page cache")
     rng = random.Random(20261129)  # noqa: S311 - picks test data, not secrets
     run = time.strftime("%Y%m%d%H%M%S")
     need = int(args.duration * 2000 + args.warmup * 2000)

@@ -308,11 +308,14 @@ def report(label: str, pair: dict) -> None:
             "load",
         ),
     )
+    # CpuMeter.diff gives cores: CPU seconds per second of the run.
     cpu = pair["product"]["cpu"]
-    seconds = pair["product"]["json"].get("duration_us", 0) / 1e6 or 1
+    per = 1000 / max(pair["product"]["rps"], 1e-9)
     print(
-        "  CPU during the product run (cores): "
-        + ", ".join(f"{k} {v / seconds:.2f}" for k, v in cpu.items())
+        "  CPU during the product run, in cores: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+        + f"; per request {cpu['server'] * per:.1f} ms gunicorn + {cpu['postgres'] * per:.1f} ms "
+        "PostgreSQL"
     )
     ratio = pair["product"]["good"] / pair["bare"]["rps"] if pair["bare"]["rps"] else 0
     print(f"  {label}: {ratio:.2f} x the bare view's requests/s")

@@ -388,7 +388,37 @@ def worker_for(broker, transactional_db, tmp_path, request):
         worker.stop()
 
 
-class WebhookReceiver:
+class LoopbackServer:
+    """An HTTP endpoint on loopback that a test can take away and bring back on the same port:
+    the authority's and the platform's receivers below. Subclasses give `_handler()` and set
+    `port = 0`, `_httpd` and `_thread` to None in their `__init__`."""
+
+    port: int
+    _httpd: ThreadingHTTPServer | None
+    _thread: threading.Thread | None
+
+    def _handler(self) -> type:
+        raise NotImplementedError
+
+    def start(self):
+        """Listen (again) on the same port."""
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: connections are refused until `start()`."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class WebhookReceiver(LoopbackServer):
     """The platform's webhook endpoint, as a receiver of at-least-once deliveries must be.
 
     It checks `X-Signature`, and de-duplicates by the event id (`X-Event-Id`, also the body's
@@ -426,23 +456,6 @@ class WebhookReceiver:
 
     def hold_next_acceptance(self) -> None:
         self._hold.set()
-
-    def start(self) -> WebhookReceiver:
-        """Listen (again) on the same port."""
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening: connections are refused until `start()`."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
     def _decide(self, event_id: str, body: bytes, signature: str) -> tuple[int, bool]:
         """The status to answer, and whether to hold the answer."""

@@ -18,7 +18,7 @@ from enforcement import tasks
 from enforcement.models import Authority, Referral, ReferralStatus
 from enforcement.services.referrals import verify_dossier
 from tests.factories import register_party
-from tests.reliability.conftest import until
+from tests.reliability.conftest import LoopbackServer, until
 
 pytestmark = [
     pytest.mark.integration,
@@ -30,7 +30,7 @@ SECRET = "s" * 40  # both authorities' shared secret
 OUTAGE_SECONDS = 3
 
 
-class FlakyAuthority:
+class FlakyAuthority(LoopbackServer):
     """An authority's endpoint as the platform meets it at its worst.
 
     It answers 500 to a random half of all requests, and can stop listening and come back on the
@@ -63,23 +63,6 @@ class FlakyAuthority:
 
     def hold_next_acceptance(self) -> None:
         self._hold.set()
-
-    def start(self) -> "FlakyAuthority":
-        """Listen (again) on the same port."""
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening: connections are refused until `start()`."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
     def _decide(self, key: str, body: bytes, signature: str) -> tuple[int, bool]:
         """The status to answer, and whether to hold the answer."""

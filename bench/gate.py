@@ -1089,9 +1089,20 @@ def drain(server: Server, limit: float = 15) -> None:
             return
 
 
-# What every generated script counts and prints: the answers by status and wrk's summary as
-# one JSON line (bench/load.py's scripts end with it too).
+# What every generated script shares after its own requests: each wrk thread numbered (the
+# script declares `local threads = {}`), the answers counted by status, and wrk's summary
+# printed as one JSON line (bench/load.py's scripts end with it too).
 LUA_REPORT = r"""
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  statuses = {}
+  wrapped = 0
+end
+
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
 end
@@ -1133,15 +1144,6 @@ local threads = {}
 local counter = 0
 local requests_ = {}
 
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  statuses = {}
-  wrapped = 0
-end
 
 function request()
   local i = tid + counter * THREADS

@@ -76,15 +76,6 @@ local items = {
 local threads = {}
 local counter = 0
 
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  statuses = {}
-  wrapped = 0
-end
 
 function request()
   local i = tid + counter * THREADS

@@ -389,16 +389,25 @@ def worker_for(broker, transactional_db, tmp_path, request):
 
 
 class LoopbackServer:
-    """An HTTP endpoint on loopback that a test can take away and bring back on the same port:
-    the authority's and the platform's receivers below. Subclasses give `_handler()` and set
-    `port = 0`, `_httpd` and `_thread` to None in their `__init__`."""
+    """An HTTP endpoint on loopback that a test can take away and bring back on the same port,
+    and whose next acceptance it can hold unanswered (`hold_next_acceptance()`), so that the
+    sender can be killed in that moment: the authority's and the platform's receivers. A
+    subclass gives `_handler()`."""
 
-    port: int
-    _httpd: ThreadingHTTPServer | None
-    _thread: threading.Thread | None
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.port = 0
+        self._hold = threading.Event()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     def _handler(self) -> type:
         raise NotImplementedError
+
+    def hold_next_acceptance(self) -> None:
+        self._hold.set()
 
     def start(self):
         """Listen (again) on the same port."""
@@ -430,11 +439,10 @@ class WebhookReceiver(LoopbackServer):
     """
 
     def __init__(self, secret: str, *, failure_rate: float = 0.0, seed: int = 0) -> None:
+        super().__init__()
         self.secret = secret
         self.failure_rate = failure_rate
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
-        self.port = 0
         self.requests = 0
         self.refusals = 0  # answered 500
         self.bad_signatures = 0
@@ -444,18 +452,10 @@ class WebhookReceiver(LoopbackServer):
         self.bodies: dict[str, dict] = {}  # event id -> the envelope accepted
         self.duplicates: Counter = Counter()
         self.digests: dict[str, set[str]] = defaultdict(set)  # every body seen per event id
-        self._hold = threading.Event()
-        self.holding = threading.Event()
-        self.release = threading.Event()
         self.held_id: str | None = None
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks"
-
-    def hold_next_acceptance(self) -> None:
-        self._hold.set()
 
     def _decide(self, event_id: str, body: bytes, signature: str) -> tuple[int, bool]:
         """The status to answer, and whether to hold the answer."""
@@ -536,6 +536,11 @@ def mail_text(message: email.message.Message) -> str:
 def drained(broker: RedisServer, *queues: str, held: int = 0) -> bool:
     """Nothing waiting in `queues`, and no message taken but `held` unacknowledged."""
     return all(broker.queued(q) == 0 for q in queues) and broker.unacknowledged() <= held
+
+
+def asked_fen(n: int) -> int:
+    """The n-th deduction: 10 to 500 yuan, spread so that no two neighbours ask the same."""
+    return 1_000 + (n * 7_919) % 49_000
 
 
 def bulk_deductions(staff: Staff, parties: list, amounts: list[int]) -> list[int]:

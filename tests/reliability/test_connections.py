@@ -15,7 +15,14 @@ from django.utils import timezone
 from enforcement import services, tasks
 from enforcement.models import DepositAccount, LedgerEntry, Measure, MeasureEvent, MeasureStatus
 from tests.factories import TEST_ACTOR, register_party
-from tests.reliability.conftest import bulk_deductions, drained, mail_text, sent_mail, until
+from tests.reliability.conftest import (
+    asked_fen,
+    bulk_deductions,
+    drained,
+    mail_text,
+    sent_mail,
+    until,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -28,10 +35,6 @@ DEDUCTIONS = 200
 DEDUCTION_KILLS = (30, 70, 110, 150)
 # ...and when this many refunds were posted.
 REFUND_KILLS = (30, 70, 100)
-
-
-def asked_fen(n: int) -> int:
-    return 1_000 + (n * 7_919) % 49_000
 
 
 def deposit_fen(k: int) -> int:

@@ -24,7 +24,7 @@ from enforcement.models import (
     ViolationType,
 )
 from tests.factories import TEST_ACTOR, register_party
-from tests.reliability.conftest import until
+from tests.reliability.conftest import asked_fen, until
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,11 +35,6 @@ PARTIES = 10
 DEDUCTIONS = 1000
 # Where the faults strike: after this many deductions have been taken.
 FIRST_KILL, REDIS_RESTART, SECOND_KILL = 150, 400, 700
-
-
-def asked_fen(n: int) -> int:
-    """The n-th deduction: 10 to 500 yuan, spread so that no two neighbours ask the same."""
-    return 1_000 + (n * 7_919) % 49_000
 
 
 def deposit_fen(k: int) -> int:

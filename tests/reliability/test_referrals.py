@@ -5,10 +5,9 @@ accepts once."""
 
 import hashlib
 import random
-import threading
 import time
 from collections import Counter, defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -41,9 +40,8 @@ class FlakyAuthority(LoopbackServer):
     """
 
     def __init__(self, seed: int) -> None:
+        super().__init__()
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
-        self.port = 0
         self.requests = 0
         self.refusals = 0  # answered 500
         self.accepted: dict[str, bytes] = {}  # key -> the dossier accepted
@@ -51,18 +49,10 @@ class FlakyAuthority(LoopbackServer):
         self.duplicates: Counter = Counter()
         self.digests: dict[str, set[str]] = defaultdict(set)  # every body seen per key
         self.bad_signatures = 0
-        self._hold = threading.Event()
-        self.holding = threading.Event()
-        self.release = threading.Event()
         self.held_key: str | None = None
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/referrals"
-
-    def hold_next_acceptance(self) -> None:
-        self._hold.set()
 
     def _decide(self, key: str, body: bytes, signature: str) -> tuple[int, bool]:
         """The status to answer, and whether to hold the answer."""

@@ -23,7 +23,7 @@ from enforcement.models import (
 )
 from enforcement.services import ledger
 from tests.factories import TEST_ACTOR, UserFactory, register_party
-from tests.reliability.conftest import bulk_deductions, until
+from tests.reliability.conftest import asked_fen, bulk_deductions, until
 
 pytestmark = [
     pytest.mark.integration,
@@ -36,11 +36,6 @@ DEDUCTIONS = 360
 THROUGH_APPEAL = 12
 # Where the faults strike: after this many refunds have been posted.
 FIRST_KILL, REDIS_RESTART, SECOND_KILL = 60, 150, 230
-
-
-def asked_fen(n: int) -> int:
-    """The n-th deduction: 10 to 500 yuan, spread so that no two neighbours ask the same."""
-    return 1_000 + (n * 7_919) % 49_000
 
 
 def deposit_fen(k: int) -> int:

@@ -422,6 +422,21 @@ def form_errors(form) -> list[str]:
     return [str(text) for texts in form.errors.values() for text in texts]
 
 
+def assert_api_image_verdict(response, item, field, model, media) -> None:
+    """An image posted to the API: a valid one stored re-encoded (201), a hostile one refused on
+    `field` with its reason (400) and nothing kept, neither a `model` row nor a file."""
+    if item.image == ACCEPT:
+        assert response.status_code == 201, response.json()
+        [path] = stored_files(media)
+        assert_image_stored(item, path.read_bytes())
+    else:
+        assert response.status_code == 400
+        message = first_error(response.json(), field)
+        assert says_why(message, item.image, IMAGE_MESSAGES), message
+        assert not model.objects.exists()
+        assert stored_files(media) == []
+
+
 @pytest.mark.parametrize("item", CORPUS, ids=ids(CORPUS))
 def test_registration_document_api(item, api, caps_and_media):
     party_id = api_merchant(api)["id"]
@@ -431,16 +446,7 @@ def test_registration_document_api(item, api, caps_and_media):
         format="multipart",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    if item.image == ACCEPT:
-        assert response.status_code == 201, response.json()
-        [path] = stored_files(caps_and_media)
-        assert_image_stored(item, path.read_bytes())
-    else:
-        assert response.status_code == 400
-        message = first_error(response.json(), "file")
-        assert says_why(message, item.image, IMAGE_MESSAGES), message
-        assert not FileDocument.objects.exists()
-        assert stored_files(caps_and_media) == []
+    assert_api_image_verdict(response, item, "file", FileDocument, caps_and_media)
 
 
 @pytest.mark.parametrize("item", CORPUS, ids=ids(CORPUS))
@@ -452,16 +458,7 @@ def test_complaint_evidence_api(item, api, session, caps_and_media):
         format="multipart",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    if item.image == ACCEPT:
-        assert response.status_code == 201, response.json()
-        [path] = stored_files(caps_and_media)
-        assert_image_stored(item, path.read_bytes())
-    else:
-        assert response.status_code == 400
-        message = first_error(response.json(), "images")
-        assert says_why(message, item.image, IMAGE_MESSAGES), message
-        assert not CaseEvidence.objects.exists()
-        assert stored_files(caps_and_media) == []
+    assert_api_image_verdict(response, item, "images", CaseEvidence, caps_and_media)
 
 
 @pytest.mark.parametrize("item", CORPUS, ids=ids(CORPUS))

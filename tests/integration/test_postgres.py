@@ -171,3 +171,34 @@ def test_the_throttle_counts_every_concurrent_request_once_on_redis(monkeypatch)
     outcomes = _race(*[one for _ in range(40)])
     # DRF's timestamp list loses counts when requests overlap; the counter does not.
     assert outcomes.count(True) == 25, outcomes
+
+
+def test_leases_from_the_redis_counter_never_pass_the_limit(monkeypatch):
+    """A high limit is counted in leases (config/api/throttling.py): threads racing on one key,
+    each with a cache backend and leases of its own, get no more than the limit between them."""
+    from django.core.cache import caches
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from config.api.throttling import ApiKeyRateThrottle, lease_size
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_key": "3000/minute"})
+    assert lease_size(3000) == 3
+    assert "redis" in type(caches["default"]).__module__
+
+    class Key:
+        pk = 525252
+
+    def burst():
+        # caches["default"] is a backend per thread, as in a threaded server.
+        allowed = 0
+        for _ in range(500):
+            request = APIRequestFactory().get("/")
+            request.auth = Key()
+            allowed += ApiKeyRateThrottle().allow_request(request, None)
+        return allowed
+
+    outcomes = _race(*[burst for _ in range(8)])
+    total = sum(outcomes)
+    # 4,000 asked for; the 7 other threads may each hold 2 unused when the limit is reached.
+    assert 3000 - 7 * 2 <= total <= 3000, outcomes

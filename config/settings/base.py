@@ -94,7 +94,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the policy built once rather than on every response.
+    "config.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during authentication into a response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -137,11 +137,10 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
     session = LiveSession(
         room=context.room, ai_generated=context.ai_generated, pre_stream_checklist=checklist
     )
-    on_air = [_reported_identity(session, party) for party in context.anchors]
-    shown = [
-        SessionProduct(session=session, product=p, merchant_id=p.merchant_id)
-        for p in context.products
-    ]
+    # The rows name their anchor and product by id, and get their session once it is written:
+    # setting a relation through its descriptor costs more than the rest of building a row.
+    on_air = [_reported_identity(party) for party in context.anchors]
+    shown = [SessionProduct(product_id=p.pk, merchant_id=p.merchant_id) for p in context.products]
     try:
         _insert_session(session, on_air, shown)
     except IntegrityError:
@@ -151,12 +150,11 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
     return GoLive(session, [])
 
 
-def _reported_identity(session: LiveSession, party: Party) -> SessionAnchor:
+def _reported_identity(party: Party) -> SessionAnchor:
     file = getattr(party, "registration_file", None)
     profile = getattr(file, "anchor_profile", None) if file else None
     return SessionAnchor(
-        session=session,
-        anchor=party,
+        anchor_id=party.pk,
         name=party.name,
         id_number_masked=file.id_number_masked if file else "",
         identity_hash=party.identity_hash,

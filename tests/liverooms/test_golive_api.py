@@ -50,6 +50,22 @@ def test_an_allowed_go_live_answers_exactly_what_the_session_serializer_would(wo
     assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
 
 
+def test_a_refusal_is_recorded_not_logged_as_a_failed_request(world, caplog):
+    """A refusal is a decision (a GoLiveRefusal row); Django's request log keeps its WARNING for
+    requests that failed."""
+    from merchants.services import product_set_listing_status
+    from tests.factories import TEST_ACTOR
+
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    with caplog.at_level("WARNING", logger="django.request"):
+        refused = world.go_live()
+        missing = world.go_live(room_id=world.room.pk + 1000)
+    assert (refused.status_code, missing.status_code) == (403, 400)
+    assert GoLiveRefusal.objects.filter(room=world.room).count() == 1
+    logged = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert logged == [f"Bad Request: {URL}"]
+
+
 def test_a_refusal_keeps_its_shape_and_is_recorded(world, answered_by):
     from merchants.services import product_set_listing_status
     from tests.factories import TEST_ACTOR

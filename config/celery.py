@@ -35,6 +35,7 @@ app.conf.task_routes = {
     "enforcement.send_statement": {"queue": "notify"},
     "enforcement.relay_statements": {"queue": "notify"},
     "enforcement.notify": {"queue": "notify"},
+    "enforcement.relay_notifications": {"queue": "notify"},
     "enforcement.lift_expired": {"queue": "default"},
     "enforcement.escalate_notices": {"queue": "default"},
     "credit.update_score": {"queue": "default"},
@@ -86,7 +87,7 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
-    # Deductions, refunds, referrals and statements whose message was lost.
+    # Deductions, refunds, referrals, statements and notifications whose message was lost.
     "enforcement-relay-money": {
         "task": "enforcement.relay_money",
         "schedule": 120.0,
@@ -99,6 +100,11 @@ app.conf.beat_schedule = {
     },
     "enforcement-relay-statements": {
         "task": "enforcement.relay_statements",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "enforcement-relay-notifications": {
+        "task": "enforcement.relay_notifications",
         "schedule": 300.0,
         "options": {"expires": 290},
     },

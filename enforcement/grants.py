@@ -2,7 +2,8 @@
 
 Reviewers triage violations, gather evidence and propose measures (and carry out the light ones
 at once); leads also approve the severe ones (never their own), decide appeals (never on a measure
-they took part in), keep the catalogue and the deposit ledger, and retry deliveries. The authority
+they took part in), keep the catalogue and the deposit ledger, retry deliveries, and read the
+notification outbox (what was e-mailed to them and to the parties). The authority
 liaison reads referrals and nothing else.
 """
 
@@ -41,6 +42,7 @@ GRANTS = {
         "enforcement.add_depositrequirement",
         "enforcement.change_depositrequirement",
         "enforcement.view_reconciliation",
+        "enforcement.view_notification",
         "enforcement.add_authority",
         "enforcement.change_authority",
         "enforcement.change_referral",

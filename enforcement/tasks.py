@@ -103,10 +103,8 @@ def send_statement(measure_id: int) -> str:
     return notifications.send_statement(measure_id)
 
 
-# The leads' notices and the appeal decision have no relay: nothing records that one was sent.
-# A notice whose task dies on its database connection (a failover, a terminated backend) is
-# therefore retried here, or it is never sent. Every query runs before the mail is sent, so a
-# retry cannot send it twice.
+# A notification's task that dies on its database connection (a failover, a terminated backend)
+# is retried here at once; the relay is the backstop for one whose message was lost.
 @shared_task(
     name="enforcement.notify",
     autoretry_for=(OperationalError, InterfaceError),
@@ -114,10 +112,22 @@ def send_statement(measure_id: int) -> str:
     retry_backoff_max=300,
     max_retries=10,
 )
-def notify(kind: str, object_id: int) -> str:
+def notify(notification_id: int) -> str:
     from enforcement import notifications
 
-    return notifications.send(kind, object_id)
+    return notifications.send(notification_id)
+
+
+@shared_task(name="enforcement.relay_notifications")
+def relay_notifications() -> int:
+    """Notifications still unhandled a while after they became due (their message was lost, or
+    the mail server refused them): queue them again."""
+    from enforcement import notifications
+
+    ids = notifications.unhandled()
+    for pk in ids:
+        notify.delay(pk)
+    return len(ids)
 
 
 @shared_task(name="enforcement.relay_statements")
@@ -163,5 +173,5 @@ def reconcile_ledger() -> int:
             len(run.mismatches),
             run.pk,
         )
-        notifications.send("reconciliation_failed", run.pk)
+        notifications.reconciliation_failed(run.pk)
     return len(run.mismatches)

@@ -1,6 +1,6 @@
 """The enforcement workbench (RULES.md §5): the catalogue of violation types, the triage of
 violations with their evidence, measures with the four-eyes approval, appeals, the deposit
-ledger, authorities and the referral outbox.
+ledger, authorities, the referral outbox and the notification outbox.
 
 Every page is read-only; every change is an action with its own small form that calls
 `enforcement.services` with the acting user, which checks the permission and the status again.
@@ -9,4 +9,12 @@ here -- not even by a superuser.
 """
 
 # Importing the modules registers their admin classes and queues.
-from enforcement.admin import appeals, catalogue, ledger, measures, referrals, violations  # noqa: F401
+from enforcement.admin import (  # noqa: F401
+    appeals,
+    catalogue,
+    ledger,
+    measures,
+    notifications,
+    referrals,
+    violations,
+)

@@ -1,5 +1,5 @@
 """The enforcement app's models: the catalogue, violations and measures, the deposit ledger,
-referrals and appeals."""
+referrals and appeals, the notification outbox."""
 
 from enforcement.models.catalogue import (
     PROVINCIAL_MEASURES,
@@ -22,6 +22,7 @@ from enforcement.models.ledger import (
     LedgerEntry,
     Reconciliation,
 )
+from enforcement.models.outbox import Notification, NotificationKind
 from enforcement.models.referrals import (
     Authority,
     AuthorityKind,
@@ -73,6 +74,8 @@ __all__ = [
     "MeasureEvent",
     "MeasureKind",
     "MeasureStatus",
+    "Notification",
+    "NotificationKind",
     "Reconciliation",
     "Referral",
     "ReferralPurpose",

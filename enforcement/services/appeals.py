@@ -73,7 +73,7 @@ def appeal_file(
     measure_event(measure, MeasureEvent.Kind.APPEALED, actor, grounds[:2000], status_before=was)
     from enforcement import notifications
 
-    transaction.on_commit(lambda: notifications.appeal_filed(appeal.pk))
+    notifications.appeal_filed(appeal.pk)
     return appeal
 
 
@@ -136,7 +136,7 @@ def appeal_decide(*, appeal: Appeal, reverse: bool, reason: str, actor: Actor) -
     )
     from enforcement import notifications
 
-    transaction.on_commit(lambda: notifications.appeal_decided(appeal.pk))
+    notifications.appeal_decided(appeal.pk)
     return appeal
 
 

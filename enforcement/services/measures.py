@@ -231,7 +231,7 @@ def measure_propose(*, violation: Violation, proposal: Proposal, actor: Actor) -
     else:
         from enforcement import notifications
 
-        transaction.on_commit(lambda: notifications.approval_requested(measure.pk))
+        notifications.approval_requested(measure.pk)
     return measure
 
 
@@ -542,7 +542,7 @@ def escalate_overdue_notices(*, today: date | None = None) -> int:
                 continue
             measure = Measure.objects.get(pk=pk)
             measure_event(measure, MeasureEvent.Kind.ESCALATED, actor)
-            transaction.on_commit(lambda pk=pk: notifications.notice_overdue(pk))
+            notifications.notice_overdue(pk)
             escalated += 1
     return escalated
 

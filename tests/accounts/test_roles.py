@@ -125,6 +125,7 @@ LEAD = REVIEWER | {
     "enforcement.add_depositrequirement",
     "enforcement.change_depositrequirement",
     "enforcement.view_reconciliation",
+    "enforcement.view_notification",
     "enforcement.add_authority",
     "enforcement.change_authority",
     "enforcement.change_referral",
@@ -207,6 +208,7 @@ ADMIN_MATRIX = {
         "/admin/accounts/webhookdelivery/": 403,
         "/admin/accounts/user/": 403,
         "/admin/admin/logentry/": 403,
+        "/admin/enforcement/notification/": 403,
     },
     "compliance_lead": {
         "/admin/": 200,
@@ -215,6 +217,7 @@ ADMIN_MATRIX = {
         "/admin/accounts/webhookdelivery/": 200,
         "/admin/accounts/user/": 403,
         "/admin/admin/logentry/": 403,
+        "/admin/enforcement/notification/": 200,
     },
     "auditor": {
         "/admin/": 200,
@@ -223,12 +226,14 @@ ADMIN_MATRIX = {
         "/admin/accounts/webhookdelivery/": 200,
         "/admin/accounts/user/": 200,
         "/admin/admin/logentry/": 200,
+        "/admin/enforcement/notification/": 200,
     },
     "authority_liaison": {
         "/admin/": 200,
         "/admin/accounts/party/": 403,
         "/admin/accounts/restriction/": 403,
         "/admin/admin/logentry/": 403,
+        "/admin/enforcement/notification/": 403,
     },
 }
 

@@ -54,6 +54,7 @@ from enforcement.models import (
     DepositAccount,
     DepositRequirement,
     Measure,
+    Notification,
     Reconciliation,
     Referral,
     Violation,
@@ -332,6 +333,12 @@ BUILDERS: dict[str, Callable[[int], None]] = {
     "enforcement.DepositRequirement": _deposit_requirements,
     # Rejected proposals: only one live measure of a kind per violation is unique.
     "enforcement.Measure": _build(None, Measure, status=lambda i: "rejected"),
+    # One notification per event: each copy is about another object.
+    "enforcement.Notification": _build(
+        lambda: first(Notification, kind="approval_requested", object_id=1),
+        Notification,
+        object_id=lambda i: 1_000_000 + i,
+    ),
     "enforcement.Reconciliation": _build(
         lambda: first(Reconciliation, accounts_checked=3, mismatches=[]), Reconciliation
     ),

@@ -218,11 +218,13 @@ def test_the_statement_of_a_short_deduction_says_what_was_taken_and_what_is_owed
 
 
 def test_an_approval_request_already_approved_is_not_mailed(world, mailoutbox, committed):
-    from enforcement import notifications
+    from enforcement import tasks
+    from enforcement.models import Notification
 
     measure = world.deduction(amount_fen=100)
     services.measure_approve(measure=measure, actor=world.lead_actor)
-    assert notifications.send("approval_requested", measure.pk) == "no longer due"
+    notification = Notification.objects.get(kind="approval_requested", object_id=measure.pk)
+    assert tasks.notify(notification.pk) == "no longer due"
     assert not [m for m in mailoutbox if "待审批" in m.subject]
 
 

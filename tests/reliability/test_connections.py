@@ -13,7 +13,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from enforcement import services, tasks
-from enforcement.models import DepositAccount, LedgerEntry, Measure, MeasureEvent, MeasureStatus
+from enforcement.models import (
+    DepositAccount,
+    LedgerEntry,
+    Measure,
+    MeasureEvent,
+    MeasureStatus,
+    Notification,
+)
 from tests.factories import TEST_ACTOR, register_party
 from tests.reliability.conftest import (
     asked_fen,
@@ -200,8 +207,8 @@ def test_lead_notices_survive_their_database_connections_being_terminated(
     broker, worker_for, staff, figures, tmp_path
 ):
     """The leads' notices (a proposal waits for approval, a correction is overdue, an appeal was
-    filed or decided) have no relay: nothing records that one was sent. A notice whose task dies
-    on its connection must be retried, or it is never sent."""
+    filed or decided) go through the outbox. A notice whose task dies on its connection is
+    retried at once (the relay would only find it five minutes later), and sent."""
     from enforcement import notifications
 
     parties = [register_party(name=f"通知测试{k}") for k in range(4)]
@@ -248,7 +255,13 @@ def test_lead_notices_survive_their_database_connections_being_terminated(
     assert failed + retried > 0, "no termination caught a notice mid-way"
     missing = sorted(set(ids) - set(by_measure))
     assert not missing, f"{len(missing)} notices never sent (their task died on its connection)"
-    assert set(by_measure) == set(ids) and set(by_measure.values()) == {1}
+    assert set(by_measure) == set(ids)
+    assert not Notification.objects.filter(handled_at__isnull=True).exists()
+    # A notice is marked handled before its mail goes and committed after: a connection
+    # terminated in between rolls the mark back, the retry sends that one again. So a notice is
+    # sent twice only by a retried task, never lost.
+    twice = sum(by_measure.values()) - len(ids)
+    assert twice <= retried, f"{twice} notices sent twice, only {retried} tasks retried"
 
     figures.update(
         {
@@ -257,7 +270,7 @@ def test_lead_notices_survive_their_database_connections_being_terminated(
                 f"{len(terminated)} ({', '.join(map(str, terminated))})"
             ),
             "notice tasks failed on their connection / retried": f"{failed} / {retried}",
-            "notices sent (each once)": sum(by_measure.values()),
+            "notices sent / sent twice": f"{sum(by_measure.values())} / {twice}",
             "seconds from first message to last notice": round(elapsed, 1),
         }
     )

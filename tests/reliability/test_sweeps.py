@@ -28,6 +28,7 @@ from complaints import services as complaint_services
 from complaints import tasks as complaint_tasks
 from complaints.models import Case, CaseEvent, CaseKind, CaseStatus, Notification, Source
 from complaints.services import deadlines
+from enforcement import notifications as enforcement_notifications
 from enforcement import tasks as enforcement_tasks
 from enforcement.models import Measure, MeasureEvent, MeasureKind, MeasureStatus
 from tests.factories import TEST_ACTOR, register_party
@@ -305,6 +306,7 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
     # The relays run in the test's process; the notices' grace of five minutes would make the
     # test wait for a message the dead worker held.
     monkeypatch.setattr(deadlines, "RELAY_GRACE", timedelta(0))
+    monkeypatch.setattr(enforcement_notifications, "RELAY_AFTER", timedelta(0))
     mail = tmp_path / "mail"
     mail.mkdir()
     worker = worker_for(RELIABILITY_MAIL_DIR=str(mail)).start()
@@ -342,7 +344,11 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
     )
     # What the relays would pick up (notices and webhooks whose message was lost): nothing
     # should be, but they run as beat runs them, until the worker is idle again.
-    relayed = complaint_tasks.relay_notices() + account_tasks.relay_webhooks()
+    relayed = (
+        complaint_tasks.relay_notices()
+        + enforcement_tasks.relay_notifications()
+        + account_tasks.relay_webhooks()
+    )
     until(
         lambda: drained(broker, "default", "notify", "money", held=2),
         timeout=60,

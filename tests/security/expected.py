@@ -134,6 +134,7 @@ MODEL_PAGES: dict[str, Offers] = {
     "enforcement.depositaccount": READ_ONLY,
     "enforcement.depositrequirement": NO_DELETE,
     "enforcement.reconciliation": READ_ONLY,
+    "enforcement.notification": READ_ONLY,  # recorded by services, sent by the worker
     "enforcement.authority": NO_DELETE,
     "enforcement.referral": READ_ONLY,
 }

@@ -1,0 +1,58 @@
+"""The notification outbox in the admin: what the enforcement app owes the leads and the parties
+by e-mail, and what became of each. Read-only; the worker and the relay do the sending."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from enforcement.models import Notification, NotificationKind
+
+# The admin page of what each kind of notification is about.
+SUBJECT_PAGES = {
+    NotificationKind.APPROVAL_REQUESTED: "admin:enforcement_measure_change",
+    NotificationKind.NOTICE_OVERDUE: "admin:enforcement_measure_change",
+    NotificationKind.APPEAL_FILED: "admin:enforcement_appeal_change",
+    NotificationKind.APPEAL_DECIDED: "admin:enforcement_appeal_change",
+    NotificationKind.RECONCILIATION_FAILED: "admin:enforcement_reconciliation_change",
+}
+
+
+class HandledFilter(admin.SimpleListFilter):
+    title = _("handled")
+    parameter_name = "handled"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Not yet (waiting, or refused by the mail server)")), ("yes", _("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(handled_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "about", "handled_at", "attempts", "outcome"]
+    list_filter = [HandledFilter, "kind"]
+    fields = ["kind", "about", "created_at", "handled_at", "attempts", "outcome"]
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    # Recorded by the services, sent by the worker.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("about"))
+    def about(self, obj):
+        url = reverse(SUBJECT_PAGES[obj.kind], args=[obj.object_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.object_id)

@@ -29,6 +29,7 @@ from accounts.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from config.api.lookups import storable_id
 from config.errors import Conflict
 
 
@@ -83,8 +84,8 @@ def parties_matching(term: str):
     if not term:
         return Party.objects.none()
     matches = Q(name__istartswith=term) | Q(platform_ref=term)
-    if term.isdigit():
-        matches |= Q(pk=int(term))
+    if (pk := storable_id(term)) is not None:
+        matches |= Q(pk=pk)
     return Party.objects.filter(matches)
 
 
@@ -111,9 +112,8 @@ class PartyAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if term.isdigit():
-            queryset |= filtered.filter(pk=int(term))
+        if (pk := storable_id(search_term)) is not None:
+            queryset |= filtered.filter(pk=pk)
         return queryset, may_have_duplicates
 
     @admin.display(description=_("restrictions in force"), ordering="restriction_count")

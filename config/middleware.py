@@ -1,4 +1,5 @@
-"""The project's own middleware: the language, Chinese first, and the content security policy.
+"""The project's own middleware: the language, Chinese first, a cap on request bodies, and the
+content security policy.
 
 Chinese first: people on the public site and in the admin see Chinese unless they chose English
 with the language switch (its cookie): a browser's Accept-Language does not override that, since
@@ -14,8 +15,10 @@ from csp import utils as csp_utils
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
@@ -28,6 +31,39 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+def request_max_bytes(path: str) -> int:
+    """The largest body a request to `path` may have: what its biggest legitimate upload needs.
+    Django limits form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) and the number of files, not their
+    size: without this, a body of any size is read and spooled to disk before a form or a rate
+    limit looks at it. The public forms and the API take at most MAX_EVIDENCE images of
+    UPLOAD_MAX_BYTES each; the workbench also takes an enforcement evidence file."""
+    from complaints.services.base import MAX_EVIDENCE
+
+    largest = MAX_EVIDENCE * settings.UPLOAD_MAX_BYTES
+    if path.startswith("/admin/"):
+        largest = max(largest, settings.ENFORCEMENT_EVIDENCE_MAX_BYTES)
+    return largest + 1024 * 1024  # the form's other fields and the multipart framing
+
+
+def request_size_middleware(get_response):
+    """413 for a request whose declared body is larger than its path allows, before anything
+    reads it. A WSGI server hands Django only the bytes Content-Length declares."""
+
+    def middleware(request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > request_max_bytes(request.path):
+            message = _("The request is too large.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "request_too_large"}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return get_response(request)
+
+    return middleware
 
 
 class CSPMiddleware(csp_middleware.CSPMiddleware):

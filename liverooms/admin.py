@@ -21,6 +21,7 @@ from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
+from config.api.lookups import storable_id
 from config.errors import Conflict
 from liverooms import services
 from liverooms.models import (
@@ -222,8 +223,8 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("liverooms.view_inspection"):
             raise PermissionDenied
         now = timezone.now()
-        hours = request.GET.get("hours", "8")
-        shift_hours = min(int(hours), 24) if hours.isdigit() and int(hours) > 0 else 8
+        hours = storable_id(request.GET.get("hours", "8"))
+        shift_hours = min(hours, 24) if hours else 8
         since = now - timedelta(hours=shift_hours)
         on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
         high = list(
@@ -315,9 +316,8 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         # An alert's number, as the evidence forms' autocomplete is typed.
-        term = search_term.strip()
-        if term.isdigit():
-            queryset |= filtered.filter(pk=int(term))
+        if (pk := storable_id(search_term)) is not None:
+            queryset |= filtered.filter(pk=pk)
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):

@@ -47,6 +47,7 @@ from complaints.models import (
     CaseStatus,
     Evidence,
 )
+from config.api.lookups import storable_id
 from config.errors import Conflict
 
 # --- Queues -------------------------------------------------------------------------------------
@@ -127,9 +128,8 @@ class AssigneeFilter(admin.SimpleListFilter):
         return [(str(user.pk), user.get_username()) for user in handlers()]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
+        if (pk := storable_id(self.value() or "")) is not None:
+            return queryset.filter(assignee_id=pk)
         return queryset
 
 

@@ -1,4 +1,4 @@
-"""Ids in URLs that no row can have."""
+"""Ids typed by people (URLs, filters, search boxes) that no row can have."""
 
 from django.http import Http404
 
@@ -13,3 +13,14 @@ def require_storable_id(value) -> None:
     text = str(value).strip()
     if text.lstrip("-").isdigit() and abs(int(text)) > BIGINT_MAX:
         raise Http404
+
+
+def storable_id(text: str) -> int | None:
+    """The id `text` names, or None when no row can have it. str.isdigit() alone also takes
+    '²' and '①' (which int() refuses), and int() refuses numbers of more than 4,300 digits;
+    a number beyond a 64-bit key makes the database driver fail instead of finding nothing."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(BIGINT_MAX)):
+        return None
+    value = int(text)
+    return value if value <= BIGINT_MAX else None

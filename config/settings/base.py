@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # LocaleMiddleware, but Chinese unless the language switch says otherwise (config/middleware).
     "config.middleware.ChineseFirstLocaleMiddleware",
+    # Before anything reads a body (CSRF reads the form): a body larger than the path's largest
+    # legitimate upload is refused unread.
+    "config.middleware.request_size_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_paging import LargeTableAdminMixin
+from config.api.lookups import storable_id
 from credit.scoring import rule_set_in_force
 
 
@@ -68,9 +69,9 @@ class NumberFilter(admin.SimpleListFilter):
         value = (self.value() or "").strip()
         if not value:
             return queryset
-        if not value.isdigit():
+        if (pk := storable_id(value)) is None:
             return queryset.none()
-        return queryset.filter(**{self.field_name: int(value)})
+        return queryset.filter(**{self.field_name: pk})
 
 
 class GradeFilter(admin.SimpleListFilter):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
+from config.api.lookups import storable_id
 from config.errors import Conflict
 from credit import rulesets
 from credit.admin.common import add_service_errors, form_page
@@ -185,8 +186,8 @@ class RuleSetAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         source = None
-        if (from_pk := request.GET.get("from", "")).isdigit():
-            source = RuleSet.objects.filter(pk=int(from_pk)).first()
+        if (from_pk := storable_id(request.GET.get("from", ""))) is not None:
+            source = RuleSet.objects.filter(pk=from_pk).first()
         if source is None:
             source, _rules = rule_set_in_force()
         # The title and the summary are the new version's own; only the rules carry over.

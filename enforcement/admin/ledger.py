@@ -20,6 +20,7 @@ from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Party
 from complaints.admin.common import add_service_errors
+from config.api.lookups import storable_id
 from config.errors import Conflict
 from enforcement import services
 from enforcement.admin.common import (
@@ -214,7 +215,7 @@ class DepositAccountAdmin(LargeTableAdminMixin, ObjectActionsMixin, admin.ModelA
         if not request.user.has_perm(RECORD):
             raise PermissionDenied
         party = request.GET.get("party", "")
-        initial = {"party": party} if party.isdigit() else None
+        initial = {"party": party} if storable_id(party) is not None else None
         form = TopUpForm(request.POST if request.method == "POST" else None, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

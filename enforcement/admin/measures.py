@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Restriction
+from config.api.lookups import storable_id
 from enforcement import services
 from enforcement.admin.common import (
     EmptyForm,
@@ -96,8 +97,8 @@ class PartyFilter(admin.SimpleListFilter):
         return [(self.value(), _("This party"))] if self.value() else []
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(party_id=int(self.value()))
+        if (pk := storable_id(self.value() or "")) is not None:
+            return queryset.filter(party_id=pk)
         return queryset
 
 

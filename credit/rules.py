@@ -6,8 +6,9 @@ equal.
 A score is `base + Σ points × weight(age) + evaluations`, clamped to the scale:
 
 - Deductions (violations, measures, upheld complaints, sanctions, shared records) count fully for
-  `decay.full_days`, then fade linearly to nothing at `decay.gone_days`. Repairs and reversals
-  fade on the same schedule, so that they keep cancelling what they offset.
+  `decay.full_days`, then fade linearly to nothing at `decay.gone_days`. Reversals and credit
+  repairs (credit/repair.py) are dated like the deductions they offset and fade on the same
+  schedule, so that they keep cancelling them.
 - Training counts for `training_days` (LCM Art. 10: trained every year).
 - Evaluations: the stars of the last `window_days`, each weighted by `0.5 ** (age /
   half_life_days)`, averaged; the average's distance from `neutral` moves the score by up to
@@ -75,7 +76,8 @@ DEFAULT_RULES: dict = {
     "decay": {"full_days": 365, "gone_days": 730},
     "training_days": 365,
     # Credit repair (信用修复): after this many days without a new deduction, this share of the
-    # deductions still counting is given back, at most once per clean period.
+    # deductions still counting is given back, at most once per clean period and once for each
+    # deduction (credit/repair.py).
     "repair": {"clean_days": 180, "share": 0.5},
     "evaluations": {
         "window_days": 90,

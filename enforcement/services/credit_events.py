@@ -3,11 +3,12 @@ credit restored when a measure is reversed, repair when a notice is corrected)."
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils import timezone
 
 from credit import scoring, sharing
 from credit.models import EventKind
-from enforcement.models import Measure, MeasureKind, MeasureStatus, Violation
+from enforcement.models import STANDING, Measure, MeasureKind, MeasureStatus, Violation
 
 
 def _violation_source(violation: Violation) -> str:
@@ -57,10 +58,16 @@ def corrected(measure: Measure) -> None:
 
 
 def measure_reversed(measure: Measure, reason: str) -> None:
-    """The measure's points come back; the violation's too once none of its measures stands."""
+    """The measure's points come back; the violation's too once none of its measures stands.
+
+    Standing as `enforcement.models.STANDING` says: a proposal still awaiting a lead, or a
+    deduction still executing, is on its way and answers for the violation as much as one in
+    effect. And one carried out that has since run its course (lifted, not reversed) still says
+    the violation was real."""
     scoring.reverse(source=_measure_source(measure), reason=reason)
     standing = (
-        Measure.objects.filter(violation_id=measure.violation_id, executed_at__isnull=False)
+        Measure.objects.filter(violation_id=measure.violation_id)
+        .filter(Q(status__in=STANDING) | Q(executed_at__isnull=False))
         .exclude(pk=measure.pk)
         .exclude(status=MeasureStatus.REVERSED)
         .exists()

@@ -500,7 +500,9 @@ def give_up_stuck_deductions(*, now=None) -> int:
 
 @transaction.atomic
 def measure_mark_corrected(*, measure: Measure, actor: Actor, note: str) -> Measure:
-    """The party corrected what a notice asked: the notice is lifted."""
+    """The party corrected what a notice asked: the notice is lifted. Only a correction made by
+    the notice's date gives credit back (the rule set's `correction`: "corrected in time"); a
+    late one, escalated or not, is recorded and lifts the notice all the same."""
     require_person(actor, "enforcement.change_measure")
     if not note.strip():
         raise ValidationError({"note": _("Say how the party corrected it.")})
@@ -509,12 +511,16 @@ def measure_mark_corrected(*, measure: Measure, actor: Actor, note: str) -> Meas
         raise Conflict(_("Only a notice to correct is corrected."))
     require_measure_status(measure, *IN_EFFECT)
     now = timezone.now()
+    # The date is the party's to use in full, on the Beijing calendar, as the overdue sweep
+    # counts it (overdue from the day after `correct_by`).
+    in_time = timezone.localdate(now) <= measure.correct_by
     measure.corrected_at = now
     measure.status = MeasureStatus.LIFTED
     measure.lifted_at = now
     measure.save(update_fields=["corrected_at", "status", "lifted_at"])
-    measure_event(measure, MeasureEvent.Kind.CORRECTED, actor, note.strip())
-    credit_events.corrected(measure)
+    measure_event(measure, MeasureEvent.Kind.CORRECTED, actor, note.strip(), in_time=in_time)
+    if in_time:
+        credit_events.corrected(measure)
     return measure
 
 

@@ -145,6 +145,77 @@ def test_no_repair_while_deductions_keep_coming(db):
     assert repair.repair_sweep() == 0
 
 
+def _deduct(party, points, source, rule="violation", kind="violation"):
+    return scoring.record(
+        party=party,
+        kind=kind,
+        rule=rule,
+        points=points,
+        source=source,
+        occurred_at=timezone.now(),
+    )
+
+
+def test_repair_gives_nothing_back_for_a_deduction_already_reversed(db, time_machine):
+    time_machine.move_to("2025-01-10 10:00 +08:00", tick=False)
+    party = register_party()
+    _deduct(party, -300, "test:m1", rule="measure.blacklist", kind="measure")
+    scoring.reverse(source="test:m1", reason="appeal reversed")
+    time_machine.move_to("2025-07-15 10:00 +08:00", tick=False)
+    assert repair.repair_sweep() == 0
+    _deduct(party, -100, "test:v2")
+    assert scoring.explain(party).score == 900
+
+
+def test_repeated_repairs_give_back_the_share_once(db, time_machine):
+    time_machine.move_to("2024-01-10 10:00 +08:00", tick=False)
+    party = register_party()
+    _deduct(party, -300, "test:s1", rule="sanction.serious_dishonesty", kind="sanction")
+    for when in ("2024-07-15", "2025-01-15", "2025-07-20"):
+        time_machine.move_to(f"{when} 10:00 +08:00", tick=False)
+        repair.repair_sweep()
+    repaired = list(CreditEvent.objects.filter(rule="repair").values_list("points", flat=True))
+    assert repaired == [150]
+    _deduct(party, -100, "test:v2")
+    # 557 days on, the sanction counts 300 x 173/365 and its repair half of that.
+    assert scoring.explain(party).score == 1000 - 142 + 71 - 100
+
+
+def test_a_repair_fades_with_the_deduction_it_gives_back(db, time_machine):
+    time_machine.move_to("2024-01-10 10:00 +08:00", tick=False)
+    party = register_party()
+    _deduct(party, -300, "test:v1")
+    time_machine.move_to("2024-07-15 10:00 +08:00", tick=False)
+    assert repair.repair_sweep() == 1
+    assert scoring.explain(party).score == 850
+    time_machine.move_to("2025-10-28 10:00 +08:00", tick=False)  # 657 days: a fifth counts
+    assert scoring.explain(party).score == 1000 - 60 + 30
+    time_machine.move_to("2026-01-10 10:00 +08:00", tick=False)  # 730 days: both gone
+    _deduct(party, -100, "test:v2")
+    assert scoring.explain(party).score == 900
+
+
+def test_a_deduction_reversed_after_its_repair_takes_the_repair_back_too(db, time_machine):
+    time_machine.move_to("2024-01-10 10:00 +08:00", tick=False)
+    party = register_party()
+    _deduct(party, -200, "test:m1", rule="measure.refer_judiciary", kind="measure")
+    _deduct(party, -100, "test:v1")
+    time_machine.move_to("2024-07-15 10:00 +08:00", tick=False)
+    assert repair.repair_sweep() == 1
+    assert scoring.explain(party).score == 850
+    scoring.reverse(source="test:m1", reason="appeal reversed")
+    assert scoring.explain(party).score == 950
+
+
+def test_repair_gives_back_the_share_of_what_still_counts_of_a_fading_deduction(db, time_machine):
+    time_machine.move_to("2024-01-10 10:00 +08:00", tick=False)
+    party = register_party()
+    _deduct(party, -200, "test:v1")
+    time_machine.move_to("2025-07-15 10:00 +08:00", tick=False)  # 552 days: 178/365 counts
+    assert repair.repair_sweep() == 1
+    assert scoring.explain(party).score == 1000 - 98 + 49  # -97.5 + 48.8
+
+
 @pytest.mark.parametrize("vendor_rows", [40])
 def test_the_sql_recompute_gives_what_the_python_formula_gives(db, vendor_rows):
     from anchors.models import AgencyMembership

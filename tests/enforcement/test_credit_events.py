@@ -4,12 +4,16 @@ reversing events (issue 7: "every event kind")."""
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
+from accounts.actors import Actor
 from complaints import services as complaint_services
 from credit import scoring
-from credit.models import CreditEvent, CreditScore
+from credit.models import CreditEvent, CreditScore, EventKind
 from enforcement import services
+from enforcement.models import MeasureEvent, MeasureStatus
+from tests.factories import UserFactory
 
 
 def _events(party, **filters):
@@ -52,6 +56,42 @@ def test_a_reversal_on_appeal_gives_back_the_measure_and_the_violation(world):
     assert scoring.explain(world.merchant).score == 1000
 
 
+def test_the_violation_stays_counted_while_another_of_its_measures_awaits_approval(
+    world, committed
+):
+    violation = world.violation("offline_transaction")
+    warning = world.propose(violation, kind="warning", departure_reason="情节较轻。")
+    deduction = world.propose(violation, kind="deposit_deduction", amount_fen=500_000)
+    assert deduction.status == MeasureStatus.PROPOSED
+    appeal = services.appeal_file(
+        measure=warning, grounds="警告有误。", channel="api", actor=world.lead_actor
+    )
+    third = Actor.for_user(UserFactory(roles=["compliance_lead"]))
+    services.appeal_decide(appeal=appeal, reverse=True, reason="警告撤销。", actor=third)
+    with committed():
+        services.measure_approve(measure=deduction, actor=world.lead_actor)
+    deduction.refresh_from_db()
+    assert deduction.status == MeasureStatus.EXECUTED
+    charged = CreditEvent.objects.get(
+        source=f"enforcement.violation:{violation.pk}", rule="violation"
+    )
+    assert not CreditEvent.objects.filter(reverses=charged).exists()
+
+
+def test_a_measure_whose_term_ran_out_still_stands_for_its_violation(world):
+    violation = world.violation()
+    world.propose(violation, kind="live_suspension", term_days=7)
+    services.lift_expired(now=timezone.now() + timedelta(days=8))
+    warning = world.propose(violation, kind="warning", departure_reason="补充警告。")
+    appeal = services.appeal_file(
+        measure=warning, grounds="警告有误。", channel="api", actor=world.lead_actor
+    )
+    services.appeal_decide(
+        appeal=appeal, reverse=True, reason="警告撤销。", actor=world.lead2_actor
+    )
+    assert _events(world.merchant, kind="reversal") == [("reversal", "measure.warning", 5)]
+
+
 def test_a_notice_corrected_in_time_gives_points_back(world):
     violation = world.violation("absolute_terms")
     measure = world.propose(
@@ -61,6 +101,45 @@ def test_a_notice_corrected_in_time_gives_points_back(world):
         measure=measure, note="已删除违规用语。", actor=world.lead_actor
     )
     assert ("repair", "correction", 5) in _events(world.merchant)
+
+
+@pytest.mark.parametrize(
+    ("corrected_at", "in_time"),
+    [
+        ("2026-03-05 23:30 +08:00", True),  # the last day, Beijing time
+        ("2026-03-06 00:30 +08:00", False),  # still the 5th in UTC, the 6th in Beijing
+    ],
+)
+def test_only_a_correction_by_the_notices_date_gives_points_back(
+    world, time_machine, corrected_at, in_time
+):
+    time_machine.move_to("2026-03-02 10:00 +08:00", tick=False)
+    violation = world.violation("absolute_terms")
+    notice = world.propose(
+        violation, kind="notice_to_correct", correct_by=timezone.localdate() + timedelta(days=3)
+    )
+    time_machine.move_to(corrected_at, tick=False)
+    services.measure_mark_corrected(measure=notice, actor=world.lead_actor, note="已整改")
+    notice.refresh_from_db()
+    assert notice.status == MeasureStatus.LIFTED
+    event = notice.events.get(kind=MeasureEvent.Kind.CORRECTED)
+    assert event.data["in_time"] is in_time
+    repaired = CreditEvent.objects.filter(kind=EventKind.REPAIR, rule="correction").exists()
+    assert repaired is in_time
+
+
+def test_a_notice_corrected_after_its_escalation_is_lifted_without_points_back(world, time_machine):
+    time_machine.move_to("2026-03-02 10:00 +08:00", tick=False)
+    violation = world.violation("absolute_terms")
+    notice = world.propose(
+        violation, kind="notice_to_correct", correct_by=timezone.localdate() + timedelta(days=3)
+    )
+    time_machine.move_to("2026-03-20 10:00 +08:00", tick=False)
+    assert services.escalate_overdue_notices() == 1
+    services.measure_mark_corrected(measure=notice, actor=world.lead_actor, note="已整改")
+    notice.refresh_from_db()
+    assert (notice.status, notice.corrected_at) == (MeasureStatus.LIFTED, timezone.now())
+    assert not CreditEvent.objects.filter(kind=EventKind.REPAIR, rule="correction").exists()
 
 
 def test_an_upheld_complaint_counts_against_the_parties_it_names(world):

@@ -30,6 +30,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
+from complaints.services.contacts import fold_width
+
 HOUR = 60 * 60
 DAY = 24 * HOUR
 
@@ -281,7 +283,7 @@ def address_ident(request) -> str:
 
 
 def order_ident(order_number: str) -> str:
-    normalised = "".join(order_number.split()).upper()
+    normalised = "".join(fold_width(order_number).split()).upper()
     return salted_hmac("complaints.abuse.order", normalised).hexdigest()[:32]
 
 

@@ -33,6 +33,8 @@ from complaints.models import (
     ConsumerRequest,
     ReportCategory,
 )
+from complaints.services.contacts import fold_width
+from config.api.lookups import storable_id
 
 IMAGE_TYPES = "image/jpeg,image/png,image/webp"
 FACTS_MAX_LENGTH = 5000
@@ -85,6 +87,15 @@ class EvidenceField(forms.Field):
         if errors:
             raise ValidationError(errors)
         return images
+
+
+class FoldedCharField(forms.CharField):
+    """Text folded to ASCII where it has full-width forms (`services.contacts.fold_width`) before
+    it is checked: for numbers that limits and duplicate checks key on, such as phones and order
+    numbers."""
+
+    def to_python(self, value):
+        return super().to_python(fold_width(value) if isinstance(value, str) else value)
 
 
 class PickerField(forms.ModelChoiceField):
@@ -171,7 +182,13 @@ class PickerForm(PublicForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.query = search.normalise_query(self._raw("q"))
+        # The search runs on an unbound form too (a link, the Search button), so the words go
+        # through the field's checks here. What it refuses -- a NUL byte, which PostgreSQL
+        # refuses in a query -- searches nothing; a bound form shows the field's error.
+        try:
+            self.query = self.fields["q"].clean(search.normalise_query(self._raw("q")))
+        except ValidationError:
+            self.query = ""
 
     def _raw(self, name: str) -> str:
         value = (self.data if self.is_bound else self.initial).get(name)
@@ -192,7 +209,7 @@ class PickerForm(PublicForm):
         results = len(found)
         found = found[: search.RESULTS]
         chosen = self._raw(name)
-        if chosen.isdigit() and chosen not in {str(item.pk) for item in found}:
+        if storable_id(chosen) is not None and chosen not in {str(item.pk) for item in found}:
             earlier = field.queryset.filter(pk=chosen).first()
             if earlier is not None:
                 found = [earlier, *found]
@@ -233,7 +250,8 @@ def _session_picker(label, **kwargs) -> PickerField:
 
 # --- Contact -------------------------------------------------------------------------------------
 
-_PHONE_CHARACTERS = re.compile(r"^[\d\s()+\-]+$")
+# ASCII digits: the field has folded full-width ones already, and \d would take any script's.
+_PHONE_CHARACTERS = re.compile(r"^[0-9\s()+\-]+$")
 
 
 class ContactFields(PublicForm):
@@ -249,7 +267,7 @@ class ContactFields(PublicForm):
         required=False,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
     )
-    contact_phone = forms.CharField(
+    contact_phone = FoldedCharField(
         label=gettext_lazy("Mobile phone"),
         required=False,
         max_length=20,
@@ -333,7 +351,7 @@ class ComplaintForm(CaseForm):
     merchant = _party_picker(PartyKind.MERCHANT, gettext_lazy("Merchant (shop)"))
     anchor = _party_picker(PartyKind.ANCHOR, gettext_lazy("Anchor"))
     session = _session_picker(gettext_lazy("Live session"))
-    order_number = forms.CharField(
+    order_number = FoldedCharField(
         label=gettext_lazy("Order number"),
         help_text=gettext_lazy("In the app under My orders, if you have one."),
         required=False,
@@ -493,7 +511,7 @@ class EvaluationForm(PickerForm):
     merchant = _party_picker(PartyKind.MERCHANT, gettext_lazy("Merchant (shop)"))
     anchor = _party_picker(PartyKind.ANCHOR, gettext_lazy("Anchor"))
     session = _session_picker(gettext_lazy("Live session (optional)"))
-    order_number = forms.CharField(
+    order_number = FoldedCharField(
         label=gettext_lazy("Order number"),
         help_text=gettext_lazy("In the app under My orders."),
         max_length=64,

@@ -198,7 +198,8 @@ class Case(models.Model):
     deadline_estimated = models.BooleanField(_("deadline estimated"), default=False)
     # What the due dates are computed from, so that they can be computed again exactly: the
     # resolution target published when the case was filed, and the working days the clocks stood
-    # still before and after acceptance.
+    # still before and after acceptance (counted again from the pauses on the timeline whenever
+    # the dues are, as the holiday calendar may have changed: services.deadlines).
     resolution_working_days = models.PositiveSmallIntegerField(
         _("resolution target (working days)"), editable=False
     )

@@ -26,6 +26,7 @@ from complaints.models import (
     Source,
 )
 from complaints.notifications import tracking_url
+from complaints.services.contacts import fold_width
 from liverooms.models import LiveSession
 
 # Longer than any stream; a larger offset is a unit mistake (milliseconds sent as seconds).
@@ -51,6 +52,14 @@ class AwareDateTimeField(serializers.DateTimeField):
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
         return super().to_internal_value(value)
+
+
+class FoldedCharField(serializers.CharField):
+    """Text folded to ASCII where it has full-width forms before it is checked, as on the web
+    form: '１３８…' and 'ＯＲＤ－１' are the same phone and order as 138… and ORD-1."""
+
+    def to_internal_value(self, data):
+        return fold_width(super().to_internal_value(data))
 
 
 class PartyIdField(serializers.IntegerField):
@@ -88,7 +97,7 @@ class SessionIdField(serializers.IntegerField):
 class ContactIn(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    phone = FoldedCharField(max_length=32, required=False, allow_blank=True, default="")
 
     def validate_phone(self, value):
         return validate_phone(value) if value.strip() else ""
@@ -118,9 +127,7 @@ class CaseIn(serializers.Serializer):
             "The live session; its room's owner becomes the merchant or anchor if not given."
         ),
     )
-    order_number = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, default=""
-    )
+    order_number = FoldedCharField(max_length=64, required=False, allow_blank=True, default="")
     purchase = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     category = serializers.ChoiceField(
         choices=ComplaintCategory.choices, required=False, allow_blank=True, default=""
@@ -193,14 +200,29 @@ class TimelineEventOut(serializers.ModelSerializer):
         fields = ["kind", "status", "at", "message"]
 
 
+def _blank_choice(name: str) -> serializers.ChoiceField:
+    """A case's choice that is blank where it does not apply: a report has no category or
+    request, a complaint no report category, and no case an outcome before it is decided. The
+    REST framework drops allow_blank from a field it derives read-only, and the schema would then
+    promise one of the choices every time."""
+    field = Case._meta.get_field(name)
+    return serializers.ChoiceField(
+        choices=field.choices, allow_blank=True, read_only=True, label=field.verbose_name
+    )
+
+
 class CaseOut(serializers.ModelSerializer):
     """A case as the platform reads it. `contact` and `tracking_url` are given to the platform's
     own keys only (context `platform_view`); a key bound to a merchant or anchor gets null, and
     so does the platform for `tracking_url` of a case filed on the public web form."""
 
+    outcome = _blank_choice("outcome")
     merchant_id = serializers.IntegerField(read_only=True, allow_null=True)
     anchor_id = serializers.IntegerField(read_only=True, allow_null=True)
     session_id = serializers.IntegerField(read_only=True, allow_null=True)
+    category = _blank_choice("category")
+    request = _blank_choice("request")
+    report_category = _blank_choice("report_category")
     stream_offset = serializers.SerializerMethodField(
         help_text=_("Seconds from the start of the stream, for a report.")
     )
@@ -292,12 +314,13 @@ class CaseOut(serializers.ModelSerializer):
 
 
 # What a key bound to the party complained about or reported does not read: the consumer's own
-# later words and the reviewers' messages to them (they often carry a phone number or an
-# address), and a reporter's account of what they saw.
+# later words (what they added, why they withdrew) and the reviewers' messages to them (they
+# often carry a phone number or an address), and a reporter's account of what they saw.
 _CONSUMER_DIRECTED = {
     CaseEvent.Kind.INFO_REQUESTED,
     CaseEvent.Kind.INFO_ADDED,
     CaseEvent.Kind.REPLY,
+    CaseEvent.Kind.WITHDRAWN,
 }
 
 
@@ -367,7 +390,7 @@ class EvaluationIn(serializers.Serializer):
     merchant_id = PartyIdField(kind=PartyKind.MERCHANT, required=False, allow_null=True)
     anchor_id = PartyIdField(kind=PartyKind.ANCHOR, required=False, allow_null=True)
     session_id = SessionIdField(required=False, allow_null=True)
-    order_number = serializers.CharField(max_length=64)
+    order_number = FoldedCharField(max_length=64)
     stars_description = serializers.IntegerField(min_value=1, max_value=5)
     stars_service = serializers.IntegerField(min_value=1, max_value=5)
     stars_logistics = serializers.IntegerField(min_value=1, max_value=5)

@@ -4,7 +4,9 @@ private tracking links."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -18,17 +20,27 @@ from complaints.models import (
 
 _TRACKING_SALT = "complaints.tracking"
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+# A code as new_tracking_code draws it; anything else opens nothing and is not looked up.
+_CODE_SHAPE = re.compile(f"[CR][{_CODE_ALPHABET}]{{9}}")
 
 
 # --- Contacts ----------------------------------------------------------------------------------
 
 
+def fold_width(text: str) -> str:
+    """Full-width letters, digits and signs as their ASCII forms (NFKC): what a Chinese input
+    method types in full-width mode, '１３８…' or 'ＯＲＤ－１', is the same number as 138… or
+    ORD-1, for every limit, duplicate check and reputation that keys on it."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    return fold_width(email).strip().lower()
 
 
 def normalise_phone(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    # Digits of other scripts, which str.isdigit() takes too, as the ASCII digit of their value.
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in fold_width(phone) if ch.isdecimal())
     # +86 / 0086 in front of a mainland mobile number is the same number.
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
@@ -92,15 +104,21 @@ def tracking_token(case: Case) -> str:
 def case_for_tracking(code: str, token: str) -> Case | None:
     """The case this link opens, or None -- the same None for an unknown code and a wrong token,
     so that a guess learns nothing about which codes exist."""
-    case = Case.objects.filter(tracking_code=code.strip().upper()).first()
+    code = code.strip().upper()
+    # What cannot be a code is not looked up: PostgreSQL refuses a NUL byte in a query (an
+    # error, a 500), where this is just a wrong link.
+    case = Case.objects.filter(tracking_code=code).first() if _CODE_SHAPE.fullmatch(code) else None
     if case is None:
         # Spend the same HMAC either way.
         _tracking_token(code, "0" * 32)
         return None
     secrets_to_try = [None, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     for secret in secrets_to_try:
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500)
+        # instead of answering that it does not match.
         if hmac.compare_digest(
-            _tracking_token(case.tracking_code, case.tracking_nonce, secret), token
+            _tracking_token(case.tracking_code, case.tracking_nonce, secret).encode(),
+            token.encode(),
         ):
             return case
     return None

@@ -12,9 +12,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.actors import Actor
-from accounts.workdays import add_working_days
+from accounts.workdays import WorkingCalendar, working_calendar
 from complaints.models import (
     OPEN_STATUSES,
+    PAUSED_STATUSES,
     Case,
     CaseEvent,
     CaseStatus,
@@ -28,21 +29,27 @@ from complaints.services.base import (
 )
 
 
-def compute_dues(case: Case) -> None:
+def compute_dues(case: Case, *, resumed_on: date | None = None) -> None:
     """The due dates from receipt, acceptance and the working days the clocks stood still.
 
     Acceptance: 7 working days from receipt (SAMR complaint rules Art. 15); resolution: the
     published target from receipt; mediation: 45 working days from acceptance (Art. 27). Pauses
-    before acceptance push all three; pauses after it push resolution and mediation.
+    before acceptance push all three; pauses after it push resolution and mediation. The days
+    paused are counted again each time, from the pauses on the case's timeline (`_count_pauses`;
+    `resumed_on` ends the one still open).
     """
+    calendar = working_calendar()
+    estimated = _count_pauses(case, calendar, resumed_on) if case.pk is not None else False
     received_day = timezone.localdate(case.received_at)
     before, after = case.paused_days_before_acceptance, case.paused_days_after_acceptance
-    acceptance = add_working_days(received_day, ACCEPTANCE_WORKING_DAYS + before)
-    resolution = add_working_days(received_day, case.resolution_working_days + before + after)
+    acceptance = calendar.add_working_days(received_day, ACCEPTANCE_WORKING_DAYS + before)
+    resolution = calendar.add_working_days(
+        received_day, case.resolution_working_days + before + after
+    )
     case.acceptance_due, case.resolution_due = acceptance.due, resolution.due
-    estimated = acceptance.estimated or resolution.estimated
+    estimated = estimated or acceptance.estimated or resolution.estimated
     if case.accepted_at is not None:
-        mediation = add_working_days(
+        mediation = calendar.add_working_days(
             timezone.localdate(case.accepted_at), MEDIATION_WORKING_DAYS + after
         )
         case.mediation_due = mediation.due
@@ -50,8 +57,53 @@ def compute_dues(case: Case) -> None:
     case.deadline_estimated = estimated
 
 
+def _count_pauses(case: Case, calendar: WorkingCalendar, resumed_on: date | None) -> bool:
+    """Count the working days the clocks stood still before and after acceptance, from the
+    case's timeline; True when a day counted lies beyond the published calendar.
+
+    Counted only when each pause ended, a pause in a year whose holidays were not entered yet
+    would stay counted on plain weekdays: the timeline keeps its dates, so every count is made
+    again against the calendar as it now stands. A pause opens with the first event whose status
+    is a paused one and ends with the next whose status is not; the status before it says
+    whether it came before acceptance. A pause still open is left out (its clocks stand still),
+    unless the caller is ending it on `resumed_on` and writes its event afterwards.
+    """
+    before = after = 0
+    estimated, previous, opened = False, CaseStatus.NEW, None
+    timeline = [
+        (status, timezone.localdate(at))
+        for status, at in case.events.order_by("at", "id").values_list("status", "at")
+    ]
+    if resumed_on is not None:
+        timeline.append((case.status, resumed_on))  # the event the caller is about to write
+    for status, day in timeline:
+        if status in PAUSED_STATUSES and opened is None:
+            opened, opened_from = day, previous
+        elif status not in PAUSED_STATUSES and opened is not None:
+            lost = calendar.working_days_between(opened, day)
+            if opened_from == CaseStatus.NEW:
+                before += lost
+            else:
+                after += lost
+            if day > opened:
+                counted_years = range((opened + timedelta(days=1)).year, day.year + 1)
+                estimated = estimated or not calendar.known_years.issuperset(counted_years)
+            opened = None
+        previous = status
+    case.paused_days_before_acceptance = before
+    case.paused_days_after_acceptance = after
+    return estimated
+
+
 def _dues(case: Case) -> tuple:
-    return (case.acceptance_due, case.resolution_due, case.mediation_due, case.deadline_estimated)
+    return (
+        case.acceptance_due,
+        case.resolution_due,
+        case.mediation_due,
+        case.deadline_estimated,
+        case.paused_days_before_acceptance,
+        case.paused_days_after_acceptance,
+    )
 
 
 def refresh_deadlines(*, actor: Actor) -> int:
@@ -60,8 +112,9 @@ def refresh_deadlines(*, actor: Actor) -> int:
     Staff extend the calendar with next year's schedule (turning estimates into exact dates) and
     occasionally correct a day already entered (a 31 December moved by the next notice), which
     shifts cases that were never estimates. Dates are recomputed from what they are derived from,
-    so this is exact; a case whose dates move is locked and checked again before it is written,
-    and the consumer's timeline and the platform are told. Returns how many cases changed.
+    the pauses on the timeline included, so this is exact; a case whose dates move is locked and
+    checked again before it is written, and the consumer's timeline and the platform are told.
+    Returns how many cases changed.
     """
     changed = 0
     for pk in Case.objects.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True).iterator():
@@ -84,6 +137,8 @@ def refresh_deadlines(*, actor: Actor) -> int:
                     "resolution_due",
                     "mediation_due",
                     "deadline_estimated",
+                    "paused_days_before_acceptance",
+                    "paused_days_after_acceptance",
                 ]
             )
             record_event(

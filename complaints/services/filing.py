@@ -38,7 +38,12 @@ from complaints.services.base import (
     resolution_working_days,
     stored_files,
 )
-from complaints.services.contacts import contact_key, new_tracking_code, normalise_email
+from complaints.services.contacts import (
+    contact_key,
+    fold_width,
+    new_tracking_code,
+    normalise_email,
+)
 from complaints.services.counts import complainant_counts
 from complaints.services.deadlines import compute_dues
 from config.errors import Conflict
@@ -190,7 +195,9 @@ def case_file(
         )
         if data.contact_email.strip()
         else "",
-        contact_phone_enc=crypto.encrypt(data.contact_phone.strip(), context="complaints.phone")
+        contact_phone_enc=crypto.encrypt(
+            fold_width(data.contact_phone).strip(), context="complaints.phone"
+        )
         if data.contact_phone.strip()
         else "",
         contact_key=contact_key(email=data.contact_email, phone=data.contact_phone),

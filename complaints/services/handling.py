@@ -84,15 +84,12 @@ def _pause(case: Case, status: str) -> None:
 
 def _resume(case: Case) -> int:
     """Restart the clocks: every running due date moves on by the working days spent waiting."""
-    lost = working_days_between(timezone.localdate(case.paused_at), timezone.localdate())
-    if case.paused_from == CaseStatus.NEW:
-        case.paused_days_before_acceptance += lost
-    else:
-        case.paused_days_after_acceptance += lost
+    today = timezone.localdate()
+    lost = working_days_between(timezone.localdate(case.paused_at), today)
     case.status = case.paused_from or CaseStatus.ACCEPTED
     case.paused_from = ""
     case.paused_at = None
-    compute_dues(case)
+    compute_dues(case, resumed_on=today)  # counts this pause with the earlier ones
     return lost
 
 
@@ -256,6 +253,12 @@ def case_decide(
         raise ValidationError({"refund_fen": _("Give the amount refunded.")})
     if outcome == Outcome.COMPENSATION and not compensation_fen:
         raise ValidationError({"compensation_fen": _("Give the amount of compensation.")})
+    # The amount is what the deposit may pay out (enforcement's pay_compensation): stored with
+    # any other outcome, it would let an unfounded complaint be paid.
+    if compensation_fen is not None and outcome != Outcome.COMPENSATION:
+        raise ValidationError(
+            {"compensation_fen": _("Compensation goes only with the outcome of compensation.")}
+        )
     case = lock_case(case)
     require_status(case, CaseStatus.ACCEPTED)
     case.status = CaseStatus.DECIDED

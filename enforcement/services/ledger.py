@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -134,6 +134,7 @@ def post_once(
     return Posted(entry, created=True)
 
 
+@transaction.atomic
 def top_up(*, party: Party, amount_fen: int, reference: str, actor: Actor) -> Posted:
     """Money the party paid into its deposit, as the platform's payment system reports it. The
     platform's payment reference is the idempotency key: reporting it twice posts it once."""
@@ -143,16 +144,27 @@ def top_up(*, party: Party, amount_fen: int, reference: str, actor: Actor) -> Po
         raise ValidationError({"reference": _("Give the payment's reference.")})
     if not 0 < amount_fen <= MAX_TOP_UP_FEN:
         raise ValidationError({"amount_fen": _("The amount must be positive.")})
-    posted = post_once(
-        party_id=party.pk,
-        kind=EntryKind.TOP_UP,
-        amount_fen=amount_fen,
-        key=f"topup:{reference.strip()[:100]}",
-        actor=actor,
-        reference=reference.strip(),
-    )
+    key = f"topup:{reference.strip()[:100]}"
+    try:
+        posted = post_once(
+            party_id=party.pk,
+            kind=EntryKind.TOP_UP,
+            amount_fen=amount_fen,
+            key=key,
+            actor=actor,
+            reference=reference.strip(),
+        )
+    except IntegrityError:
+        # Posted by another request at the same moment: its entry was not committed when this
+        # one looked, and the unique key refused this one's. post_once's savepoint is rolled
+        # back; the entry that was committed answers, as for a retry.
+        existing = LedgerEntry.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise
+        posted = Posted(existing, created=False)
     # A reference reported again for another party or amount is not a retry: answering with the
-    # first entry would tell the caller this payment was credited when it was not.
+    # first entry would tell the caller this payment was credited when it was not. Raised in
+    # this transaction, the refusal also takes back the account post_once opened for the party.
     if not posted.created and (
         posted.entry.account.party_id != party.pk or posted.entry.amount_fen != amount_fen
     ):
@@ -165,11 +177,19 @@ def top_up(*, party: Party, amount_fen: int, reference: str, actor: Actor) -> Po
 def pay_compensation(*, party: Party, case, amount_fen: int, actor: Actor) -> Posted:
     """Compensation paid to a consumer out of the party's deposit (a complaint decided with
     compensation); one payment per complaint."""
+    from complaints.models import Outcome
+
     if actor.user is None or not actor.user.has_perm("enforcement.record_deposit"):
         raise PermissionDenied(_("You do not have permission to do this."))
     if party.pk not in (case.merchant_id, case.anchor_id):
         raise ValidationError(
             {"case": _("The complaint is not about this party: its deposit does not pay for it.")}
+        )
+    # The outcome decides, not the amount alone: an amount stored with another outcome (before
+    # case_decide refused that) is not a decision to compensate.
+    if case.outcome != Outcome.COMPENSATION:
+        raise ValidationError(
+            {"case": _("The complaint was not decided with compensation: nothing is paid for it.")}
         )
     if case.compensation_fen is None or amount_fen > case.compensation_fen:
         raise ValidationError(

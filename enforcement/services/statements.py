@@ -4,7 +4,6 @@ appeal form, and the same decision in the EU Transparency Database's shape (RULE
 
 from __future__ import annotations
 
-import calendar
 import hmac
 import json
 from datetime import datetime
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 
+from accounts.registration import add_months
 from enforcement.models import Measure, MeasureKind
 
 _SALT = "enforcement.statement"
@@ -31,7 +31,9 @@ def token_matches(measure: Measure, given: str) -> bool:
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     for secret in secrets:
         expected = salted_hmac(_SALT, str(measure.puid), secret=secret, algorithm="sha256")
-        if hmac.compare_digest(expected.hexdigest()[:32], given):
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500)
+        # instead of answering that it does not match.
+        if hmac.compare_digest(expected.hexdigest()[:32].encode(), given.encode()):
             return True
     return False
 
@@ -41,17 +43,10 @@ def statement_url(measure: Measure) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    year = moment.year + month // 12
-    month = month % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
 def appeal_deadline(measure: Measure) -> datetime | None:
     """Appeals are open for the configured window from execution (DSA Art. 20: at least six
-    months)."""
+    months), counted in months of the Shanghai calendar: a measure executed at 00:30 on 1 March
+    in Beijing (still 28 February in UTC) may be appealed until 1 September."""
     if measure.executed_at is None:
         return None
     return add_months(measure.executed_at, settings.ENFORCEMENT_APPEAL_WINDOW_MONTHS)

@@ -173,6 +173,23 @@ def test_filings_per_contact_are_limited_across_addresses(english, public, setti
     assert (first_by_phone.status_code, again_by_phone.status_code) == (302, 429)
 
 
+# What a Chinese input method types in full-width mode: the same characters, other code points.
+FULL_WIDTH_PHONE = "１３８１２３４５６７８"  # 13812345678
+FULL_WIDTH_EMAIL = "wang@ｅｘａｍｐｌｅ.ｃｏｍ"  # wang@example.com, which Django's validator takes
+
+
+def test_a_contact_typed_in_full_width_is_the_same_contact(client, public, settings):
+    settings.COMPLAINT_FILINGS_PER_CONTACT_DAY = 1
+    assert file(client, public, contact_email="", contact_phone="13812345678").status_code == 302
+    assert file(client, public, contact_email="", contact_phone="13812345678").status_code == 429
+    refused = file(client, public, address=B, contact_email="", contact_phone=FULL_WIDTH_PHONE)
+
+    assert refused.status_code == 429
+    assert file(client, public, contact_email="wang@example.com").status_code == 302
+    assert file(client, public, address=B, contact_email=FULL_WIDTH_EMAIL).status_code == 429
+    assert Case.objects.count() == 2
+
+
 def test_a_contact_refused_for_the_day_does_not_use_up_the_address(client, public, settings):
     settings.COMPLAINT_FILINGS_PER_CONTACT_DAY = 1
     settings.COMPLAINT_FILINGS_PER_ADDRESS_HOUR = 2
@@ -267,6 +284,25 @@ def test_evaluations_are_limited_per_address_and_per_order(client, public, setti
     assert Evaluation.objects.count() == 2
 
 
+def test_an_order_number_typed_in_full_width_is_the_same_order(client, public, settings):
+    settings.COMPLAINT_EVALUATIONS_PER_ORDER_DAY = 1
+    data = {
+        "action": "submit",
+        "merchant": public.merchant.pk,
+        "stars_description": 1,
+        "stars_service": 1,
+        "stars_logistics": 1,
+    }
+
+    assert client.post("/evaluations/new/", {**data, "order_number": "ORD-1"}).status_code == 302
+    assert client.post("/evaluations/new/", {**data, "order_number": "ord-1"}).status_code == 429
+    full_width = {**data, "order_number": "ＯＲＤ－１"}
+    refused = client.post("/evaluations/new/", full_width, REMOTE_ADDR=B)
+
+    assert refused.status_code == 429
+    assert Evaluation.objects.get().order_number == "ORD-1"
+
+
 def test_updates_to_one_case_are_limited_and_the_refused_one_stores_nothing(
     client, public, settings
 ):
@@ -306,6 +342,19 @@ def test_an_address_trying_many_links_is_stopped_for_a_while(client, public, set
     assert elsewhere.status_code == 200
 
 
+def test_links_that_no_link_can_have_count_as_misses_too(client, public, settings):
+    settings.COMPLAINT_TRACKING_MISSES_PER_ADDRESS_HOUR = 2
+    case = public.file()
+    code, token = case.tracking_code, services.tracking_token(case)
+    for wrong in (f"/track/{code}/{'é' * 32}/", f"/track/{code}%00/{token}/"):
+        assert client.get(wrong, REMOTE_ADDR=A).status_code == 404
+
+    stopped = client.get(track_path(case), REMOTE_ADDR=A)
+
+    assert stopped.status_code == 429
+    assert client.get(track_path(case), REMOTE_ADDR=B).status_code == 200
+
+
 # --- Duplicates and reputation, as the web form sees them ---------------------------------------
 
 
@@ -325,4 +374,26 @@ def test_each_web_filing_counts_towards_the_reporters_reputation(client, public)
     file(client, public, order_number="ORD-2")
 
     key = services.contact_key(email="wang@example.com")
+    assert ReporterReputation.objects.get(contact_key=key).filed == 2
+
+
+def test_a_complaint_typed_in_full_width_is_a_possible_duplicate_and_the_same_reporter(
+    client, public
+):
+    file(client, public, contact_email="", order_number="ORD-7")
+    file(
+        client,
+        public,
+        address=B,
+        contact_email="",
+        contact_phone=FULL_WIDTH_PHONE,
+        order_number="ＯＲＤ－７",
+        category="quality",  # only the order makes it the same complaint
+    )
+
+    first, second = Case.objects.order_by("pk")
+    assert second.possible_duplicate_of == first
+    assert (second.order_number, services.contact_phone(second)) == ("ORD-7", "13812345678")
+    key = services.contact_key(phone="13812345678")
+    assert first.contact_key == second.contact_key == key
     assert ReporterReputation.objects.get(contact_key=key).filed == 2

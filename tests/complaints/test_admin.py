@@ -425,6 +425,23 @@ def test_deciding_with_a_refund_records_it_in_fen(scene, reviewer):
     assert "¥128.50" in client.get(change_url(case)).content.decode()
 
 
+def test_compensation_with_another_outcome_is_shown_on_the_compensation_field(scene, reviewer):
+    case = scene.file()
+    services.case_accept(case=case, actor=reviewer)
+
+    response = act(
+        login(scene.reviewer),
+        case,
+        "decide",
+        {"outcome": "unfounded", "note": "查无实据", "compensation_yuan": "500.00"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["action"]["form"].errors["compensation_yuan"]
+    case.refresh_from_db()
+    assert (case.status, case.compensation_fen) == (CaseStatus.ACCEPTED, None)
+
+
 def test_unfounded_decisions_count_against_the_reporter_until_a_lead_reviews(scene, reviewer):
     cases = [
         scene.file(order_number=f"ORD-U{n}", merchant=scene.merchant, category=c)

@@ -156,6 +156,18 @@ def test_the_response_gives_the_private_tracking_link_and_only_a_masked_contact(
         assert secret not in raw
 
 
+def test_a_phone_and_order_number_typed_in_full_width_are_folded_like_on_the_web_form(
+    scene, api, after_receipt
+):
+    contact = {"email": "", "phone": "１３８ １２３４ ５６７８"}
+    body = file_via_api(api, complaint(scene, order_number="ＯＲＤ－８８００１", contact=contact))
+
+    case = Case.objects.get(tracking_code=body["tracking_code"])
+    assert case.order_number == "ORD-88001"
+    assert services.contact_phone(case) == "13812345678"
+    assert case.contact_key == services.contact_key(phone="13812345678")
+
+
 @pytest.mark.parametrize(
     ("received_at", "acceptance_due"),
     [
@@ -375,6 +387,25 @@ def test_a_party_bound_key_reads_neither_the_consumers_later_words_nor_a_reporte
     platform = api.get(f"{COMPLAINTS}{complaint.tracking_code}/").json()["timeline"]
     assert "13812345678" in str(platform)
     assert api.get(f"{COMPLAINTS}{report.tracking_code}/").json()["facts"] == report.facts
+
+
+def test_a_party_bound_key_does_not_read_why_the_consumer_withdrew(
+    scene, api, make_key, after_receipt
+):
+    complaint = scene.file(source=Source.API, platform_ref="app-w")
+    services.case_withdraw(
+        case=complaint,
+        reason="已和商家私下协商，联系我 13812345678，杭州市西湖区某路1号",
+        actor=Actor(label="consumer"),
+    )
+    _key, raw = make_key(party=scene.merchant, name="merchant-key")
+
+    timeline = client_with(raw).get(f"{COMPLAINTS}{complaint.tracking_code}/").json()["timeline"]
+
+    assert {event["kind"]: event["message"] for event in timeline}["withdrawn"] == ""
+    assert "13812345678" not in str(timeline)
+    # The platform, which forwards for the consumer, reads it.
+    assert "13812345678" in str(api.get(f"{COMPLAINTS}{complaint.tracking_code}/").json())
 
 
 def test_the_platform_cannot_act_for_the_consumer_on_a_case_filed_on_the_web_form(
@@ -752,6 +783,13 @@ def test_an_evaluation_is_stored_once_per_platform_ref(scene, api):
     }
     assert (stored["stars_service"], stored["stars_anchor_honesty"]) == (5, 2)
     assert Evaluation.objects.count() == 1
+
+
+def test_an_evaluations_order_number_typed_in_full_width_is_stored_folded(scene, api):
+    response = api.post(EVALUATIONS, evaluation(scene, order_number="ＯＲＤ－７７"), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["order_number"] == "ORD-77"
 
 
 def test_an_evaluation_of_a_session_names_the_rooms_owner(scene, api):

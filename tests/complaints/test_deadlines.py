@@ -302,6 +302,66 @@ def test_a_pause_spanning_only_days_off_moves_nothing(scene, reviewer, time_mach
     assert (case.acceptance_due, case.resolution_due) == due
 
 
+def test_a_pause_counted_before_its_year_was_entered_is_counted_again_once_it_is(
+    scene, reviewer, time_machine, django_capture_on_commit_callbacks
+):
+    from accounts.models import CalendarYear
+    from accounts.workdays import DayEntry, calendar_year_add
+
+    # 2027 is beyond the published calendar. Filed and accepted on Mon 1 Feb 2027; appraised
+    # from Fri 5 Feb to Mon 15 Feb: 8-12 and 15 Feb counted as the plain weekdays they are (6).
+    time_machine.move_to(at(date(2027, 2, 1)), tick=False)
+    case = services.case_accept(
+        case=scene.file(received_at=at(date(2027, 2, 1), 9)), actor=reviewer
+    )
+    time_machine.move_to(at(date(2027, 2, 5)), tick=False)
+    services.case_start_appraisal(case=case, message="送检", actor=reviewer)
+    time_machine.move_to(at(date(2027, 2, 15)), tick=False)
+    case = services.case_resume(case=case, actor=reviewer)
+    assert case.paused_days_after_acceptance == 6
+    # The lead enters 2027 with (for the test) 8-12 Feb off for the Spring Festival.
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_year_add(
+            calendar_year=CalendarYear(
+                year=2027, notice_title="国务院办公厅关于2027年部分节假日安排的通知"
+            ),
+            days=[DayEntry(date(2027, 1, 1), "holiday", "元旦")]
+            + [DayEntry(date(2027, 2, d), "holiday", "春节") for d in range(8, 13)],
+            actor=Actor.for_user(scene.lead),
+        )
+
+    services.refresh_deadlines(actor=Actor.system("tests"))
+
+    case.refresh_from_db()
+    # Only Mon 15 Feb was a working day of the pause. Feb 2, 3, 4, 5, [8-12 off], 15, 16, 17,
+    # 18, 19, 22 are the 10 of the resolution target; + 1 paused -> Tue 23 Feb.
+    assert case.paused_days_after_acceptance == 1
+    assert (case.resolution_due, case.deadline_estimated) == (date(2027, 2, 23), False)
+    assert case.acceptance_due == date(2027, 2, 17)  # 2, 3, 4, 5, 15, 16, 17
+
+
+def test_a_pause_counted_on_days_beyond_the_calendar_leaves_the_dues_an_estimate(
+    scene, reviewer, time_machine
+):
+    # Accepted on Mon 3 Aug 2026: every due date falls in 2026, inside the published calendar.
+    time_machine.move_to(at(date(2026, 8, 3)), tick=False)
+    case = services.case_accept(
+        case=scene.file(received_at=at(date(2026, 8, 3), 9)), actor=reviewer
+    )
+    assert case.deadline_estimated is False
+    # Long overdue, it is appraised from Wed 30 Dec 2026 to Tue 5 Jan 2027: Dec 31, then Jan 1
+    # (unknown, counted as the Friday it is), 4 and 5. The dues stay in 2026, but they were moved
+    # by a count that is an estimate.
+    time_machine.move_to(at(date(2026, 12, 30)), tick=False)
+    services.case_start_appraisal(case=case, message="送检", actor=reviewer)
+    time_machine.move_to(at(date(2027, 1, 5)), tick=False)
+    case = services.case_resume(case=case, actor=reviewer)
+
+    assert case.paused_days_after_acceptance == 4
+    assert case.mediation_due.year == 2026
+    assert case.deadline_estimated is True
+
+
 # --- Overdue ---------------------------------------------------------------------------------
 
 

@@ -201,6 +201,22 @@ def test_the_contact_key_is_the_same_for_the_same_person_written_differently():
     assert "13812345678" not in services.contact_key(phone="13812345678")
 
 
+def test_a_contact_typed_in_full_width_is_keyed_and_stored_as_ascii(scene):
+    assert services.contact_key(phone="＋８６ １３８－１２３４－５６７８") == services.contact_key(
+        phone="13812345678"
+    )
+    assert services.contact_key(email="Wang@ｅｘａｍｐｌｅ.ｃｏｍ") == services.contact_key(
+        email="wang@example.com"
+    )
+
+    case = scene.file(
+        contact_email="wang@ｅｘａｍｐｌｅ.ｃｏｍ", contact_phone="１３８ １２３４ ５６７８"
+    )
+
+    assert services.contact_email(case) == "wang@example.com"
+    assert services.contact_phone(case) == "138 1234 5678"
+
+
 # --- Duplicates and merging ------------------------------------------------------------------
 
 
@@ -741,6 +757,25 @@ def test_a_decision_needs_an_outcome_a_note_and_the_amount(scene, reviewer):
         case=case, outcome="compensation", note="三倍赔偿。", compensation_fen=59700, actor=reviewer
     )
     assert (case.outcome, case.compensation_fen, case.refund_fen) == ("compensation", 59700, None)
+
+
+@pytest.mark.parametrize("outcome", ["unfounded", "refund", "resolved_other"])
+def test_a_compensation_amount_is_refused_with_any_outcome_but_compensation(
+    scene, reviewer, outcome
+):
+    case = drive(scene, CaseStatus.ACCEPTED)
+    with pytest.raises(ValidationError) as error:
+        services.case_decide(
+            case=case,
+            outcome=outcome,
+            note="经核实，投诉不成立。",
+            refund_fen=100 if outcome == "refund" else None,
+            compensation_fen=50_000,
+            actor=reviewer,
+        )
+    assert "compensation_fen" in error.value.message_dict
+    case.refresh_from_db()
+    assert (case.status, case.compensation_fen) == (CaseStatus.ACCEPTED, None)
 
 
 def test_empty_texts_are_refused(scene, reviewer):

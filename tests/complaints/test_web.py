@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -93,6 +96,21 @@ def track_path(case: Case) -> str:
 
 def reviewer(scene) -> Actor:
     return Actor.for_user(scene.reviewer)
+
+
+@contextmanager
+def nul_in_queries() -> Iterator[list[str]]:
+    """The query parameters that hold a NUL byte. SQLite takes them; PostgreSQL (psycopg 3), the
+    production database, refuses them with an error, so a test on SQLite catches them here."""
+    found: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        for row in params if many else [params]:
+            found.extend(p for p in row or () if isinstance(p, str) and "\x00" in p)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield found
 
 
 # --- The forms as pages ------------------------------------------------------------------------
@@ -186,6 +204,23 @@ def test_a_search_that_finds_nothing_says_so(client, public):
     assert 'name="merchant"' not in html
 
 
+@pytest.mark.parametrize("path", ["/complaints/new/", "/reports/new/", "/evaluations/new/"])
+def test_a_search_text_with_a_nul_byte_searches_nothing_and_a_submission_says_why(
+    english, public, path
+):
+    """PostgreSQL refuses a NUL byte in a query: the search box's field refuses it, as Django's
+    text fields do."""
+    with nul_in_queries() as nul:
+        linked = english.get(path, {"q": "西子\x00"})
+        searched = english.post(path, {"action": "search", "q": "西子\x00"})
+        submitted = english.post(path, {"action": "submit", "q": "西子\x00"})
+
+    assert (linked.status_code, searched.status_code, submitted.status_code) == (200, 200, 200)
+    assert nul == []
+    assert 'id="id_q_error"' in submitted.content.decode()
+    assert "Null characters are not allowed" in submitted.content.decode()
+
+
 def test_a_search_drops_attached_images_and_says_so(english, public):
     response = english.post(
         "/complaints/new/", {"action": "search", "q": "西子", "evidence": [png()]}
@@ -199,6 +234,47 @@ def test_other_pages_can_link_to_the_form_with_the_party_chosen(client, public):
     html = client.get(f"/complaints/new/?merchant={public.merchant.pk}").content.decode()
 
     assert re.search(rf'name="merchant" value="{public.merchant.pk}"[^>]*checked', html)
+
+
+# What str.isdigit() takes but no id is: int() refuses '²', '①' and more than 4,300 digits;
+# 2**63 is past any 64-bit key.
+NOT_IDS = ["²", "①", "9" * 5000, str(2**63)]
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/complaints/new/", "merchant"),
+        ("/complaints/new/", "anchor"),
+        ("/reports/new/", "session"),
+        ("/evaluations/new/", "merchant"),
+    ],
+)
+def test_an_id_in_the_address_that_no_row_can_have_is_ignored(client, public, path, field, value):
+    response = client.get(path, {field: value, "q": "西子"})
+
+    assert response.status_code == 200
+    assert not re.search(rf'name="{field}" value="[^"]*"[^>]*checked', response.content.decode())
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_the_search_button_with_an_id_that_no_row_can_have_still_searches(client, public, value):
+    response = client.post("/complaints/new/", {"action": "search", "q": "西子", "merchant": value})
+
+    assert response.status_code == 200
+    assert re.search(rf'name="merchant" value="{public.merchant.pk}"', response.content.decode())
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_a_submission_with_an_id_that_no_row_can_have_is_a_field_error(english, public, value):
+    response = english.post("/complaints/new/", complaint_data(public, merchant=value))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_merchant_error"' in html
+    assert "This choice is not available" in html
+    assert Case.objects.count() == 0
 
 
 # --- Filing a complaint ------------------------------------------------------------------------
@@ -560,6 +636,43 @@ def test_every_wrong_link_gets_the_same_404_and_learns_nothing(client, public):
     assert code not in body
     assert case.get_status_display() not in body
     assert all(r["Cache-Control"] == "no-store, private" for r in responses)
+
+
+def wrong_links_no_link_can_have(case: Case) -> list[str]:
+    """Links to `case` whose code or token no link can have: non-ASCII (which hmac's
+    compare_digest refuses to compare as text) or a NUL byte (which PostgreSQL refuses in a
+    query); and the same for an unknown code."""
+    code, token = case.tracking_code, services.tracking_token(case)
+    return [
+        f"/track/{code}/{'é' * 32}/",
+        f"/track/{code}/{token[:-1]}ä/",
+        f"/track/CNOSUCHCASE/{'é' * 32}/",
+        f"/track/{code}%00/{token}/",
+        f"/track/%00{code[1:]}/{token}/",
+        f"/track/{code[:5]}/{token}/",  # too short to be a code
+    ]
+
+
+def test_a_code_or_token_that_no_link_can_have_gets_the_same_404_from_every_page(
+    client, public, settings
+):
+    settings.COMPLAINT_TRACKING_MISSES_PER_ADDRESS_HOUR = 100  # counted: test_abuse
+    case = public.file(evidence=[clean_image(png())])
+    pages = ["", f"evidence/{case.evidence.get().pk}/", "withdraw/"]
+    actions = ["add/", "withdraw/", "confirm/", "rate/"]
+
+    responses = []
+    with nul_in_queries() as nul:
+        for link in wrong_links_no_link_can_have(case):
+            responses += [client.get(f"{link}{page}") for page in pages]
+            responses += [client.post(f"{link}{action}", {"text": "x"}) for action in actions]
+
+    assert {r.status_code for r in responses} == {404}
+    assert len({normalised(r.content.decode()) for r in responses}) == 1
+    assert nul == []
+    case.refresh_from_db()
+    assert case.status == CaseStatus.NEW
+    assert not case.events.filter(kind=CaseEvent.Kind.INFO_ADDED).exists()
 
 
 def test_actions_through_a_wrong_link_change_nothing(client, public):

@@ -23,6 +23,7 @@ from complaints.models import CaseKind, Source
 from enforcement import services
 from enforcement.models import (
     Appeal,
+    DepositAccount,
     DepositRequirement,
     LedgerEntry,
     Measure,
@@ -506,6 +507,21 @@ def test_a_reference_reused_for_another_payment_is_a_409(world, platform, party,
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
     assert LedgerEntry.objects.count() == 1
+
+
+def test_a_top_up_refused_with_409_stores_nothing_for_the_party(world, platform):
+    body = {"amount_fen": 1000, "reference": "pay-1"}
+    assert (
+        platform.post(f"{DEPOSITS}{world.merchant.pk}/top-ups/", body, format="json").status_code
+        == 201
+    )
+
+    response = platform.post(f"{DEPOSITS}{world.anchor.pk}/top-ups/", body, format="json")
+
+    assert response.status_code == 409
+    account = platform.get(f"{DEPOSITS}{world.anchor.pk}/").json()
+    assert (account["balance_fen"], account["updated_at"]) == (0, None)
+    assert not DepositAccount.objects.filter(party=world.anchor).exists()
 
 
 @pytest.mark.parametrize(

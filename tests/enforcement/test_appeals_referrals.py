@@ -1,7 +1,8 @@
 """Appeals (window, once, someone not involved, reversal undoes everything) and referrals (the
 signed dossier, delivery once by idempotency key)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -22,9 +23,11 @@ from enforcement.models import (
     ReferralStatus,
     ViolationType,
 )
-from enforcement.services import referrals
+from enforcement.services import referrals, statements
 from tests.factories import UserFactory, register_party
 from tests.receiver import LocalServer
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_a_reversal_lifts_refunds_and_restores(world, committed):
@@ -363,3 +366,16 @@ def test_the_relay_clears_a_shortfall_whose_refund_message_was_lost(world, commi
     Measure.objects.filter(pk=measure.pk).update(lifted_at=timezone.now() - timedelta(minutes=5))
     assert tasks.relay_money() == 1
     assert _account(world).shortfall_fen == 0
+
+
+def test_the_appeal_window_is_counted_in_months_of_the_beijing_calendar(world, time_machine):
+    # 00:30 on 1 March in Beijing is still 28 February in UTC.
+    time_machine.move_to("2026-03-01 00:30 +08:00", tick=False)
+    measure = world.propose(kind="warning", departure_reason="情节较轻。")
+    assert statements.appeal_deadline(measure) == datetime(2026, 9, 1, 0, 30, tzinfo=SHANGHAI)
+
+    time_machine.move_to("2026-08-31 23:59 +08:00", tick=False)
+    appeal = services.appeal_file(
+        measure=measure, grounds="误判。", channel="web", actor=Actor(label="web")
+    )
+    assert appeal.pk

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
+from config.errors import Conflict
 from enforcement import checks, services
 from enforcement.models import DepositAccount, DepositRequirement, LedgerEntry
 from enforcement.services import exports, referrals, statements
@@ -73,6 +74,76 @@ def test_compensation_cannot_exceed_what_the_complaint_decided(world):
         services.pay_compensation(
             party=world.merchant, case=case, amount_fen=10**9, actor=world.lead_actor
         )
+
+
+def test_compensation_is_not_paid_on_a_complaint_decided_otherwise(world):
+    from complaints.models import Case
+    from tests.enforcement.test_sources import _decided_case
+
+    case = _decided_case(world, "unfounded")
+    # An amount stored with another outcome (case_decide refuses that now; rows from before
+    # may carry one) is not a decision to compensate.
+    Case.objects.filter(pk=case.pk).update(compensation_fen=50_000)
+    case.refresh_from_db()
+    services.top_up(
+        party=world.merchant, amount_fen=1_000_000, reference="p", actor=world.lead_actor
+    )
+    with pytest.raises(ValidationError) as error:
+        services.pay_compensation(
+            party=world.merchant, case=case, amount_fen=50_000, actor=world.lead_actor
+        )
+    assert "case" in error.value.message_dict
+    assert not LedgerEntry.objects.filter(kind="compensation").exists()
+    assert DepositAccount.objects.get(party=world.merchant).balance_fen == 1_000_000
+
+
+def test_a_reference_refused_for_another_party_opens_no_account_for_it(world):
+    services.top_up(
+        party=world.merchant, amount_fen=1000, reference="pay-1", actor=world.lead_actor
+    )
+    with pytest.raises(Conflict):
+        services.top_up(
+            party=world.anchor, amount_fen=1000, reference="pay-1", actor=world.lead_actor
+        )
+    assert not DepositAccount.objects.filter(party=world.anchor).exists()
+
+
+@pytest.mark.parametrize(
+    ("party", "created"), [("anchor", None), ("merchant", False)], ids=["other", "same"]
+)
+def test_a_reference_posted_by_another_request_at_the_same_moment_is_answered_like_a_retry(
+    world, monkeypatch, party, created
+):
+    """The other request's entry was not committed when this one looked: its insert fails on
+    the ledger's unique key. Another party's is a conflict (and leaves nothing), the same
+    payment the entry already posted."""
+    from django.db import IntegrityError, transaction
+
+    from enforcement.services import ledger
+
+    first = services.top_up(
+        party=world.merchant, amount_fen=1000, reference="pay-1", actor=world.lead_actor
+    )
+
+    @transaction.atomic
+    def raced(**kwargs):
+        ledger.account_for(kwargs["party_id"])  # opened before the insert, as post_once does
+        raise IntegrityError("UNIQUE constraint failed: enforcement_ledgerentry.idempotency_key")
+
+    monkeypatch.setattr(ledger, "post_once", raced)
+    target = getattr(world, party)
+    if created is None:
+        with pytest.raises(Conflict):
+            services.top_up(
+                party=target, amount_fen=1000, reference="pay-1", actor=world.lead_actor
+            )
+        assert not DepositAccount.objects.filter(party=target).exists()
+    else:
+        again = services.top_up(
+            party=target, amount_fen=1000, reference="pay-1", actor=world.lead_actor
+        )
+        assert (again.created, again.entry.pk) == (False, first.entry.pk)
+    assert LedgerEntry.objects.count() == 1
 
 
 def test_the_gate_refuses_a_merchant_whose_deposit_is_short(world):

@@ -358,6 +358,22 @@ def test_links_that_open_nothing_are_limited_per_address(english, world, setting
     assert english.get(statement_path(measure), REMOTE_ADDR="203.0.113.9").status_code == 200
 
 
+def test_a_token_that_is_not_ascii_is_a_wrong_token_and_counts_as_a_miss(client, world, settings):
+    settings.ENFORCEMENT_STATEMENT_MISSES_PER_ADDRESS_HOUR = 2
+    measure = suspend(world)
+    token = statements.token(measure)
+
+    misses = [
+        client.get(statement_path(measure, "é" * 32)).status_code,
+        client.post(statement_path(measure, token[:-1] + "ä"), {"grounds": "误判。"}).status_code,
+    ]
+    then = client.get(statement_path(measure))
+
+    assert misses == [404, 404]
+    assert then.status_code == 429
+    assert not Appeal.objects.exists()
+
+
 def test_the_appeal_form_needs_the_csrf_token_and_keeps_the_origin(world):
     """`strict-origin`, as on the tracking pages: the page's own form post carries its origin,
     which the CSRF check needs, and never the path with the token."""

@@ -25,6 +25,7 @@ from anchors.models import (
     Topic,
     TrainingRecord,
 )
+from config.api.lookups import BIGINT_MAX
 from merchants.services import business_details
 
 GUARDIAN_ID_CONTEXT = "guardian_consent.id_number"
@@ -54,7 +55,12 @@ class QualificationData:
 
 
 def _check_documents(file: RegistrationFile, ids: set[int]) -> None:
-    known = set(FileDocument.objects.filter(file=file, pk__in=ids).values_list("pk", flat=True))
+    # An id no primary key can hold is no document of this file; SQLite cannot even bind it in
+    # the IN (...) (an OverflowError), so it is left out of the query and refused below.
+    storable = {pk for pk in ids if 0 < pk <= BIGINT_MAX}
+    known = set(
+        FileDocument.objects.filter(file=file, pk__in=storable).values_list("pk", flat=True)
+    )
     if ids - known:
         raise ValidationError(_("A document referred to belongs to another file."))
 
@@ -253,6 +259,26 @@ def agency_link_merchant(*, agency: Party, merchant: Party, actor: Actor) -> Age
         agency=agency, merchant=merchant, ended_at=None
     )
     return link
+
+
+@transaction.atomic
+def agency_link_merchants(*, agency: Party, merchants: list[Party], actor: Actor) -> None:
+    """Link `agency` to each of `merchants` it is not linked to yet, in one read and one insert
+    whatever their number (the API takes up to 1000); links already current stay as they are."""
+    if agency.kind != PartyKind.AGENCY or any(m.kind != PartyKind.MERCHANT for m in merchants):
+        raise ValidationError(_("Link an agency to a merchant."))
+    wanted = {m.pk: m for m in merchants}
+    linked = set(
+        AgencyMerchant.objects.filter(
+            agency=agency, merchant_id__in=wanted, ended_at__isnull=True
+        ).values_list("merchant_id", flat=True)
+    )
+    # ignore_conflicts: a link made meanwhile by another request is the one wanted anyway
+    # (one_current_link_per_agency_merchant).
+    AgencyMerchant.objects.bulk_create(
+        [AgencyMerchant(agency=agency, merchant=m) for pk, m in wanted.items() if pk not in linked],
+        ignore_conflicts=True,
+    )
 
 
 # --- training (LCM Art. 10) ---------------------------------------------------------------------

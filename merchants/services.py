@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts import registration
 from accounts.actors import Actor
 from accounts.models import FileDocument, PartyKind, RegistrationFile
+from config.api.lookups import BIGINT_MAX
 from merchants.models import EntityType, Licence, MerchantProfile
 
 # What the platform may change in a business profile after creation.
@@ -30,8 +31,11 @@ class LicenceData:
 
 def _set_licences(file: RegistrationFile, licences: list[LicenceData]) -> None:
     document_ids = {lic.document_id for lic in licences if lic.document_id}
+    # An id no primary key can hold is no document of this file; SQLite cannot even bind it in
+    # the IN (...) (an OverflowError), so it is left out of the query and refused below.
+    storable = {pk for pk in document_ids if 0 < pk <= BIGINT_MAX}
     known = set(
-        FileDocument.objects.filter(file=file, pk__in=document_ids).values_list("pk", flat=True)
+        FileDocument.objects.filter(file=file, pk__in=storable).values_list("pk", flat=True)
     )
     if document_ids - known:
         raise ValidationError({"licences": _("A licence refers to a document of another file.")})

@@ -29,6 +29,7 @@ from accounts.models import (
     RegistrationFile,
 )
 from config.api.filters import IsoDateTimeFilter
+from config.api.schema import AutoSchema
 
 MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
@@ -119,9 +120,12 @@ class FileOut(serializers.ModelSerializer):
 
     id = serializers.IntegerField(source="party_id", read_only=True)
     platform_ref = serializers.CharField(source="party.platform_ref", read_only=True)
-    approved_at = serializers.DateTimeField(source="party.approved_at", read_only=True)
+    # Null until a version of the party's file is first approved.
+    approved_at = serializers.DateTimeField(
+        source="party.approved_at", read_only=True, allow_null=True
+    )
     reverification_due_at = serializers.DateTimeField(
-        source="party.reverification_due_at", read_only=True
+        source="party.reverification_due_at", read_only=True, allow_null=True
     )
     sealed_version = serializers.IntegerField(
         source="sealed_version.version", read_only=True, allow_null=True, default=None
@@ -175,6 +179,17 @@ SubmitOut = inline_serializer(
 )
 
 
+class FileSchema(AutoSchema):
+    """A file is written with the view's input serializer and answered, like every read, with
+    its output serializer; drf-spectacular, asking get_serializer_class, would document the
+    answer to a create or a change as the input."""
+
+    def get_response_serializers(self):
+        if self.view.action in ("create", "partial_update", "update"):
+            return self.view.output_serializer
+        return super().get_response_serializers()
+
+
 class FileViewSet(
     ReadWriteScopes,
     PartyScopedMixin,
@@ -188,6 +203,7 @@ class FileViewSet(
     `related` (select_related / prefetch_related paths) and implement create/update."""
 
     kind: str
+    schema = FileSchema()
     lookup_field = "party_id"
     lookup_url_kwarg = "id"
     filterset_class = FileFilter

@@ -9,14 +9,15 @@ from accounts.api.files import (
     validate_phone,
 )
 from accounts.models import Party, PartyKind
-from anchors.checks import age_on
+from anchors.checks import ADULT_AGE, age_on
 from anchors.models import AnchorProfile, GuardianConsent, Qualification, Topic
 from anchors.services import GuardianData, QualificationData
+from config.api.fields import IdField, bound_party_id
 from merchants.api.serializers import BusinessIn, BusinessOut
 
 
 class QualificationSerializer(serializers.ModelSerializer):
-    document_id = serializers.IntegerField(required=False, allow_null=True)
+    document_id = IdField(required=False, allow_null=True)
 
     class Meta:
         model = Qualification
@@ -27,7 +28,7 @@ class GuardianIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     relation = serializers.CharField(max_length=50)
     id_number = serializers.CharField(write_only=True, validators=[validate_id_number])
-    document_id = serializers.IntegerField(required=False, allow_null=True)
+    document_id = IdField(required=False, allow_null=True)
 
 
 class GuardianOut(serializers.ModelSerializer):
@@ -59,7 +60,11 @@ class AnchorIn(serializers.Serializer):
         help_text=_("Resident ID number; stored encrypted, shown masked."),
     )
     birth_date = serializers.DateField(
-        required=False, help_text=_("Optional; must agree with the ID number.")
+        required=False,
+        help_text=_(
+            "Optional; must agree with the ID number. Never shown back: the profile gives the "
+            "age instead."
+        ),
     )
     habitual_residence = serializers.CharField(max_length=300)
     contact_phone = serializers.CharField(max_length=32, validators=[validate_phone])
@@ -71,13 +76,35 @@ class AnchorIn(serializers.Serializer):
     qualifications = QualificationSerializer(many=True, required=False, max_length=10)
     guardian = GuardianIn(required=False, allow_null=True)
     is_ai_presenter = serializers.BooleanField(required=False, default=False)
-    ai_operator_id = serializers.IntegerField(required=False, allow_null=True)
+    ai_operator_id = IdField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "The party that operates the AI presenter. Named by the platform's keys; a key bound "
+            "to a party may only send the one already named."
+        ),
+    )
     agency_id = serializers.IntegerField(required=False, allow_null=True)
     platform_ref = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
     IMMUTABLE = ("id_number", "birth_date", "platform_ref", "agency_id")
 
     def validate_ai_operator_id(self, value):
+        if bound_party_id(self) is not None:
+            # The operator is another party, and who operates an AI presenter is the platform's
+            # to say (LCM Art. 37). A bound key naming a new one is refused before any lookup,
+            # the same for an id that exists and one that does not: were it looked up, the
+            # refusal of a missing id and the 200 showing an existing one would tell every
+            # party id apart.
+            file = self.context.get("file")
+            profile = getattr(file, "anchor_profile", None)
+            if value != (profile.ai_operator_id if profile else None):
+                raise serializers.ValidationError(
+                    _(
+                        "A key bound to a party cannot change who operates the AI presenter; "
+                        "the platform's key names the operator."
+                    )
+                )
         if value is None:
             return None
         party = Party.objects.filter(pk=value).first()
@@ -132,14 +159,23 @@ def qualifications_from(data) -> list[QualificationData]:
     return [QualificationData(**item) for item in data]
 
 
+# No birth date here: digits 7-14 of an ID number are the birth date, and beside the first and
+# last four that the mask shows it would leave two digits to guess and the check digit to weed
+# them out (about three candidates). Age and minority are what the platform acts on: no account
+# under 16, a guardian's consent at 16 and 17 (anchors.checks).
 class AnchorProfileOut(serializers.ModelSerializer):
-    age = serializers.SerializerMethodField()
+    age = serializers.SerializerMethodField(help_text=_("Whole years on today's date in China."))
+    is_minor = serializers.SerializerMethodField(
+        help_text=_(
+            "Under 18 on today's date in China: the anchor streams only with a guardian's consent."
+        )
+    )
 
     class Meta:
         model = AnchorProfile
         fields = [
-            "birth_date",
             "age",
+            "is_minor",
             "sex",
             "job_title",
             "topics",
@@ -148,7 +184,11 @@ class AnchorProfileOut(serializers.ModelSerializer):
         ]
 
     def get_age(self, obj) -> int:
+        # TIME_ZONE is Asia/Shanghai and nothing activates another: today's date in Beijing.
         return age_on(obj.birth_date, timezone.localdate())
+
+    def get_is_minor(self, obj) -> bool:
+        return self.get_age(obj) < ADULT_AGE
 
 
 class AnchorOut(FileOut):
@@ -182,15 +222,54 @@ class AgencyIn(BusinessIn):
         default="enterprise",
     )
     merchant_ids = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=IdField(),
         required=False,
         max_length=1000,
-        help_text=_("Merchants the agency works with and has verified."),
+        help_text=_(
+            "Merchants the agency works with and has verified, added to those already linked. "
+            "Linked by the platform's keys; a key bound to a party may only send merchants "
+            "already linked."
+        ),
     )
 
     def validate_merchant_ids(self, value):
-        lookup = party_of_kind(PartyKind.MERCHANT)
-        return [lookup(pk) for pk in value]
+        wanted = list(dict.fromkeys(value))
+        if bound_party_id(self) is not None:
+            # An agency's own key does not link merchants: a link is the agency's word that it
+            # works with a merchant, and the platform checks that word (LCM Arts. 38-45) before
+            # it stands. A bound key naming a merchant not yet linked is refused before any
+            # lookup, the same for an id that exists and one that does not: were it looked up,
+            # the refusal of a missing id and the 200 listing an existing one would tell every
+            # merchant id apart.
+            file = self.context.get("file")
+            linked = set(
+                file.party.agency_merchants.filter(ended_at__isnull=True).values_list(
+                    "merchant_id", flat=True
+                )
+                if file is not None
+                else ()
+            )
+            if not set(wanted) <= linked:
+                raise serializers.ValidationError(
+                    _(
+                        "A key bound to a party cannot link merchants to it; the platform's key "
+                        "links the merchants an agency has verified."
+                    )
+                )
+        # One query for the lot, however many (up to 1000).
+        found = {
+            party.pk: party
+            for party in Party.objects.filter(pk__in=wanted, kind=PartyKind.MERCHANT)
+        }
+        missing = [pk for pk in wanted if pk not in found]
+        if missing:
+            raise serializers.ValidationError(
+                [
+                    _("No %(kind)s with id %(id)s.") % {"kind": PartyKind.MERCHANT.label, "id": pk}
+                    for pk in missing
+                ]
+            )
+        return [found[pk] for pk in wanted]
 
 
 class AgencyOut(BusinessOut):

@@ -81,13 +81,15 @@ class AgencyViewSet(FileViewSet):
     @transaction.atomic
     def perform_create_file(self, data):
         file = create_business_file(kind=self.kind, data=data, actor=self.actor())
-        for merchant in data.get("merchant_ids", []):
-            services.agency_link_merchant(agency=file.party, merchant=merchant, actor=self.actor())
+        services.agency_link_merchants(
+            agency=file.party, merchants=data.get("merchant_ids", []), actor=self.actor()
+        )
         return file
 
     @transaction.atomic
     def perform_update_file(self, file, data):
         file = business_file_update(file=file, actor=self.actor(), **split_business_changes(data))
-        for merchant in data.get("merchant_ids", []):
-            services.agency_link_merchant(agency=file.party, merchant=merchant, actor=self.actor())
+        services.agency_link_merchants(
+            agency=file.party, merchants=data.get("merchant_ids", []), actor=self.actor()
+        )
         return file

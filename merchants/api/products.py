@@ -9,13 +9,16 @@ from rest_framework.response import Response
 from accounts.actors import Actor
 from accounts.api.permissions import PartyScopedMixin, ReadWriteScopes
 from accounts.models import Party, PartyKind
+from config.api.fields import IdField, StrictModelSerializer, bound_party_id
 from config.api.filters import IdFilter
 from merchants import services
 from merchants.models import Category, ListingStatus, Product
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    merchant_id = serializers.IntegerField()
+class ProductSerializer(StrictModelSerializer):
+    merchant_id = IdField(
+        help_text=_("The merchant's id; a key bound to a party names its own party.")
+    )
     category = serializers.ChoiceField(choices=Category.choices)
 
     class Meta:
@@ -37,9 +40,20 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = ["listing_status"]
 
     def validate_merchant_id(self, value):
-        merchant = Party.objects.filter(pk=value, kind=PartyKind.MERCHANT).first()
+        merchants = Party.objects.filter(pk=value, kind=PartyKind.MERCHANT)
+        party_id = bound_party_id(self)
+        if party_id is None:
+            merchant = merchants.first()
+            if merchant is None:
+                raise serializers.ValidationError(_("No merchant with this id."))
+            return merchant
+        # A key bound to a party sees only its own party: another merchant is answered exactly
+        # as an id that does not exist, so that it cannot tell which ids do.
+        merchant = merchants.filter(pk=party_id).first()
         if merchant is None:
-            raise serializers.ValidationError(_("No merchant with this id."))
+            raise serializers.ValidationError(
+                _("No merchant with this id, or not the one this key is bound to.")
+            )
         return merchant
 
 
@@ -77,9 +91,9 @@ class ProductViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        # A key bound to a party can only have named its own (ProductSerializer).
         merchant = data.pop("merchant_id")
-        key = request.auth
-        if key.party_id is not None and key.party_id != merchant.pk:
-            raise serializers.ValidationError({"merchant_id": _("Not your merchant.")})
-        product = services.product_register(merchant=merchant, actor=Actor.for_api_key(key), **data)
+        product = services.product_register(
+            merchant=merchant, actor=Actor.for_api_key(request.auth), **data
+        )
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)

@@ -8,12 +8,13 @@ from accounts.api.files import (
     validate_id_number,
     validate_phone,
 )
+from config.api.fields import IdField
 from merchants.models import Category, EntityType, Licence, LicenceKind, MerchantProfile
 from merchants.services import LicenceData
 
 
 class LicenceSerializer(serializers.ModelSerializer):
-    document_id = serializers.IntegerField(required=False, allow_null=True)
+    document_id = IdField(required=False, allow_null=True)
 
     class Meta:
         model = Licence
@@ -117,4 +118,9 @@ class BusinessOut(FileOut):
         ]
 
 
-__all__ = ["BusinessIn", "BusinessOut", "LicenceKind", "licences_from"]
+__all__ = [
+    "BusinessIn",
+    "BusinessOut",
+    "LicenceKind",
+    "licences_from",
+]

@@ -9,10 +9,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 from stdnum.cn import ric
 
@@ -77,6 +79,17 @@ ANCHOR_FIELDS = COMMON_FIELDS | {
     "guardian",
     "agency_id",
 }
+# No birth date: with the first and last four characters the masked ID number shows, it would
+# leave about three candidates for the whole number.
+ANCHOR_PROFILE_FIELDS = {
+    "age",
+    "is_minor",
+    "sex",
+    "job_title",
+    "topics",
+    "is_ai_presenter",
+    "ai_operator_id",
+}
 AGENCY_FIELDS = MERCHANT_FIELDS | {"anchor_ids", "merchant_ids"}
 MASKED = re.compile(r"^\d{4}\*{10}[\dX]{4}$")
 
@@ -138,6 +151,15 @@ def anchor_payload(**overrides) -> dict:
         "habitual_residence": "北京市朝阳区望京街 2 号",
         "contact_phone": "13900001111",
         "job_title": "主播",
+        **overrides,
+    }
+
+
+def guardian_payload(**overrides) -> dict:
+    return {
+        "name": "李大",
+        "relation": "父亲",
+        "id_number": resident_id(date(1978, 2, 3)),
         **overrides,
     }
 
@@ -228,7 +250,7 @@ def test_a_natural_persons_id_number_is_stored_encrypted_and_only_ever_shown_mas
     assert registration.file_id_number(file) == id_number
 
 
-def test_creating_an_anchor_derives_birth_date_and_sex_from_the_id_number(api):
+def test_creating_an_anchor_derives_age_and_sex_from_the_id_number(api):
     id_number = resident_id(date(1995, 4, 1), female=True)
     payload = anchor_payload(id_number=id_number, birth_date="1995-04-01", topics=["finance"])
     payload["qualifications"] = [{"topic": "finance", "name": "证券从业资格", "number": "S-1"}]
@@ -241,8 +263,9 @@ def test_creating_an_anchor_derives_birth_date_and_sex_from_the_id_number(api):
     assert "id_number" not in body
     assert id_number not in response.content.decode()
     assert MASKED.match(body["id_number_masked"])
-    assert body["profile"]["birth_date"] == "1995-04-01"
+    assert set(body["profile"]) == ANCHOR_PROFILE_FIELDS
     assert (body["profile"]["sex"], body["profile"]["age"]) == ("female", 31)
+    assert body["profile"]["is_minor"] is False
     assert body["qualifications"] == [
         {"topic": "finance", "name": "证券从业资格", "number": "S-1", "document_id": None}
     ]
@@ -267,6 +290,66 @@ def test_a_guardians_id_number_is_only_shown_masked(api):
         "document_id": None,
     }
     assert guardian_id not in response.content.decode()
+
+
+def test_an_anchors_birth_date_is_never_shown_only_the_age_and_whether_a_minor(api):
+    # Digits 7-14 of an ID number are the birth date: beside the first and last four that the
+    # mask shows, it would leave two digits to guess and the check digit to weed them out.
+    adult = create(
+        api,
+        "/api/v1/anchors/",
+        anchor_payload(id_number=resident_id(date(1995, 4, 1)), birth_date="1995-04-01"),
+    )
+    minor = create(
+        api,
+        "/api/v1/anchors/",
+        anchor_payload(
+            id_number=resident_id(date(2009, 6, 1)),
+            guardian=guardian_payload(),
+        ),
+    )
+
+    shown = [
+        api.get(f"/api/v1/anchors/{adult['id']}/"),
+        api.get(f"/api/v1/anchors/{minor['id']}/"),
+        api.get("/api/v1/anchors/"),
+    ]
+
+    for response in shown:
+        assert response.status_code == 200
+        text = response.content.decode()
+        for birth in ("1995-04-01", "19950401", "2009-06-01", "20090601", "birth"):
+            assert birth not in text
+    profiles = {a["id"]: a["profile"] for a in shown[2].json()["results"]}
+    assert set(profiles[adult["id"]]) == ANCHOR_PROFILE_FIELDS
+    assert (profiles[adult["id"]]["age"], profiles[adult["id"]]["is_minor"]) == (31, False)
+    assert (profiles[minor["id"]]["age"], profiles[minor["id"]]["is_minor"]) == (17, True)
+
+
+def test_an_anchor_comes_of_age_on_the_date_in_china(api, time_machine):
+    # Born 2008-11-23: 18 from midnight in Beijing, which is 16:00 UTC on the 22nd.
+    time_machine.move_to(datetime(2026, 11, 22, 12, 0, tzinfo=SHANGHAI))
+    anchor = create(
+        api,
+        "/api/v1/anchors/",
+        anchor_payload(
+            id_number=resident_id(date(2008, 11, 23)),
+            guardian=guardian_payload(),
+        ),
+    )
+    assert (anchor["profile"]["age"], anchor["profile"]["is_minor"]) == (17, True)
+
+    time_machine.move_to(datetime(2026, 11, 22, 16, 30, tzinfo=ZoneInfo("UTC")))
+    profile = api.get(f"/api/v1/anchors/{anchor['id']}/").json()["profile"]
+
+    assert (profile["age"], profile["is_minor"]) == (18, False)
+
+
+def test_the_schema_takes_a_birth_date_in_and_never_gives_one_out():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+
+    assert set(schemas["AnchorProfileOut"]["properties"]) == ANCHOR_PROFILE_FIELDS
+    assert "birth_date" in schemas["AnchorInRequest"]["properties"]
 
 
 def test_creating_an_agency_links_its_merchants_and_then_its_anchors(api):
@@ -505,6 +588,105 @@ def test_patching_an_incomplete_nested_item_is_a_400_not_a_500(api, path, payloa
 
     assert response.status_code == 400
     assert field in response.json()
+
+
+TOO_LARGE_ID = 10**30  # no primary key holds it; SQLite cannot even bind it in an IN (...)
+
+
+@pytest.mark.parametrize(
+    "path, payload, field, value",
+    [
+        (
+            "/api/v1/merchants/",
+            enterprise_payload,
+            "licences",
+            [licence_payload(document_id=TOO_LARGE_ID)],
+        ),
+        (
+            "/api/v1/anchors/",
+            anchor_payload,
+            "qualifications",
+            [
+                {
+                    "topic": "law",
+                    "name": "法律职业资格",
+                    "number": "A-1",
+                    "document_id": TOO_LARGE_ID,
+                }
+            ],
+        ),
+        (
+            "/api/v1/anchors/",
+            anchor_payload,
+            "guardian",
+            {"name": "李大", "relation": "父亲", "id_number": "", "document_id": TOO_LARGE_ID},
+        ),
+    ],
+    ids=["licence", "qualification", "guardian consent"],
+)
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_document_id_no_row_can_have_is_a_field_error_not_a_500(
+    api, path, payload, field, value, method
+):
+    api.raise_request_exception = False
+    if field == "guardian":
+        value = {**value, "id_number": resident_id(date(1978, 2, 3))}
+    if method == "post":
+        before = stored()
+        response = api.post(
+            path, payload(**{field: value}), format="json", HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert stored() == before
+    else:
+        created = create(api, path, payload())
+        response = api.patch(
+            f"{path}{created['id']}/", {field: value}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert api.get(f"{path}{created['id']}/").json() == created
+
+    assert response.status_code == 400, response.content
+    errors = response.json()[field]
+    item = errors if field == "guardian" else errors["0"]  # the first item's errors
+    assert list(item) == ["document_id"]
+    assert "less than or equal to" in item["document_id"][0]
+
+
+def test_a_document_id_no_row_can_have_is_refused_by_the_services_too():
+    file = merchant_services.business_file_create(
+        kind=PartyKind.MERCHANT,
+        entity_type=EntityType.ENTERPRISE,
+        name="服务层商家",
+        credit_code=credit_code(),
+        representative="甲",
+        address="北京",
+        contact_phone="13812345678",
+        actor=TEST_ACTOR,
+    )
+    anchor = anchor_services.anchor_file_create(
+        name="服务层主播",
+        id_number=resident_id(),
+        contact_phone="13900002222",
+        address="北京",
+        actor=TEST_ACTOR,
+    )
+    licence = LicenceData(
+        LicenceKind.BUSINESS, "B-1", "局", date(2020, 1, 1), document_id=TOO_LARGE_ID
+    )
+
+    with pytest.raises(ValidationError):
+        merchant_services.business_file_update(file=file, actor=TEST_ACTOR, licences=[licence])
+    with pytest.raises(ValidationError):
+        anchor_services.anchor_file_update(
+            file=anchor,
+            actor=TEST_ACTOR,
+            qualifications=[QualificationData("law", "法律职业资格", "A-1", TOO_LARGE_ID)],
+        )
+    with pytest.raises(ValidationError):
+        anchor_services.anchor_file_update(
+            file=anchor,
+            actor=TEST_ACTOR,
+            guardian=GuardianData("李大", "父亲", resident_id(date(1978, 2, 3)), TOO_LARGE_ID),
+        )
 
 
 def test_error_messages_follow_the_requested_language(api):
@@ -802,6 +984,116 @@ def test_a_party_bound_key_reaches_only_its_own_file(api, make_key):
     assert RegistrationFile.objects.get(party_id=other["id"]).status == FileStatus.DRAFT
     assert RegistrationFile.objects.get(party_id=other["id"]).name == other["name"]
     assert bound.post(f"/api/v1/merchants/{own['id']}/submit/").status_code == 200
+
+
+def _answer(response) -> tuple[int, bytes]:
+    return response.status_code, response.content
+
+
+def test_an_agencys_own_key_cannot_link_merchants_nor_tell_which_ids_exist(api, make_key):
+    linked, other = merchant(api), merchant(api)
+    agency = create(api, "/api/v1/agencies/", agency_payload(merchant_ids=[linked["id"]]))
+    _key, raw = make_key(party=Party.objects.get(pk=agency["id"]), name="own-agency")
+    bound = client_with(raw)
+    path = f"/api/v1/agencies/{agency['id']}/"
+
+    existing = bound.patch(path, {"merchant_ids": [other["id"]]}, format="json")
+    missing = bound.patch(path, {"merchant_ids": [999_999]}, format="json")
+    mixed = bound.patch(path, {"merchant_ids": [linked["id"], other["id"]]}, format="json")
+
+    assert existing.status_code == 400
+    assert list(existing.json()) == ["merchant_ids"]
+    assert _answer(existing) == _answer(missing) == _answer(mixed)
+    assert api.get(path).json()["merchant_ids"] == [linked["id"]]
+    assert not FileEvent.objects.filter(kind=FileEvent.Kind.UPDATED).exists()
+    # What is linked already may be sent again; nothing changes.
+    again = bound.patch(path, {"name": "新名称", "merchant_ids": [linked["id"]]}, format="json")
+    assert again.status_code == 200, again.json()
+    assert (again.json()["name"], again.json()["merchant_ids"]) == ("新名称", [linked["id"]])
+    # The platform's key links the merchants an agency has verified.
+    linked_by_platform = api.patch(path, {"merchant_ids": [other["id"]]}, format="json")
+    assert linked_by_platform.status_code == 200, linked_by_platform.json()
+    assert linked_by_platform.json()["merchant_ids"] == sorted([linked["id"], other["id"]])
+
+
+def test_the_platform_is_told_every_id_that_is_no_merchant(api):
+    first = merchant(api)
+    anchor_id = _an_anchor_party_id()
+    agency = create(api, "/api/v1/agencies/", agency_payload())
+
+    response = api.patch(
+        f"/api/v1/agencies/{agency['id']}/",
+        {"merchant_ids": [first["id"], 999_999, anchor_id]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "merchant_ids": ["No Merchant with id 999999.", f"No Merchant with id {anchor_id}."]
+    }
+    assert api.get(f"/api/v1/agencies/{agency['id']}/").json()["merchant_ids"] == []
+
+
+def test_linking_merchants_takes_the_same_queries_for_2_as_for_40(api):
+    def merchant_ids(count: int) -> list[int]:
+        return [
+            merchant_services.business_file_create(
+                kind=PartyKind.MERCHANT,
+                entity_type=EntityType.ENTERPRISE,
+                name=f"批量商家{n}",
+                credit_code=credit_code(),
+                representative="甲",
+                address="北京",
+                contact_phone="13812345678",
+                actor=TEST_ACTOR,
+            ).party_id
+            for n in range(count)
+        ]
+
+    def queries(count: int) -> int:
+        agency = create(api, "/api/v1/agencies/", agency_payload())
+        ids_ = merchant_ids(count)
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.patch(
+                f"/api/v1/agencies/{agency['id']}/", {"merchant_ids": ids_}, format="json"
+            )
+        assert response.status_code == 200, response.json()
+        assert response.json()["merchant_ids"] == sorted(ids_)
+        return len(ctx)
+
+    assert queries(2) == queries(40)
+
+
+def test_an_anchors_own_key_cannot_name_another_party_as_its_ai_operator(api, make_key):
+    operator, other = merchant(api), merchant(api)
+    anchor = create(
+        api,
+        "/api/v1/anchors/",
+        anchor_payload(is_ai_presenter=True, ai_operator_id=operator["id"]),
+    )
+    _key, raw = make_key(party=Party.objects.get(pk=anchor["id"]), name="own-anchor")
+    bound = client_with(raw)
+    path = f"/api/v1/anchors/{anchor['id']}/"
+
+    existing = bound.patch(path, {"ai_operator_id": other["id"]}, format="json")
+    missing = bound.patch(path, {"ai_operator_id": 999_999}, format="json")
+    cleared = bound.patch(path, {"ai_operator_id": None}, format="json")
+
+    assert existing.status_code == 400
+    assert list(existing.json()) == ["ai_operator_id"]
+    assert _answer(existing) == _answer(missing) == _answer(cleared)
+    assert api.get(path).json()["profile"]["ai_operator_id"] == operator["id"]
+    # The operator already named may be sent again.
+    again = bound.patch(
+        path, {"job_title": "数字人", "ai_operator_id": operator["id"]}, format="json"
+    )
+    assert again.status_code == 200, again.json()
+    assert again.json()["profile"]["ai_operator_id"] == operator["id"]
+    # The platform's key names the operator.
+    moved = api.patch(path, {"ai_operator_id": other["id"]}, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["profile"]["ai_operator_id"] == other["id"]
 
 
 # --- changing a file -------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Serializer fields the API shares: ids that a primary key can hold, the party a key is bound
+to, and text and dates taken only as the schema describes them."""
+
+from django.db import models
+from rest_framework import serializers
+from rest_framework.utils import html
+
+from config.api.lookups import BIGINT_MAX
+
+
+class IdField(serializers.IntegerField):
+    """A record's id in a body: a whole number a primary key can hold, as IdFilter
+    (config.api.filters) has it for a query. A larger one names nothing, and SQLite cannot even
+    bind it in an `IN (...)` (an OverflowError, a 500): it is a field error here instead."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+
+def bound_party_id(serializer: serializers.Serializer) -> int | None:
+    """The party the request's API key is bound to, or None for the platform's own keys."""
+    request = serializer.context.get("request")
+    if request is None:
+        request = getattr(serializer.context.get("view"), "request", None)
+    return getattr(getattr(request, "auth", None), "party_id", None)
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text: REST framework's CharField also takes a number and keeps its digits,
+    which the schema's `type: string` does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    """A date, or the field left out: in form data REST framework reads an empty value as null,
+    which the schema's `format: date` does not allow (a JSON body sends null for none)."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose text and date fields take only what the schema says they take."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.DateField: StrictDateField,
+    }

@@ -17,12 +17,19 @@ from liverooms.gate import GateContext, Reason, gate_check, gate_loader
 
 @gate_loader
 def load_grades(context: GateContext) -> None:
-    _row, rules = rule_set_in_force()
+    row, rules = rule_set_in_force()
     categories = {product.category for product in context.products} or {"default"}
     # The strictest: the best grade any category on sale asks for.
     needed = min((rules.live_grade(c) for c in categories), key=rules.rank)
     ids = [party.pk for party in context.involved()]
-    context.extra["credit"] = (rules, needed, ids, context.grades)
+    # A score computed under an earlier rule set (a new one took effect and the nightly
+    # recompute has not reached it yet) is graded on the scale in force: its grade may not
+    # exist any more, and would otherwise rank below every grade and keep the party off the air.
+    grades = {
+        party_id: grade if rule_set_id == row.pk else rules.grade(score)
+        for party_id, (grade, score, rule_set_id) in context.grades.items()
+    }
+    context.extra["credit"] = (rules, needed, ids, grades)
 
 
 @gate_check("credit_grade")

@@ -8,6 +8,11 @@ products, and each check is a pure function of that context. All reasons are rep
 each as a machine code and a message. Like the entry checks, the gate is a registry: credit and the
 deposit ledger add their checks (`gate_check`) and what those checks read (`gate_loader`) when
 their apps load.
+
+What the gate reads of a file is the version in force (LCM Arts. 8 and 15): a change to an
+approved file opens a new version that takes effect only once a reviewer approves it, so while
+one is pending the licences, the anchor's profile and the guardian's consent come from the sealed
+snapshot of the approved version, not from the rows being edited.
 """
 
 from __future__ import annotations
@@ -23,7 +28,15 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Party, PartyKind, RegistrationFile, Restriction, RestrictionKind
+from accounts.models import (
+    FileStatus,
+    FileVersion,
+    Party,
+    PartyKind,
+    RegistrationFile,
+    Restriction,
+    RestrictionKind,
+)
 from anchors.checks import ADULT_AGE, MINIMUM_AGE, age_on
 from anchors.models import AnchorProfile, GuardianConsent, TrainingKind, TrainingRecord
 from credit.models import CreditScore
@@ -77,9 +90,10 @@ class GateContext:
     restrictions: list[Restriction] = field(default_factory=list)
     training: dict[tuple[int, str], date] = field(default_factory=dict)
     licences: dict[int, list[Licence]] = field(default_factory=dict)
-    # Credit grades of the parties that have a score (credit.CreditScore); the credit check
-    # (liverooms/credit_gate.py) reads them.
-    grades: dict[int, str] = field(default_factory=dict)
+    # Credit scores of the parties that have one (credit.CreditScore), as (grade, score, the id
+    # of the rule set they were computed under); the credit check (liverooms/credit_gate.py)
+    # reads them.
+    grades: dict[int, tuple[str, int, int]] = field(default_factory=dict)
     # Asked for but not found (the caller reports them as field errors); the checks never run
     # while any of these is set.
     missing_anchor_ids: list[int] = field(default_factory=list)
@@ -154,13 +168,15 @@ def load_context(
     training: dict[tuple[int, str], date] = {}
     licences: dict[int, list[Licence]] = {}
     licence_files: list[tuple[Licence, int]] = []
-    grades: dict[int, str] = {}
+    grades: dict[int, tuple[str, int, int]] = {}
     # The objects come back as text, decoded here in one call rather than one per row.
     objects = json.loads("[" + ",".join(text for _kind, text in rows) + "]")
     for (kind, _text), data in zip(rows, objects, strict=True):
         if kind == "party":
-            party = _party_with_file(data, alias)
+            party, sealed_licences = _party_with_file(data, alias)
             parties[party.pk] = party
+            if sealed_licences is not None:
+                licences[party.pk] = sealed_licences
         elif kind == "product":
             product = _PRODUCT.build(data, alias)
             products[product.pk] = product
@@ -174,7 +190,7 @@ def load_context(
         elif kind == "room":
             room = _ROOM.build(data, alias)
         elif kind == "grade":
-            grades[data["party_id"]] = data["grade"]
+            grades[data["party_id"]] = (data["grade"], data["score"], data["rule_set"])
     for licence, party_id in licence_files:
         owner_file = getattr(parties.get(party_id), "registration_file", None)
         if owner_file is not None:
@@ -336,23 +352,65 @@ _CONSENT_FILE = GuardianConsent._meta.get_field("file")
 _LICENCE_FILE = Licence._meta.get_field("file")
 
 
-def _party_with_file(data: dict, db: str) -> Party:
+def _party_with_file(data: dict, db: str) -> tuple[Party, list[Licence] | None]:
+    """The party with its file, profile and consent as select_related would give them; and,
+    for a file with a change pending, the licences of the version in force (None: the file is
+    the version in force, and its licences are the licence rows the read returned)."""
     party = _PARTY.build(data, db)
     if data["f.id"] is None:
         _PARTY_FILE.set_cached_value(party, None)
-        return party
+        return party, None
     file = _FILE.build(data, db)
     _PARTY_FILE.set_cached_value(party, file)
     _FILE_PARTY.set_cached_value(file, party)
-    profile = _PROFILE.build(data, db) if data["a.id"] is not None else None
+    sealed = data["sealed"]
+    if sealed is not None:
+        profile, consent, licences = _in_force(sealed["details"], file)
+    else:
+        profile = _PROFILE.build(data, db) if data["a.id"] is not None else None
+        consent = _CONSENT.build(data, db) if data["g.id"] is not None else None
+        licences = None
     _FILE_PROFILE.set_cached_value(file, profile)
     if profile is not None:
         _PROFILE_FILE.set_cached_value(profile, file)
-    consent = _CONSENT.build(data, db) if data["g.id"] is not None else None
     _FILE_CONSENT.set_cached_value(file, consent)
     if consent is not None:
         _CONSENT_FILE.set_cached_value(consent, file)
-    return party
+    return party, licences
+
+
+def _in_force(details: dict, file: RegistrationFile):
+    """The profile, consent and licences of a sealed version (accounts.registration.snapshot:
+    anchors.services.anchor_details, merchants.services.business_details), as unsaved rows."""
+    profile = consent = None
+    if details.get("birth_date"):
+        profile = AnchorProfile(
+            birth_date=date.fromisoformat(details["birth_date"]),
+            sex=details.get("sex", ""),
+            is_ai_presenter=bool(details.get("is_ai_presenter")),
+            ai_operator_id=details.get("ai_operator_id"),
+        )
+    if details.get("guardian_consent"):
+        given = details["guardian_consent"]
+        consent = GuardianConsent(
+            guardian_name=given["guardian_name"],
+            relation=given["relation"],
+            guardian_id_masked=given["guardian_id_masked"],
+            document_id=given.get("document_id"),
+        )
+    licences = []
+    for held in details.get("licences", []):
+        licence = Licence(
+            kind=held["kind"],
+            number=held["number"],
+            issuer=held["issuer"],
+            valid_from=_date(held["valid_from"]),
+            valid_until=_date(held["valid_until"]),
+            document_id=held.get("document_id"),
+        )
+        _LICENCE_FILE.set_cached_value(licence, file)
+        licences.append(licence)
+    return profile, consent, licences
 
 
 def _read(db, room_id, anchor_ids, product_ids, now) -> list[tuple[str, str]]:
@@ -401,6 +459,7 @@ SELECT 'party', {party}
     LEFT JOIN {file_table} f ON f.party_id = pa.id
     LEFT JOIN {profile_table} ap ON ap.file_id = f.id
     LEFT JOIN {consent_table} gc ON gc.file_id = f.id
+    LEFT JOIN {version_table} fv ON fv.id = f.sealed_version_id AND f.status <> '{approved}'
     WHERE pa.id IN (SELECT id FROM involved)
 UNION ALL
 SELECT 'restriction', {restriction}
@@ -416,7 +475,7 @@ UNION ALL
 SELECT 'licence', {licence}
     FROM {licence_table} li
     JOIN {file_table} lf ON lf.id = li.file_id
-    WHERE lf.party_id IN (SELECT merchant_id FROM product)
+    WHERE lf.party_id IN (SELECT merchant_id FROM product) AND lf.status = '{approved}'
 UNION ALL
 SELECT 'grade', {grade}
     FROM {score_table} cs
@@ -429,6 +488,8 @@ def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
     quote = connection.ops.quote_name
     postgresql = vendor == "postgresql"
     function = "json_build_object" if postgresql else "json_object"
+    # The sealed snapshot of the version in force, for a file with a change pending (else null).
+    sealed = "fv.snapshot" if postgresql else "json(fv.snapshot)"
 
     def obj(*columns: _Columns, extra: str = "") -> str:
         pairs = [c.pairs(quote) for c in columns] + ([extra] if extra else [])
@@ -449,18 +510,21 @@ def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
         restriction_table=quote(Restriction._meta.db_table),
         training_table=quote(TrainingRecord._meta.db_table),
         licence_table=quote(Licence._meta.db_table),
+        version_table=quote(FileVersion._meta.db_table),
+        approved=FileStatus.APPROVED.value,
         products=among(products),
         anchors=among(anchors),
         barring=among(len(BARRING_LIVE), "text"),
         room=obj(_ROOM),
         product=obj(_PRODUCT),
-        party=obj(_PARTY, _FILE, _PROFILE, _CONSENT),
+        party=obj(_PARTY, _FILE, _PROFILE, _CONSENT, extra=f"'sealed', {sealed}"),
         restriction=obj(_RESTRICTION),
         training=f"{function}('anchor_id', t.anchor_id, 'kind', t.kind, "
         f"'latest', MAX(t.completed_on)){'::text' if postgresql else ''}",
         licence=obj(_LICENCE, extra="'party_id', lf.party_id"),
         score_table=quote(CreditScore._meta.db_table),
-        grade=f"{function}('party_id', cs.party_id, 'grade', cs.grade)"
+        grade=f"{function}('party_id', cs.party_id, 'grade', cs.grade, 'score', cs.score, "
+        f"'rule_set', cs.rule_set_id)"
         f"{'::text' if postgresql else ''}",
     )
 

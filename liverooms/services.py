@@ -38,18 +38,39 @@ def room_register(
     followers: int = 0,
     monthly_sales_fen: int = 0,
     actor: Actor,
+    party_id: int | None = None,
 ) -> LiveRoom:
+    """Register a room, or update the one with this `platform_ref` (the platform's id for it,
+    unique across the platform).
+
+    For the platform's own systems (no `party_id`) any room is registered or updated, and a
+    different `owner` moves the room to that owner: a room changes hands with the account
+    behind it, and the platform is the one that knows.
+
+    For a key bound to a party (`party_id`) only a room that party already owns is updated, and
+    it stays the party's. Any other ref -- one no room has, or another party's room -- is
+    RoomNotFound, the same for both: a bound key registers no rooms, takes over none, and cannot
+    learn which refs are in use."""
     if owner.kind not in (PartyKind.MERCHANT, PartyKind.ANCHOR):
         raise ValidationError({"owner": _("A live room belongs to a merchant or an anchor.")})
+    fields = {
+        "title": title.strip(),
+        "category": category,
+        "followers": followers,
+        "monthly_sales_fen": monthly_sales_fen,
+    }
+    if party_id is not None:
+        if owner.pk != party_id:
+            raise RoomNotFound
+        # Compare-and-set on the owner: a room the platform moved to another owner meanwhile
+        # is not touched.
+        if not LiveRoom.objects.filter(platform_ref=platform_ref, owner_id=party_id).update(
+            **fields
+        ):
+            raise RoomNotFound
+        return LiveRoom.objects.get(platform_ref=platform_ref)
     room, _created = LiveRoom.objects.update_or_create(
-        platform_ref=platform_ref,
-        defaults={
-            "owner": owner,
-            "title": title.strip(),
-            "category": category,
-            "followers": followers,
-            "monthly_sales_fen": monthly_sales_fen,
-        },
+        platform_ref=platform_ref, defaults={"owner": owner, **fields}
     )
     return room
 
@@ -116,6 +137,46 @@ def session_gate(
         missing = ", ".join(map(str, context.missing_product_ids))
         raise ValidationError({"product_ids": _("No product with ids: %s") % missing})
     return context
+
+
+def reasons_for_party(
+    context: gate.GateContext, reasons: list[gate.Reason], party_id: int
+) -> list[gate.Reason]:
+    """A refusal as a key bound to a party may read it. Its own room, products and record are
+    its business; another party's are not: a reason about another party (its restrictions,
+    deposit, credit, file) or about another merchant's product says only which id is not
+    cleared, so that naming ids in a go-live cannot read other parties' records (names of
+    parties not yet public, deposit balances, restrictions). The refusal kept for the platform
+    (GoLiveRefusal) has every reason in full."""
+    merchant_of = {p.pk: p.merchant_id for p in context.products}
+    shown: list[gate.Reason] = []
+    withheld_parties: set[int] = set()
+    withheld_products: set[int] = set()
+    for reason in reasons:
+        product_owner = merchant_of.get(reason.product_id) if reason.product_id else None
+        if product_owner is not None and product_owner != party_id:
+            withheld_products.add(reason.product_id)
+        elif reason.party_id is not None and reason.party_id != party_id:
+            withheld_parties.add(reason.party_id)
+        else:
+            shown.append(reason)
+    for pk in sorted(withheld_parties):
+        shown.append(
+            gate.Reason(
+                "party_not_cleared",
+                _("Party %(id)s may not take part in this stream.") % {"id": pk},
+                party_id=pk,
+            )
+        )
+    for pk in sorted(withheld_products):
+        shown.append(
+            gate.Reason(
+                "product_not_cleared",
+                _("Product %(id)s may not be shown in this stream.") % {"id": pk},
+                product_id=pk,
+            )
+        )
+    return shown
 
 
 def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) -> GoLive:

@@ -88,7 +88,10 @@ def decide(view, key: ApiKey, data: dict) -> Response:
         context=context, checklist=data["pre_stream_checklist"], actor=Actor.for_api_key(key)
     )
     if not outcome.allowed:
-        body = {"allowed": False, "reasons": [r.as_dict() for r in outcome.reasons]}
+        reasons = outcome.reasons
+        if key.party_id is not None:
+            reasons = services.reasons_for_party(context, reasons, key.party_id)
+        body = {"allowed": False, "reasons": [r.as_dict() for r in reasons]}
         refused = Response(body, status=status.HTTP_403_FORBIDDEN)
         # A refusal is the gate's decision, kept with its reasons as a GoLiveRefusal row, not a
         # failed request: Django's request log (a WARNING for every 4xx) leaves it out. That

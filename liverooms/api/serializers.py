@@ -2,12 +2,27 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import Party, PartyKind
+from config.api.fields import IdField, StrictCharField, StrictModelSerializer, bound_party_id
 from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
 from merchants.models import Category
 
 
-class RoomSerializer(serializers.ModelSerializer):
-    owner_id = serializers.IntegerField()
+class RoomSerializer(StrictModelSerializer):
+    owner_id = IdField(
+        help_text=_(
+            "The merchant or anchor whose room it is; a key bound to a party names its own."
+        )
+    )
+    # Declared, not derived: the model's unique constraint would give the field a uniqueness
+    # validator, and posting a room's ref again -- the documented way to update it -- would be
+    # refused. The constraint stays in the database; room_register keeps to it.
+    platform_ref = StrictCharField(
+        max_length=64,
+        help_text=_(
+            "The platform's id for the room, unique across the platform; posting it again "
+            "updates that room."
+        ),
+    )
     category = serializers.ChoiceField(choices=Category.choices)
 
     class Meta:
@@ -27,11 +42,20 @@ class RoomSerializer(serializers.ModelSerializer):
         read_only_fields = ["risk_grade", "risk_score", "risk_graded_at"]
 
     def validate_owner_id(self, value):
-        owner = Party.objects.filter(
-            pk=value, kind__in=[PartyKind.MERCHANT, PartyKind.ANCHOR]
-        ).first()
+        owners = Party.objects.filter(pk=value, kind__in=[PartyKind.MERCHANT, PartyKind.ANCHOR])
+        party_id = bound_party_id(self)
+        if party_id is None:
+            owner = owners.first()
+            if owner is None:
+                raise serializers.ValidationError(_("No merchant or anchor with this id."))
+            return owner
+        # A key bound to a party sees only its own party: another party is answered exactly as
+        # an id that does not exist, so that it cannot tell which ids do.
+        owner = owners.filter(pk=party_id).first()
         if owner is None:
-            raise serializers.ValidationError(_("No merchant or anchor with this id."))
+            raise serializers.ValidationError(
+                _("No merchant or anchor with this id, or not the one this key is bound to.")
+            )
         return owner
 
 

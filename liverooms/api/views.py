@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.actors import Actor
@@ -26,6 +26,11 @@ from liverooms.api.serializers import (
     SignalsOut,
 )
 from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
+
+ROOM_REGISTER_REFUSED = _(
+    "A key bound to a party updates its own rooms, named by their platform_ref; registering "
+    "rooms is the platform's."
+)
 
 
 class LiveScopes(ReadWriteScopes):
@@ -49,19 +54,55 @@ class RoomViewSet(
     def base_queryset(self):
         return LiveRoom.objects.all()
 
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(RoomSerializer, description="The room with this ref, updated."),
+            201: OpenApiResponse(RoomSerializer, description="A new room, registered."),
+            403: OpenApiResponse(
+                ErrorOut,
+                description=(
+                    "The key lacks the `live:write` scope; or it is bound to a party and the "
+                    "platform_ref is not one of its party's rooms (none with this ref, or "
+                    "another party's: answered alike)."
+                ),
+            ),
+        },
+    )
     def create(self, request, *args, **kwargs):
+        """Register a room (201), or update the room with this `platform_ref` (200).
+
+        The platform's own keys register any room; posting a room's ref with another
+        `owner_id` moves the room to that owner (it changes hands with its account).
+
+        A key bound to a party names its own party as `owner_id` (any other id is the 400 of
+        an id that does not exist) and only updates its party's existing rooms. Any other
+        `platform_ref` is a 403, the same whether no room has it or another party's room does.
+        Refusing only the second (say, a 400 "already used") while registering the first would
+        tell a bound key which refs are in use, and since refs are unique across the platform
+        it cannot register one another party holds; so a bound key registers no rooms at all,
+        as it registers no parties."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        key = request.auth
-        if key.party_id is not None and data["owner_id"].pk != key.party_id:
-            raise ValidationError(
-                {"owner_id": _("A key bound to a party registers its own rooms.")}
-            )
-        room = services.room_register(
-            owner=data.pop("owner_id"), actor=Actor.for_api_key(request.auth), **data
+        party_id = request.auth.party_id
+        # 201 or 200 for the platform's keys; a bound key only ever updates.
+        created = (
+            party_id is None
+            and not LiveRoom.objects.filter(platform_ref=data["platform_ref"]).exists()
         )
-        return Response(RoomSerializer(room).data, status=status.HTTP_201_CREATED)
+        try:
+            room = services.room_register(
+                owner=data.pop("owner_id"),
+                actor=Actor.for_api_key(request.auth),
+                party_id=party_id,
+                **data,
+            )
+        except services.RoomNotFound:
+            raise PermissionDenied(ROOM_REGISTER_REFUSED) from None
+        return Response(
+            RoomSerializer(room).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class SessionFilter(django_filters.FilterSet):
@@ -110,7 +151,9 @@ class SessionViewSet(
                 ),
                 description=(
                     "The gate refused, with every reason; or the key lacks the `live:write` "
-                    "scope (`{detail, code}`)."
+                    "scope (`{detail, code}`). A key bound to a party reads its own reasons in "
+                    "full; a reason about another party or another merchant's product comes as "
+                    "`party_not_cleared` or `product_not_cleared` with the id only."
                 ),
             ),
             404: OpenApiResponse(

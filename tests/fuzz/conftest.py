@@ -24,6 +24,20 @@ def world(db, settings, tmp_path) -> World:
     return build_world()
 
 
+@pytest.fixture
+def platform_key(world, make_key) -> str:
+    _key, raw = make_key(name="fuzz-platform")
+    return raw
+
+
+@pytest.fixture
+def merchant_key(world, make_key) -> str:
+    """Every scope, bound to the world's merchant: the answers a party's own key gets (its own
+    records, 404 for others', 403 for what only the platform may do) keep to the schema too."""
+    _key, raw = make_key(name="fuzz-merchant", party=world.merchant)
+    return raw
+
+
 @pytest.fixture(autouse=True)
 def _in_process_server(monkeypatch):
     """The WSGI handler closes the database connection around each request, as a server must;

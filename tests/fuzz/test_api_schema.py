@@ -10,7 +10,6 @@ The run is reproducible: Hypothesis is derandomized, so CI sees the same request
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -45,26 +44,28 @@ schema.config.generation.update(
 )
 
 
-@pytest.fixture
-def platform_key(world, make_key) -> str:
-    _key, raw = make_key(name="fuzz-platform")
-    return raw
-
-
-@pytest.fixture
-def merchant_key(world, make_key) -> str:
-    """Every scope, bound to the world's merchant: the answers a party's own key gets (its own
-    records, 404 for others', 403 for what only the platform may do) keep to the schema too."""
-    _key, raw = make_key(name="fuzz-merchant", party=world.merchant)
-    return raw
-
-
 def _call(case, raw_key: str, key: str) -> None:
     headers = {"Authorization": f"Bearer {raw_key}"}
     response = case.call(headers=headers)
     mode = case.meta.generation.mode.value if case.meta else "explicit"
     SENT[(key, case.operation.label, mode, response.status_code // 100)] += 1
-    case.validate_response(response, checks=CHECKS, headers=headers)
+    checks = CHECKS
+    if _sent_without_its_empty_fields(case):
+        checks = [check for check in CHECKS if check is not negative_data_rejection]
+    case.validate_response(response, checks=checks, headers=headers)
+
+
+def _sent_without_its_empty_fields(case) -> bool:
+    """Schemathesis's WSGI transport leaves a multipart field whose value is "" out of the body
+    it sends, while the case still holds it. A case made negative by such a value (an empty
+    date) reaches the server as a valid one without the field, so its acceptance proves
+    nothing; everything else about its answer is still checked. (An empty date that does reach
+    the server is refused: tests/merchants/test_products_api.py.)"""
+    return (
+        (case.media_type or "").startswith("multipart/")
+        and isinstance(case.body, dict)
+        and "" in case.body.values()
+    )
 
 
 # The world and the key are made once per operation and shared by its examples on purpose:

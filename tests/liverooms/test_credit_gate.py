@@ -63,3 +63,32 @@ def test_the_grades_come_with_the_gates_one_read(world):
     with CaptureQueriesContext(connection) as ctx:
         assert world.go_live().status_code == 201
     assert not [q for q in ctx if "credit_creditscore" in q["sql"] and "UNION" not in q["sql"]]
+
+
+def test_a_score_from_the_rules_before_is_graded_on_the_scale_now_in_force(world):
+    import copy
+
+    from accounts.actors import Actor
+    from credit import rulesets
+    from credit.rules import DEFAULT_RULES
+    from tests.factories import UserFactory
+
+    _lower(world.anchor, -600)  # 400 points: E under the first rule set
+    assert world.go_live().status_code == 403
+
+    # New grade names, effective since yesterday; the nightly recompute has not run yet.
+    rules = copy.deepcopy(DEFAULT_RULES)
+    rules["scale"]["grades"] = [["AAA", 950], ["AA", 850], ["A", 700], ["B", 300], ["C", 0]]
+    rules["live_grades"] = {category: "B" for category in rules["live_grades"]}
+    rules["entry_grade"] = "C"
+    lead = Actor.for_user(UserFactory(roles=["compliance_lead"]))
+    draft = rulesets.ruleset_draft(title="第二版", rules=rules, summary="", actor=lead)
+    rulesets.ruleset_publish(
+        rule_set=draft,
+        effective_from=timezone.now() - timedelta(days=1),
+        actor=lead,
+        now=timezone.now() - timedelta(days=9),
+    )
+    scoring.forget_rules()
+    response = world.go_live()
+    assert response.status_code == 201, response.json()

@@ -368,3 +368,92 @@ def test_unknown_ids_leave_the_context_incomplete(world):
         ).room
         is None
     )
+
+
+# --- the version in force (LCM Arts. 8 and 15) -------------------------------------------------
+
+
+def test_a_licence_added_by_a_pending_change_counts_only_once_a_reviewer_approves_it(world):
+    from tests.liverooms.conftest import approve
+
+    food = product_register(
+        merchant=world.merchant,
+        platform_ref="food-1",
+        title="月饼",
+        category="food",
+        actor=TEST_ACTOR,
+    )
+    assert "licence_missing" in codes(world.go_live(product_ids=[food.pk]))
+    licences = [
+        {"kind": "business", "number": "B1", "issuer": "局", "valid_from": "2020-01-01"},
+        {"kind": "food_business", "number": "JY1", "issuer": "局", "valid_from": "2020-01-01"},
+    ]
+    changed = world.api.patch(
+        f"/api/v1/merchants/{world.merchant.pk}/", {"licences": licences}, format="json"
+    )
+    assert changed.status_code == 200 and changed.json()["status"] == "draft"
+    assert "licence_missing" in codes(world.go_live(product_ids=[food.pk]))
+
+    approve(world.merchant.registration_file, world.reviewer)
+    assert world.go_live(product_ids=[food.pk]).status_code == 201
+
+
+def test_an_ai_presenter_stays_one_while_a_change_saying_otherwise_waits_for_review(world):
+    ai = approved_anchor(world.reviewer, is_ai_presenter=True, ai_operator=world.merchant)
+    assert codes(world.go_live(anchor_ids=[ai.pk])) == {"ai_label_missing"}
+    changed = world.api.patch(
+        f"/api/v1/anchors/{ai.pk}/", {"is_ai_presenter": False}, format="json"
+    )
+    assert changed.status_code == 200 and changed.json()["status"] == "draft"
+    assert codes(world.go_live(anchor_ids=[ai.pk])) == {"ai_label_missing"}
+    assert world.go_live(anchor_ids=[ai.pk], ai_generated=True).status_code == 201
+
+
+# --- what a key bound to a party reads of a refusal ---------------------------------------------
+
+
+def test_a_bound_key_is_told_which_ids_are_not_cleared_but_nothing_of_other_parties_records(
+    world, make_key
+):
+    from rest_framework.test import APIClient
+
+    from tests.liverooms.conftest import approved_merchant
+
+    other = approved_merchant(world.reviewer)
+    theirs = product_register(
+        merchant=other,
+        platform_ref="their-sku",
+        title="别家的新品",
+        category="food",
+        actor=TEST_ACTOR,
+    )
+    services.restriction_impose(
+        party=other, kind=RestrictionKind.LIVE, reason="别家的处罚原因", actor=TEST_ACTOR
+    )
+    product_set_listing_status(
+        product=world.product, status=ListingStatus.REMOVED, actor=TEST_ACTOR
+    )
+    _key, raw = make_key(party=world.merchant, name="merchant's own")
+    mine = APIClient()
+    mine.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    body = {
+        "room_id": world.room.pk,
+        "anchor_ids": [world.anchor.pk],
+        "product_ids": [world.product.pk, theirs.pk],
+        "ai_generated": False,
+        "pre_stream_checklist": {},
+    }
+    response = mine.post("/api/v1/live-sessions/", body, format="json")
+
+    reasons = response.json()["reasons"]
+    assert response.status_code == 403
+    assert {(r["code"], r.get("party_id"), r.get("product_id")) for r in reasons} == {
+        ("product_removed", None, world.product.pk),
+        ("party_not_cleared", other.pk, None),
+        ("product_not_cleared", None, theirs.pk),
+    }
+    text = response.content.decode()
+    assert other.name not in text and "别家" not in text
+    # The platform's record of the refusal keeps every reason.
+    kept = {r["code"] for r in GoLiveRefusal.objects.latest("pk").reasons}
+    assert {"product_removed", "restriction_live", "licence_missing"} <= kept

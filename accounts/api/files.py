@@ -5,6 +5,7 @@ Each file is addressed by its party's id, the one id the platform uses everywher
 """
 
 import re
+import unicodedata
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,17 +32,30 @@ from accounts.models import (
 from config.api.filters import IsoDateTimeFilter
 from config.api.schema import AutoSchema
 
-MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
+# ASCII digits only: `\d` alone also matches other scripts' digits, which would be stored as typed.
+MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$", re.ASCII)
+LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$", re.ASCII)
 
 
 def validate_phone(value: str) -> str:
-    compact = re.sub(r"[\s()]", "", value)
+    # Full-width digits and signs, as Chinese input methods often type them, read as ASCII.
+    compact = re.sub(r"[\s()]", "", unicodedata.normalize("NFKC", value))
     if not (MOBILE.match(compact) or LANDLINE.match(compact)):
         raise serializers.ValidationError(
             _("Give a mainland mobile number (13812345678) or a landline (0571-88881234).")
         )
     return compact
+
+
+class PhoneField(serializers.CharField):
+    """A contact number, kept as validate_phone writes it: ASCII, without spaces or brackets."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return validate_phone(super().to_internal_value(data))
 
 
 def validate_credit_code(value: str) -> str:

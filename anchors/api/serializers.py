@@ -4,9 +4,9 @@ from rest_framework import serializers
 
 from accounts.api.files import (
     FileOut,
+    PhoneField,
     revalidate_nested_in_full,
     validate_id_number,
-    validate_phone,
 )
 from accounts.models import Party, PartyKind
 from anchors.checks import ADULT_AGE, age_on
@@ -67,7 +67,7 @@ class AnchorIn(serializers.Serializer):
         ),
     )
     habitual_residence = serializers.CharField(max_length=300)
-    contact_phone = serializers.CharField(max_length=32, validators=[validate_phone])
+    contact_phone = PhoneField()
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     job_title = serializers.CharField(max_length=100, required=False, allow_blank=True)
     topics = serializers.ListField(

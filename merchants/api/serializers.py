@@ -3,10 +3,10 @@ from rest_framework import serializers
 
 from accounts.api.files import (
     FileOut,
+    PhoneField,
     revalidate_nested_in_full,
     validate_credit_code,
     validate_id_number,
-    validate_phone,
 )
 from config.api.fields import IdField
 from merchants.models import Category, EntityType, Licence, LicenceKind, MerchantProfile
@@ -48,7 +48,7 @@ class BusinessIn(serializers.Serializer):
     organisation_form = serializers.CharField(max_length=50, required=False, allow_blank=True)
     registered_address = serializers.CharField(max_length=300, required=False, allow_blank=True)
     business_address = serializers.CharField(max_length=300)
-    contact_phone = serializers.CharField(max_length=32, validators=[validate_phone])
+    contact_phone = PhoneField()
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     categories = serializers.ListField(
         child=serializers.ChoiceField(choices=Category.choices), required=False, max_length=20

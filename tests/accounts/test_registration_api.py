@@ -1170,3 +1170,18 @@ def test_a_duplicate_identity_is_reported_under_the_field_that_carried_it(api):
     response = api.post("/api/v1/merchants/", body, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"unified_social_credit_code"}
+
+
+def test_a_phone_typed_in_full_width_is_stored_in_ascii_and_other_scripts_digits_are_refused(
+    api,
+):
+    file = merchant(api, contact_phone="１３８１２３４５６７８")
+    assert file["contact_phone"] == "13812345678"
+
+    arabic_indic = api.post(
+        "/api/v1/merchants/",
+        enterprise_payload(contact_phone="١٣٨١٢٣٤٥٦٧٨"),
+        format="json",
+    )
+    assert arabic_indic.status_code == 400
+    assert list(arabic_indic.json()) == ["contact_phone"]

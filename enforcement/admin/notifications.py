@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import ReadOnlyAdminMixin
 from enforcement.models import Notification, NotificationKind
 
 # The admin page of what each kind of notification is about.
@@ -34,23 +35,15 @@ class HandledFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Recorded by the services, sent by the worker."""
+
     list_display = ["created_at", "kind", "about", "handled_at", "attempts", "outcome"]
     list_filter = [HandledFilter, "kind"]
     fields = ["kind", "about", "created_at", "handled_at", "attempts", "outcome"]
     readonly_fields = fields
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    # Recorded by the services, sent by the worker.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("about"))
     def about(self, obj):

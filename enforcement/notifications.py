@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.actors import Actor
@@ -28,13 +27,8 @@ from enforcement.models import Notification, NotificationKind
 
 logger = logging.getLogger(__name__)
 
-# The admin page each lead notice links to, by kind.
-LEAD_NOTICES = {
-    NotificationKind.APPROVAL_REQUESTED: "enforcement_measure_change",
-    NotificationKind.NOTICE_OVERDUE: "enforcement_measure_change",
-    NotificationKind.APPEAL_FILED: "enforcement_appeal_change",
-    NotificationKind.RECONCILIATION_FAILED: "enforcement_reconciliation_change",
-}
+# What goes to the leads; the appeal decision goes to the party.
+LEAD_NOTICES = frozenset(NotificationKind) - {NotificationKind.APPEAL_DECIDED}
 
 # A mail server that is down or refuses (connection errors are OSErrors) leaves the notification
 # unhandled with the failure as its outcome; the relay queues it again.
@@ -102,7 +96,7 @@ def send(notification_id: int) -> str:
             return "no such notification"
         if notification.handled_at is not None:
             return "already handled"
-        message = _message(notification.kind, notification.object_id)
+        message = _message(notification)
         notification.attempts += 1
         notification.handled_at = timezone.now()
         notification.outcome = message if isinstance(message, str) else "sent"
@@ -125,8 +119,9 @@ def send(notification_id: int) -> str:
     return "not sent"
 
 
-def _message(kind: str, pk: int) -> tuple[str, str, list[str]] | str:
+def _message(notification: Notification) -> tuple[str, str, list[str]] | str:
     """The notification's subject, body and recipients, or why there is nothing to send."""
+    kind, pk = notification.kind, notification.object_id
     if kind == NotificationKind.APPEAL_DECIDED:
         return _appeal_decided(pk)
     if kind not in LEAD_NOTICES:
@@ -139,8 +134,7 @@ def _message(kind: str, pk: int) -> tuple[str, str, list[str]] | str:
     context = {
         "kind": kind,
         "pk": pk,
-        "admin_url": settings.SITE_URL.rstrip("/")
-        + reverse(f"admin:{LEAD_NOTICES[kind]}", args=[pk]),
+        "admin_url": settings.SITE_URL.rstrip("/") + notification.about_url(),
     }
     with translation.override("zh-hans"):
         subject = render_to_string("enforcement/email/lead.subject.txt", context).strip()

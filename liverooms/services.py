@@ -153,7 +153,7 @@ def reasons_for_party(
     withheld_parties: set[int] = set()
     withheld_products: set[int] = set()
     for reason in reasons:
-        product_owner = merchant_of.get(reason.product_id) if reason.product_id else None
+        product_owner = merchant_of.get(reason.product_id)
         if product_owner is not None and product_owner != party_id:
             withheld_products.add(reason.product_id)
         elif reason.party_id is not None and reason.party_id != party_id:

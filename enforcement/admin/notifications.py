@@ -4,21 +4,11 @@ by e-mail, and what became of each. Read-only; the worker and the relay do the s
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ReadOnlyAdminMixin
-from enforcement.models import Notification, NotificationKind
-
-# The admin page of what each kind of notification is about.
-SUBJECT_PAGES = {
-    NotificationKind.APPROVAL_REQUESTED: "admin:enforcement_measure_change",
-    NotificationKind.NOTICE_OVERDUE: "admin:enforcement_measure_change",
-    NotificationKind.APPEAL_FILED: "admin:enforcement_appeal_change",
-    NotificationKind.APPEAL_DECIDED: "admin:enforcement_appeal_change",
-    NotificationKind.RECONCILIATION_FAILED: "admin:enforcement_reconciliation_change",
-}
+from enforcement.models import Notification
 
 
 class HandledFilter(admin.SimpleListFilter):
@@ -47,5 +37,4 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("about"))
     def about(self, obj):
-        url = reverse(SUBJECT_PAGES[obj.kind], args=[obj.object_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.object_id)
+        return format_html('<a href="{}">#{}</a>', obj.about_url(), obj.object_id)

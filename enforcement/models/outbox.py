@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,9 +25,20 @@ class NotificationKind(models.TextChoices):
     RECONCILIATION_FAILED = "reconciliation_failed", _("Ledger reconciliation found differences")
 
 
+# The admin page (URL name) of what each kind of notification is about: the link in a lead's
+# e-mail and in the outbox's list.
+ABOUT = {
+    NotificationKind.APPROVAL_REQUESTED: "admin:enforcement_measure_change",
+    NotificationKind.NOTICE_OVERDUE: "admin:enforcement_measure_change",
+    NotificationKind.APPEAL_FILED: "admin:enforcement_appeal_change",
+    NotificationKind.APPEAL_DECIDED: "admin:enforcement_appeal_change",
+    NotificationKind.RECONCILIATION_FAILED: "admin:enforcement_reconciliation_change",
+}
+
+
 class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=24, choices=NotificationKind.choices)
-    # The measure, appeal or reconciliation it is about, by kind (see notifications.SUBJECTS).
+    # The measure, appeal or reconciliation it is about, by kind (ABOUT).
     object_id = models.PositiveBigIntegerField(_("about"))
     created_at = models.DateTimeField(_("due since"), default=timezone.now, editable=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -54,3 +66,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.object_id}"
+
+    def about_url(self) -> str:
+        return reverse(ABOUT[self.kind], args=[self.object_id])

@@ -305,6 +305,7 @@ def measure_reject(*, measure: Measure, actor: Actor, note: str) -> Measure:
     measure.decision_note = note.strip()
     measure.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
     measure_event(measure, MeasureEvent.Kind.REJECTED, actor, note.strip())
+    credit_events.measure_rejected(measure, note.strip())
     return measure
 
 

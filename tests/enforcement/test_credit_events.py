@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from complaints import services as complaint_services
+from config.errors import Conflict
 from credit import scoring
 from credit.models import CreditEvent, CreditScore, EventKind
 from enforcement import services
@@ -76,6 +77,65 @@ def test_the_violation_stays_counted_while_another_of_its_measures_awaits_approv
         source=f"enforcement.violation:{violation.pk}", rule="violation"
     )
     assert not CreditEvent.objects.filter(reverses=charged).exists()
+
+
+def _reversed_on_appeal(world, measure) -> None:
+    appeal = services.appeal_file(
+        measure=measure, grounds="措施有误。", channel="api", actor=world.lead_actor
+    )
+    services.appeal_decide(appeal=appeal, reverse=True, reason="撤销。", actor=world.lead2_actor)
+
+
+def _violation_reversals(violation) -> int:
+    return CreditEvent.objects.filter(
+        reverses__source=f"enforcement.violation:{violation.pk}"
+    ).count()
+
+
+def test_the_violation_gives_its_points_back_once_the_measure_it_waited_for_is_rejected(
+    world, committed
+):
+    violation = world.violation("offline_transaction")
+    warning = world.propose(violation, kind="warning", departure_reason="情节较轻。")
+    deduction = world.propose(violation, kind="deposit_deduction", amount_fen=500_000)
+    _reversed_on_appeal(world, warning)
+    assert _violation_reversals(violation) == 0  # the deduction still answers for it
+    with committed():
+        services.measure_reject(measure=deduction, actor=world.lead_actor, note="金额过高。")
+    assert _violation_reversals(violation) == 1
+    assert CreditScore.objects.get(party=world.merchant).score == 1000
+    with pytest.raises(Conflict):
+        services.measure_reject(measure=deduction, actor=world.lead_actor, note="再次驳回。")
+    assert _violation_reversals(violation) == 1
+
+
+def test_a_rejected_deduction_leaves_the_points_while_the_warning_stands(world):
+    violation = world.violation("offline_transaction")
+    world.propose(violation, kind="warning", departure_reason="情节较轻。")
+    deduction = world.propose(violation, kind="deposit_deduction", amount_fen=500_000)
+    services.measure_reject(measure=deduction, actor=world.lead_actor, note="金额过高。")
+    assert _violation_reversals(violation) == 0
+
+
+def test_a_violation_whose_only_measure_is_rejected_keeps_its_points(world):
+    """Rejecting a proposed sanction is not a finding that the violation was wrong: only a
+    reversal on appeal takes the violation's points back."""
+    deduction = world.deduction()
+    services.measure_reject(measure=deduction, actor=world.lead_actor, note="金额过高。")
+    assert _violation_reversals(deduction.violation) == 0
+
+
+def test_a_reversal_after_a_rejection_takes_the_violation_back_once(world):
+    violation = world.violation("offline_transaction")
+    warning = world.propose(violation, kind="warning", departure_reason="情节较轻。")
+    suspension = world.propose(violation, kind="live_suspension", term_days=15)
+    deduction = world.propose(violation, kind="deposit_deduction", amount_fen=500_000)
+    _reversed_on_appeal(world, warning)
+    services.measure_reject(measure=deduction, actor=world.lead_actor, note="金额过高。")
+    assert _violation_reversals(violation) == 0  # the suspension stands
+    _reversed_on_appeal(world, suspension)
+    assert _violation_reversals(violation) == 1
+    assert scoring.explain(world.merchant).score == 1000
 
 
 def test_a_measure_whose_term_ran_out_still_stands_for_its_violation(world):

@@ -222,6 +222,44 @@ class MonitoringRule(models.Model):
         return f"{self.code} v{self.version}"
 
 
+class SignalBatch(models.Model):
+    """A batch of monitoring signals as it was received (POST .../signals/).
+
+    A platform that sends a batch again, after a timeout or a lost answer, gets the alerts of the
+    first time instead of a second set: the batch is known by its digest. And each feed (speech to
+    text, chat, listing updates) is sent in order: `clock` holds, per signal kind, the stream
+    time of the last signal accepted so far in the session, so that a signal older than that is
+    refused instead of raising alerts out of their time."""
+
+    # Indexed by the constraint and the index below, which both lead with it.
+    session = models.ForeignKey(
+        LiveSession, on_delete=models.PROTECT, related_name="signal_batches", db_index=False
+    )
+    # sha256 of the batch's signals as validated (services.signals_ingest).
+    digest = models.CharField(max_length=64, editable=False)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+    signals = models.PositiveIntegerField(_("signals"), editable=False)
+    first_at = models.DateTimeField(_("first signal at"), editable=False)
+    last_at = models.DateTimeField(_("last signal at"), editable=False)
+    # {kind: ISO time} of the last signal of each kind accepted in the session, this batch's
+    # included.
+    clock = models.JSONField(default=dict, editable=False)
+
+    class Meta:
+        verbose_name = _("signal batch")
+        verbose_name_plural = _("signal batches")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "digest"], name="signal_batch_once"),
+        ]
+        indexes = [
+            # The session's latest batch, whose clock the next batch is checked against.
+            models.Index(fields=["session", "id"], name="signal_batch_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.signals} @ {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
 class AlertStatus(models.TextChoices):
     OPEN = "open", _("Open")  # waiting for a reviewer
     CONFIRMED = "confirmed", _("Confirmed")  # a real violation: counts for the rule's precision
@@ -231,6 +269,15 @@ class AlertStatus(models.TextChoices):
 class Alert(models.Model):
     session = models.ForeignKey(LiveSession, on_delete=models.PROTECT, related_name="alerts")
     rule = models.ForeignKey(MonitoringRule, on_delete=models.PROTECT, related_name="alerts")
+    # The batch of signals that raised it; none for alerts raised before batches were kept.
+    batch = models.ForeignKey(
+        SignalBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        editable=False,
+    )
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     signal_kind = models.CharField(_("signal"), max_length=16)
     excerpt = models.TextField(_("excerpt"))

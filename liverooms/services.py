@@ -3,11 +3,14 @@ monitoring signals and alerts, patrol inspections and risk grades."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
@@ -455,8 +458,6 @@ def _grade(score: int) -> str:
 def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> int:
     """Grade rooms by compliance record, reach, sales, category, recent alerts and the factors
     other apps register. Reads are aggregated per batch of rooms, writes are bulk updates."""
-    from datetime import timedelta
-
     from django.db.models import Count, OuterRef, Q, Subquery
     from django.db.models.functions import Coalesce
 
@@ -545,41 +546,148 @@ def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> in
 # --- background monitoring -----------------------------------------------------------------------
 
 
-def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor):
+@dataclass(frozen=True)
+class SignalsReceived:
+    alerts: list
+    # True when the batch had been received before: its alerts are those of the first time.
+    replayed: bool = False
+
+
+def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -> SignalsReceived:
     """Match a batch of transcript, chat and listing signals against the published rules and
-    record the alerts they raise (with offsets into the original text)."""
-    from liverooms.models import Alert
+    record the alerts they raise (with offsets into the original text).
+
+    A batch sent again (the same signals, after a timeout or a lost answer) raises nothing new:
+    the answer is the first time's alerts. Each feed -- speech to text, chat, listing updates --
+    arrives in order: a signal earlier than one of its kind already accepted in the session is a
+    Conflict, one out of order within the batch, in the future (beyond the clocks' allowed skew)
+    or from before the session went live is refused, and nothing of the batch is kept."""
+    from liverooms.models import Alert, SignalBatch
     from liverooms.monitoring.engine import Signal
     from liverooms.rules import published
 
-    if session.status != SessionStatus.LIVE:
-        raise Conflict(_("This session has ended; signals are no longer accepted."))
-    rules = published()
-    batch = [
-        Signal.listing(
-            at=item["at"],
-            title=item.get("title", ""),
-            price_fen=item.get("price_fen"),
-            reference_price_fen=item.get("reference_price_fen"),
+    digest = _batch_digest(signals)
+    with transaction.atomic():
+        # One batch of a session at a time: the clock and the digest are read under the lock.
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        first = SignalBatch.objects.filter(session=session, digest=digest).first()
+        if first is not None:
+            return SignalsReceived(
+                alerts=list(first.alerts.select_related("rule").order_by("id")), replayed=True
+            )
+        if session.status != SessionStatus.LIVE:
+            raise Conflict(_("This session has ended; signals are no longer accepted."))
+        latest = (
+            SignalBatch.objects.filter(session=session)
+            .order_by("-id")
+            .values_list("clock", flat=True)
+            .first()
         )
-        if item["kind"] == "listing"
-        else Signal(kind=item["kind"], at=item["at"], text=item["text"])
+        clock = _signals_clock(session, signals, latest or {})
+        rules = published()
+        drafts = rules.compiled.evaluate(
+            [
+                Signal.listing(
+                    at=item["at"],
+                    title=item.get("title", ""),
+                    price_fen=item.get("price_fen"),
+                    reference_price_fen=item.get("reference_price_fen"),
+                )
+                if item["kind"] == "listing"
+                else Signal(kind=item["kind"], at=item["at"], text=item["text"])
+                for item in signals
+            ]
+        )
+        times = [item["at"] for item in signals]
+        batch = SignalBatch.objects.create(
+            session=session,
+            digest=digest,
+            signals=len(signals),
+            first_at=min(times),
+            last_at=max(times),
+            clock={kind: at.isoformat() for kind, at in clock.items()},
+        )
+        alerts = Alert.objects.bulk_create(
+            Alert(
+                session=session,
+                batch=batch,
+                rule=rules.rows[(draft.rule_code, draft.rule_version)],
+                severity=draft.severity,
+                signal_kind=draft.signal_kind,
+                excerpt=draft.excerpt,
+                start=draft.start,
+                end=draft.end,
+                stream_at=draft.at,
+            )
+            for draft in drafts
+        )
+    return SignalsReceived(alerts=alerts)
+
+
+def _batch_digest(signals: list[dict]) -> str:
+    """What makes two batches the same: every field of every signal, in order, times in UTC."""
+    canonical = [
+        [
+            item["kind"],
+            item["at"].astimezone(UTC).isoformat(),
+            item.get("text", ""),
+            item.get("title", ""),
+            item.get("price_fen"),
+            item.get("reference_price_fen"),
+        ]
         for item in signals
     ]
-    drafts = rules.compiled.evaluate(batch)
-    return Alert.objects.bulk_create(
-        Alert(
-            session=session,
-            rule=rules.rows[(draft.rule_code, draft.rule_version)],
-            severity=draft.severity,
-            signal_kind=draft.signal_kind,
-            excerpt=draft.excerpt,
-            start=draft.start,
-            end=draft.end,
-            stream_at=draft.at or timezone.now(),
-        )
-        for draft in drafts
-    )
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _signals_clock(session: LiveSession, signals: list[dict], clock: dict) -> dict:
+    """The session's clock (the last accepted time per kind) once this batch is accepted; refuses
+    the batch if a signal is out of its time."""
+    skew = timedelta(seconds=settings.MONITORING_CLOCK_SKEW_SECONDS)
+    latest = {kind: datetime.fromisoformat(at) for kind, at in clock.items()}
+    in_batch: set[str] = set()
+    now = timezone.now()
+    for index, item in enumerate(signals):
+        kind, at = item["kind"], item["at"]
+        where = {"index": index, "kind": kind, "at": at.isoformat()}
+        if at > now + skew:
+            raise ValidationError(
+                {"signals": _("signals[%(index)d] (%(kind)s at %(at)s) is in the future.") % where}
+            )
+        if at < session.started_at - skew:
+            raise ValidationError(
+                {
+                    "signals": _(
+                        "signals[%(index)d] (%(kind)s at %(at)s) is from before the session went "
+                        "live at %(start)s."
+                    )
+                    % {**where, "start": session.started_at.isoformat()}
+                }
+            )
+        previous = latest.get(kind)
+        if previous is not None and at < previous:
+            if kind in in_batch:
+                raise ValidationError(
+                    {
+                        "signals": _(
+                            "signals[%(index)d] (%(kind)s at %(at)s) is earlier than the %(kind)s "
+                            "signal before it; send each kind in the order of stream time."
+                        )
+                        % where
+                    }
+                )
+            raise Conflict(
+                _(
+                    "signals[%(index)d] (%(kind)s at %(at)s) is earlier than the last %(kind)s "
+                    "signal already accepted for this session (%(last)s); each kind is sent in "
+                    "the order of stream time."
+                )
+                % {**where, "last": previous.isoformat()}
+            )
+        latest[kind] = at
+        in_batch.add(kind)
+    return latest
 
 
 # --- monitoring rules as data ------------------------------------------------------------------

@@ -376,6 +376,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Background monitoring (LCM Art. 13) --------------------------------------------------------
+# How far a signal's stream time may run ahead of this server's clock, or before its session
+# went live, before it is refused: the platform's clocks and ours are not one clock.
+MONITORING_CLOCK_SKEW_SECONDS = env_int("MONITORING_CLOCK_SKEW_SECONDS", 60, minimum=0)
+
 # --- Patrol (LCM Art. 13; NRTA 2020) -----------------------------------------------------------
 # High-risk sessions are to be inspected within this many minutes of going live.
 PATROL_HIGH_RISK_MINUTES = env_int("PATROL_HIGH_RISK_MINUTES", 30, minimum=1)

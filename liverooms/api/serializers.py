@@ -147,13 +147,22 @@ class EndIn(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, default="ended by the platform")
 
 
+# A listing's price in fen, at most 100 million yuan: a bound on what a listing update can
+# claim, far above any product shown in a live room, and well inside a 64-bit integer.
+MAX_PRICE_FEN = 10_000_000_000
+
+
 class SignalIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["transcript", "chat", "listing"])
     at = serializers.DateTimeField()
     text = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    price_fen = serializers.IntegerField(required=False, min_value=0, allow_null=True)
-    reference_price_fen = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    price_fen = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_PRICE_FEN, allow_null=True
+    )
+    reference_price_fen = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_PRICE_FEN, allow_null=True
+    )
 
     def validate(self, attrs):
         if attrs["kind"] == "listing":
@@ -212,3 +221,9 @@ class AlertOut(serializers.ModelSerializer):
 
 class SignalsOut(serializers.Serializer):
     alerts = AlertOut(many=True, help_text=_("The alerts the batch raised; empty if none."))
+    replayed = serializers.BooleanField(
+        help_text=_(
+            "True when the same batch had been received before: the alerts are those it raised "
+            "then, and nothing new was raised."
+        )
+    )

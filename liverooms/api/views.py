@@ -188,16 +188,23 @@ class SessionViewSet(
     @extend_schema(request=SignalsIn, responses={200: SignalsOut})
     @action(detail=True, methods=["post"])
     def signals(self, request, pk=None):
-        """A batch of transcript, chat and listing signals; answers with the alerts it raised."""
+        """A batch of transcript, chat and listing signals; answers with the alerts it raised.
+
+        Each kind of signal (speech to text, chat, listing updates) is sent in the order of
+        stream time: a signal earlier than the last of its kind already accepted for the session
+        is a 409, one out of order within the batch, in the future or from before the session
+        went live a 400; nothing of a refused batch is kept. A batch sent again unchanged (after
+        a timeout) raises nothing new: the answer has the first time's alerts and
+        `replayed: true`."""
         session = self.get_object()
         payload = SignalsIn(data=request.data)
         payload.is_valid(raise_exception=True)
-        alerts = services.signals_ingest(
+        received = services.signals_ingest(
             session=session,
             signals=payload.validated_data["signals"],
             actor=Actor.for_api_key(request.auth),
         )
-        return Response(SignalsOut({"alerts": alerts}).data)
+        return Response(SignalsOut({"alerts": received.alerts, "replayed": received.replayed}).data)
 
     @extend_schema(request=ClipIn, responses={201: ClipOut})
     @action(detail=True, methods=["post"])

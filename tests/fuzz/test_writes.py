@@ -206,6 +206,18 @@ def go_live(world: World) -> Write:
     return Write(body, 201, {"room_id": room.pk, "status": "live"})
 
 
+def signals(world: World) -> Write:
+    """Signals at this moment of the world's session: generated stream times are almost never
+    between its going live and now."""
+    body = {
+        "signals": [
+            {"kind": "transcript", "at": timezone.now().isoformat(), "text": "家人们晚上好"},
+            {"kind": "chat", "at": timezone.now().isoformat(), "text": f"加微信{next(_serial)}"},
+        ]
+    }
+    return Write(body, 200, {"replayed": False}, {"id": world.session.pk})
+
+
 def product_register(world: World) -> Write:
     ref = _ref("sku")
     body = {
@@ -229,6 +241,7 @@ WRITES: dict[tuple[str, str], Callable[[World], Write]] = {
     ("/api/v1/evaluations/", "POST"): evaluation_submit,
     ("/api/v1/live-rooms/", "POST"): room_create,
     ("/api/v1/live-sessions/", "POST"): go_live,
+    ("/api/v1/live-sessions/{id}/signals/", "POST"): signals,
     ("/api/v1/products/", "POST"): product_register,
 }
 # A key bound to the merchant writes only for the merchant: registering parties and rooms, and

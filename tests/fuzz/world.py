@@ -36,7 +36,6 @@ from tests.factories import TEST_ACTOR, UserFactory, register_party
 from tests.liverooms.conftest import approve, approved_anchor, approved_merchant
 
 _serial = itertools.count(1)
-AT = "2026-11-23T20:15:00+08:00"
 
 
 @dataclass
@@ -217,12 +216,19 @@ def sessions(world: World, n: int) -> None:
 
 def alerts(world: World, n: int) -> None:
     for _ in range(n):
-        raised = liverooms.signals_ingest(
+        # A new batch each time (a batch sent again raises nothing new), in stream time order.
+        received = liverooms.signals_ingest(
             session=world.session,
-            signals=[{"kind": "transcript", "at": AT, "text": "家人们加 薇✨信 私聊，单独转账价"}],
+            signals=[
+                {
+                    "kind": "transcript",
+                    "at": timezone.now(),
+                    "text": f"家人们加 薇✨信 私聊，单独转账价 {next(_serial)}",
+                }
+            ],
             actor=TEST_ACTOR,
         )
-        assert raised, "the shipped rule pack raises an alert for a lure off the platform"
+        assert received.alerts, "the shipped rule pack raises an alert for a lure off the platform"
 
 
 def cases(world: World, n: int) -> None:

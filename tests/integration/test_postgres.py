@@ -202,3 +202,27 @@ def test_leases_from_the_redis_counter_never_pass_the_limit(monkeypatch):
     total = sum(outcomes)
     # 4,000 asked for; the 7 other threads may each hold 2 unused when the limit is reached.
     assert 3000 - 7 * 2 <= total <= 3000, outcomes
+
+
+def test_one_batch_of_signals_sent_twice_at_once_raises_its_alerts_once(settings, tmp_path):
+    from django.utils import timezone
+
+    from liverooms import services as liverooms
+    from liverooms.models import Alert, SignalBatch
+    from tests.fuzz.world import build_world
+
+    settings.MEDIA_ROOT = tmp_path
+    world = build_world()
+    batch = [{"kind": "chat", "at": timezone.now(), "text": "家人们加 薇✨信 私聊，单独转账价"}]
+
+    def send():
+        return liverooms.signals_ingest(session=world.session, signals=batch, actor=TEST_ACTOR)
+
+    outcomes = _race(send, send)
+    assert all(isinstance(o, liverooms.SignalsReceived) for o in outcomes), outcomes
+    assert sorted(o.replayed for o in outcomes) == [False, True]
+    first, again = sorted(outcomes, key=lambda o: o.replayed)
+    assert first.alerts
+    assert [a.pk for a in again.alerts] == sorted(a.pk for a in first.alerts)
+    assert SignalBatch.objects.filter(session=world.session).count() == 1
+    assert Alert.objects.filter(session=world.session).count() == len(first.alerts)

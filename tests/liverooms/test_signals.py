@@ -3,11 +3,11 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from liverooms.models import Alert, LiveSession, MonitoringRule, RuleStatus
 
 pytestmark = pytest.mark.django_db
-AT = "2026-11-23T20:15:00+08:00"
 
 
 @pytest.fixture
@@ -15,6 +15,11 @@ def session(world):
     response = world.go_live()
     assert response.status_code == 201
     return LiveSession.objects.get(pk=response.json()["id"])
+
+
+def now() -> str:
+    """A stream time: signals are sent as they happen, in order."""
+    return timezone.now().isoformat()
 
 
 def send(world, session, *signals):
@@ -32,7 +37,7 @@ def test_the_rule_pack_ships_published():
 
 def test_a_lure_to_wechat_raises_an_alert_with_the_original_excerpt(world, session):
     text = "想要便宜的家人们加 薇✨信 私聊，我给你们单独转账价"
-    response = send(world, session, {"kind": "transcript", "at": AT, "text": text})
+    response = send(world, session, {"kind": "transcript", "at": now(), "text": text})
     assert response.status_code == 200, response.content
     alerts = response.json()["alerts"]
     assert alerts, "an evasion of 微信 must be caught"
@@ -50,7 +55,9 @@ def test_ordinary_speech_raises_nothing(world, session):
         "有任何问题可以在平台上联系客服，下单请走平台，不要私下转账",
         "我们第一次上架这款茶叶，大家可以先买小包装尝一尝",
     ]
-    response = send(world, session, *[{"kind": "transcript", "at": AT, "text": t} for t in lines])
+    response = send(
+        world, session, *[{"kind": "transcript", "at": now(), "text": t} for t in lines]
+    )
     assert response.status_code == 200
     assert response.json()["alerts"] == []
 
@@ -59,7 +66,12 @@ def test_a_discount_claim_without_a_reference_price_is_flagged(world, session):
     response = send(
         world,
         session,
-        {"kind": "listing", "at": AT, "title": "限时秒杀 真丝围巾 直降 200 元", "price_fen": 19900},
+        {
+            "kind": "listing",
+            "at": now(),
+            "title": "限时秒杀 真丝围巾 直降 200 元",
+            "price_fen": 19900,
+        },
     )
     assert [a["rule"] for a in response.json()["alerts"]] == ["lcm32_reference_price"]
     fine = send(
@@ -67,7 +79,7 @@ def test_a_discount_claim_without_a_reference_price_is_flagged(world, session):
         session,
         {
             "kind": "listing",
-            "at": AT,
+            "at": now(),
             "title": "限时秒杀 真丝围巾",
             "price_fen": 19900,
             "reference_price_fen": 39900,
@@ -78,10 +90,10 @@ def test_a_discount_claim_without_a_reference_price_is_flagged(world, session):
 
 def test_malformed_signals_are_a_400_and_store_nothing(world, session):
     bad = [
-        {"kind": "smoke", "at": AT, "text": "x"},
+        {"kind": "smoke", "at": now(), "text": "x"},
         {"kind": "transcript", "at": "yesterday", "text": "x"},
-        {"kind": "transcript", "at": AT},
-        {"kind": "listing", "at": AT, "title": "x"},
+        {"kind": "transcript", "at": now()},
+        {"kind": "listing", "at": now(), "title": "x"},
     ]
     for signal in bad:
         assert send(world, session, signal).status_code == 400
@@ -96,12 +108,123 @@ def test_malformed_signals_are_a_400_and_store_nothing(world, session):
 
 def test_signals_after_the_session_ended_are_refused(world, session):
     world.api.post(f"/api/v1/live-sessions/{session.pk}/end/")
-    response = send(world, session, {"kind": "chat", "at": AT, "text": "加微信"})
+    response = send(world, session, {"kind": "chat", "at": now(), "text": "加微信"})
     assert response.status_code == 409
 
 
+def stored(session):
+    return (session.signal_batches.count(), Alert.objects.filter(session=session).count())
+
+
+def test_a_batch_sent_again_answers_with_its_first_alerts_and_raises_nothing_new(world, session):
+    batch = [
+        {"kind": "transcript", "at": now(), "text": "国家级最好的面膜"},
+        {"kind": "chat", "at": now(), "text": "加 薇✨信 私聊"},
+    ]
+    first = send(world, session, *batch)
+    assert first.status_code == 200, first.content
+    assert first.json()["replayed"] is False
+    raised = first.json()["alerts"]
+    assert raised
+    assert stored(session) == (1, len(raised))
+
+    again = send(world, session, *batch)
+    assert again.status_code == 200, again.content
+    assert again.json()["replayed"] is True
+    assert [a["id"] for a in again.json()["alerts"]] == sorted(a["id"] for a in raised)
+    assert stored(session) == (1, len(raised))
+
+    # One field changed is another batch, with alerts of its own.
+    changed = [batch[0], {**batch[1], "text": "加 薇✨信 私聊 详谈"}]
+    other = send(world, session, *changed)
+    assert other.status_code == 200, other.content
+    assert other.json()["replayed"] is False
+    assert {a["id"] for a in other.json()["alerts"]}.isdisjoint(a["id"] for a in raised)
+
+
+def test_a_batch_sent_again_after_the_session_ended_still_gets_its_answer(world, session):
+    batch = {"kind": "chat", "at": now(), "text": "加微信下单"}
+    raised = send(world, session, batch).json()["alerts"]
+    world.api.post(f"/api/v1/live-sessions/{session.pk}/end/")
+    again = send(world, session, batch)
+    assert again.status_code == 200, again.content
+    assert [a["id"] for a in again.json()["alerts"]] == [a["id"] for a in raised]
+    new = send(world, session, {"kind": "chat", "at": now(), "text": "加微信下单"})
+    assert new.status_code == 409
+
+
+def test_a_signal_earlier_than_one_already_accepted_is_a_409_and_stores_nothing(world, session):
+    earlier = now()
+    assert send(world, session, {"kind": "chat", "at": now(), "text": "你好"}).status_code == 200
+    before = stored(session)
+    late = send(
+        world,
+        session,
+        {"kind": "transcript", "at": now(), "text": "国家级最好的面膜"},
+        {"kind": "chat", "at": earlier, "text": "加微信下单"},
+    )
+    assert late.status_code == 409, late.content
+    assert "signals[1]" in late.json()["detail"]
+    assert stored(session) == before
+
+
+def test_each_kind_of_signal_keeps_its_own_order(world, session):
+    # Speech to text lags behind chat: a transcript segment older than the last chat message
+    # is in order for its own feed.
+    spoken_at = now()
+    assert send(world, session, {"kind": "chat", "at": now(), "text": "你好"}).status_code == 200
+    response = send(world, session, {"kind": "transcript", "at": spoken_at, "text": "欢迎"})
+    assert response.status_code == 200, response.content
+    # The same time again is not out of order.
+    again = send(world, session, {"kind": "transcript", "at": spoken_at, "text": "大家好"})
+    assert again.status_code == 200, again.content
+
+
+def test_signals_out_of_order_in_the_future_or_before_the_stream_are_a_400(world, session):
+    from datetime import timedelta
+
+    live_at = session.started_at
+    ahead = timezone.now() + timedelta(minutes=5)
+    cases = {
+        "out of order within the batch": [
+            {"kind": "chat", "at": (live_at + timedelta(seconds=9)).isoformat(), "text": "你好"},
+            {"kind": "chat", "at": (live_at + timedelta(seconds=3)).isoformat(), "text": "加微信"},
+        ],
+        "in the future": [{"kind": "chat", "at": ahead.isoformat(), "text": "加微信"}],
+        "before the stream": [
+            {"kind": "chat", "at": (live_at - timedelta(minutes=5)).isoformat(), "text": "加微信"}
+        ],
+    }
+    for case, signals in cases.items():
+        response = send(world, session, *signals)
+        assert response.status_code == 400, (case, response.content)
+        assert "signals[" in str(response.json()), case
+    assert stored(session) == (0, 0)
+    # Within the allowed skew of the two clocks a signal is taken.
+    near = (timezone.now() + timedelta(seconds=20)).isoformat()
+    assert send(world, session, {"kind": "chat", "at": near, "text": "你好"}).status_code == 200
+
+
+@pytest.mark.parametrize("price", [-1, 12.5, "12.5", "abc", True, 10**11, 2**63, None])
+def test_malformed_listing_prices_are_a_400(world, session, price):
+    signal = {"kind": "listing", "at": now(), "title": "真丝围巾", "price_fen": price}
+    assert send(world, session, signal).status_code == 400
+    reference = {**signal, "price_fen": 19900, "reference_price_fen": price}
+    if price is not None:  # no reference price is allowed: it is what a rule looks for
+        assert send(world, session, reference).status_code == 400
+    assert stored(session) == (0, 0)
+
+
+def test_an_oversized_batch_is_a_400(world, session):
+    signals = [{"kind": "chat", "at": now(), "text": "你好"} for _ in range(501)]
+    assert send(world, session, *signals).status_code == 400
+    assert stored(session) == (0, 0)
+
+
 def test_alerts_are_listed_with_filters(world, session):
-    send(world, session, {"kind": "transcript", "at": AT, "text": "国家级最好的面膜，加微信下单"})
+    send(
+        world, session, {"kind": "transcript", "at": now(), "text": "国家级最好的面膜，加微信下单"}
+    )
     by_session = world.api.get("/api/v1/alerts/", {"session": session.pk}).json()["results"]
     assert by_session
     by_party = world.api.get("/api/v1/alerts/", {"party": world.anchor.pk}).json()["results"]
@@ -113,10 +236,10 @@ def test_alerts_are_listed_with_filters(world, session):
 
 
 def test_a_new_published_rule_is_used_without_a_restart(world, session):
-    from django.utils import timezone
-
     assert (
-        send(world, session, {"kind": "chat", "at": AT, "text": "今晚抽奖送盲盒"}).json()["alerts"]
+        send(world, session, {"kind": "chat", "at": now(), "text": "今晚抽奖送盲盒"}).json()[
+            "alerts"
+        ]
         == []
     )
     MonitoringRule.objects.create(
@@ -130,7 +253,7 @@ def test_a_new_published_rule_is_used_without_a_restart(world, session):
         status=RuleStatus.PUBLISHED,
         published_at=timezone.now(),
     )
-    alerts = send(world, session, {"kind": "chat", "at": AT, "text": "今晚抽奖送盲盒"}).json()[
+    alerts = send(world, session, {"kind": "chat", "at": now(), "text": "今晚抽奖送盲盒"}).json()[
         "alerts"
     ]
     assert [a["rule"] for a in alerts] == ["blind_box_lottery"]
@@ -138,10 +261,10 @@ def test_a_new_published_rule_is_used_without_a_restart(world, session):
 
 def test_query_count_of_a_batch_does_not_grow_with_its_size(world, session):
     world.api.get("/api/v1/key/")
-    send(world, session, {"kind": "chat", "at": AT, "text": "你好"})  # compile once
+    send(world, session, {"kind": "chat", "at": now(), "text": "你好"})  # compile once
 
     def count(n):
-        signals = [{"kind": "chat", "at": AT, "text": f"加微信{i}号"} for i in range(n)]
+        signals = [{"kind": "chat", "at": now(), "text": f"加微信{i}号"} for i in range(n)]
         with CaptureQueriesContext(connection) as ctx:
             assert send(world, session, *signals).status_code == 200
         return len(ctx)

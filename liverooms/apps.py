@@ -9,7 +9,9 @@ class LiveroomsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import services
         from liverooms import credit_gate  # noqa: F401 - registers the credit-grade check
-        from liverooms.services import terminate_sessions_of
+        from liverooms.services import regrade_rooms_of, terminate_sessions_of
 
         # A restriction that bars a party from the air ends its sessions (live.terminate).
         services.on_restriction_imposed(terminate_sessions_of)
+        # Any restriction is part of the party's compliance record, which grades its rooms.
+        services.on_restriction_imposed(regrade_rooms_of)

@@ -67,14 +67,26 @@ def room_register(
             raise RoomNotFound
         # Compare-and-set on the owner: a room the platform moved to another owner meanwhile
         # is not touched.
-        if not LiveRoom.objects.filter(platform_ref=platform_ref, owner_id=party_id).update(
-            **fields
-        ):
-            raise RoomNotFound
-        return LiveRoom.objects.get(platform_ref=platform_ref)
-    room, _created = LiveRoom.objects.update_or_create(
-        platform_ref=platform_ref, defaults={"owner": owner, **fields}
-    )
+        with transaction.atomic():
+            if not LiveRoom.objects.filter(platform_ref=platform_ref, owner_id=party_id).update(
+                **fields
+            ):
+                raise RoomNotFound
+            room = LiveRoom.objects.get(platform_ref=platform_ref)
+            return _graded(room)
+    with transaction.atomic():
+        room, _created = LiveRoom.objects.update_or_create(
+            platform_ref=platform_ref, defaults={"owner": owner, **fields}
+        )
+        return _graded(room)
+
+
+def _graded(room: LiveRoom) -> LiveRoom:
+    """The room graded now: reach, sales and category are what was just registered, and a
+    large room may go live before the nightly regrade (the patrol queue and its deadline for
+    high-risk sessions read the grade)."""
+    rooms_regrade(room_ids=[room.pk])
+    room.refresh_from_db(fields=["risk_score", "risk_grade", "risk_reasons", "risk_graded_at"])
     return room
 
 
@@ -336,6 +348,16 @@ def sessions_on_air_for(party_id: int):
         )
         .distinct()
     )
+
+
+def regrade_rooms_of(restriction) -> None:
+    """Called when a restriction is imposed: the party's compliance record changed, and so does
+    the risk of its rooms, now rather than at the nightly regrade."""
+    room_ids = list(
+        LiveRoom.objects.filter(owner_id=restriction.party_id).values_list("pk", flat=True)
+    )
+    if room_ids:
+        rooms_regrade(room_ids=room_ids)
 
 
 def terminate_sessions_of(restriction) -> None:
@@ -621,6 +643,9 @@ def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -
             )
             for draft in drafts
         )
+        if alerts:
+            # Recent alerts weigh in the room's risk: the patrol queue sees them at once.
+            rooms_regrade(room_ids=[session.room_id])
     return SignalsReceived(alerts=alerts)
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import Party, RestrictionKind
 from anchors.models import TrainingRecord
-from liverooms.models import GoLiveRefusal, LiveSession, SessionAnchor
+from liverooms.models import GoLiveRefusal, LiveRoom, LiveSession, SessionAnchor
 from merchants.models import ListingStatus
 from merchants.services import product_register, product_set_listing_status
 from tests.factories import TEST_ACTOR
@@ -347,7 +347,8 @@ def test_the_context_holds_model_instances_whose_relations_are_already_loaded(wo
     assert len(ctx) == 0
     # Columns the read leaves out load on first use, as with .only().
     assert file.contact_phone == "13812345678"
-    assert context.room.pk == world.room.pk and context.room.risk_reasons == []
+    stored = LiveRoom.objects.values_list("risk_reasons", flat=True).get(pk=world.room.pk)
+    assert context.room.pk == world.room.pk and context.room.risk_reasons == stored
 
 
 def test_unknown_ids_leave_the_context_incomplete(world):

@@ -179,6 +179,83 @@ def test_risk_grades_follow_reach_category_record_and_alerts(world):
     assert {"followers", "sales", "category", "compliance_record"} <= factors
 
 
+def grade(room):
+    room.refresh_from_db()
+    return room.risk_grade, {r["factor"] for r in room.risk_reasons}
+
+
+def test_a_room_is_graded_when_it_is_registered_or_updated_not_only_at_night(world):
+    big = services.room_register(
+        owner=world.merchant,
+        platform_ref="room-food-big",
+        title="零食大场",
+        category="food",
+        followers=3_000_000,
+        monthly_sales_fen=5_000_000_00,
+        actor=TEST_ACTOR,
+    )
+    assert big.risk_grade == RiskGrade.HIGH  # as returned, and as stored:
+    assert grade(big) == (RiskGrade.HIGH, {"followers", "sales", "category"})
+    small = services.room_register(
+        owner=world.merchant,
+        platform_ref="room-small",
+        title="小店",
+        category="general",
+        actor=TEST_ACTOR,
+    )
+    assert grade(small) == (RiskGrade.LOW, set())
+    # The room grew: the update through the owner's own key grades it again.
+    services.room_register(
+        owner=world.merchant,
+        platform_ref="room-small",
+        title="小店",
+        category="food",
+        followers=2_000_000,
+        monthly_sales_fen=2_000_000_00,
+        actor=TEST_ACTOR,
+        party_id=world.merchant.pk,
+    )
+    assert grade(small)[0] == RiskGrade.HIGH
+
+
+def test_a_room_that_grew_goes_live_high_risk_without_waiting_for_the_regrade(world):
+    room = services.room_register(
+        owner=world.merchant,
+        platform_ref=world.room.platform_ref,
+        title=world.room.title,
+        category="food",
+        followers=3_000_000,
+        monthly_sales_fen=5_000_000_00,
+        actor=TEST_ACTOR,
+    )
+    assert room.pk == world.room.pk
+    session = on_air(world)
+    assert session.room.risk_grade == RiskGrade.HIGH
+
+
+def test_alerts_and_restrictions_weigh_in_the_room_s_grade_at_once(world):
+    session = on_air(world)
+    before = world.room.risk_score
+    response = world.api.post(
+        f"/api/v1/live-sessions/{session.pk}/signals/",
+        {
+            "signals": [
+                {"kind": "chat", "at": timezone.now().isoformat(), "text": "加微信私聊转账"},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["alerts"], response.content
+    assert "alerts" in grade(world.room)[1]
+    assert world.room.risk_score > before
+    with_alerts = world.room.risk_score
+    restriction_impose(
+        party=world.merchant, kind=RestrictionKind.TRAFFIC, reason="限流", actor=TEST_ACTOR
+    )
+    assert "compliance_record" in grade(world.room)[1]
+    assert world.room.risk_score > with_alerts
+
+
 def test_the_inspection_window_is_configurable(world, client, settings):
     settings.PATROL_HIGH_RISK_MINUTES = 120
     session = on_air(world)

@@ -289,6 +289,13 @@ class Case(models.Model):
             models.Index(running_clock_due(), name="case_running_clock_idx"),
             # The queue of new cases, first come first served.
             models.Index(fields=["status", "received_at", "id"], name="case_status_received_idx"),
+            # The mediation sweep and its queue: complaints in handling by the day mediation ends.
+            # Partial, so it holds only the few cases whose mediation clock runs.
+            models.Index(
+                fields=["mediation_due"],
+                condition=Q(kind=CaseKind.COMPLAINT, status=CaseStatus.ACCEPTED),
+                name="case_mediation_running_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -346,6 +353,11 @@ class CaseEvent(EventRow):
         NOTE = "note", _("Internal note")
         REPLY = "reply", _("Reply to the consumer")
         DECIDED = "decided", _("Decided")
+        # The decision the mediation sweep takes when no agreement was reached within 45 working
+        # days of acceptance (SAMR complaint rules Art. 21(5)); its own kind so that the consumer,
+        # the platform and the respondent read it as the termination of mediation (Art. 21, last
+        # paragraph), not as a reviewer's referral.
+        MEDIATION_ENDED = "mediation_ended", _("Mediation ended without agreement")
         WITHDRAWN = "withdrawn", _("Withdrawn by the consumer")
         MERGED = "merged", _("Merged")
         CONFIRMED = "confirmed", _("Resolution confirmed by the consumer")

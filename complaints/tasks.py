@@ -1,4 +1,5 @@
-"""Thin tasks: e-mails about cases and their relay, escalation of overdue cases, closing."""
+"""Thin tasks: e-mails about cases and their relay, escalation of overdue cases, the end of
+mediation, closing."""
 
 import logging
 from smtplib import SMTPException
@@ -59,6 +60,16 @@ def close_unconfirmed() -> int:
     from complaints.services import close_unconfirmed as close
 
     return close(actor=Actor.system("close_unconfirmed"))
+
+
+@shared_task(name="complaints.end_expired_mediations", time_limit=600, soft_time_limit=540)
+def end_expired_mediations() -> int:
+    """Daily: complaints with no agreement 45 working days after acceptance are decided as
+    referred to 12315, and both sides told (SAMR complaint rules Art. 21)."""
+    from accounts.actors import Actor
+    from complaints.services import end_expired_mediations as end
+
+    return end(actor=Actor.system("end_expired_mediations"))
 
 
 @shared_task(name="complaints.relay_notices", time_limit=120, soft_time_limit=100)

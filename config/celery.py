@@ -25,6 +25,7 @@ app.conf.task_routes = {
     "complaints.notify_leads": {"queue": "notify"},
     "complaints.escalate_overdue": {"queue": "default"},
     "complaints.close_unconfirmed": {"queue": "default"},
+    "complaints.end_expired_mediations": {"queue": "default"},
     "complaints.relay_notices": {"queue": "notify"},
     "enforcement.execute_deduction": {"queue": "money"},
     "enforcement.execute_refund": {"queue": "money"},
@@ -76,6 +77,13 @@ app.conf.beat_schedule = {
     "complaints-escalate": {
         "task": "complaints.escalate_overdue",
         "schedule": crontab(hour="7,13", minute=0),
+    },
+    # SAMR complaint rules Art. 21(5): no agreement 45 working days after acceptance ends
+    # mediation. After the morning escalation, whose first step brings the due dates up to date
+    # with the holiday calendar (a stale date is not acted on: services.mediation).
+    "complaints-end-mediation": {
+        "task": "complaints.end_expired_mediations",
+        "schedule": crontab(hour=7, minute=30),
     },
     "complaints-close-unconfirmed": {
         "task": "complaints.close_unconfirmed",

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +68,13 @@ CASE_QUEUES: dict[str, tuple[str, Callable]] = {
         _("Waiting for the consumer"),
         lambda request: Case.objects.filter(status=CaseStatus.AWAITING_CONSUMER),
     ),
+    # Complaints past their 45 working days of mediation, which the morning sweep decides as
+    # referred to 12315 (SAMR complaint rules Art. 21(5)): for a reviewer to decide first, or to
+    # see the ones the sweep left (a due date to be checked against the holiday calendar).
+    "mediation_ended": (
+        _("Mediation period over"),
+        lambda request: services.mediation_expired_cases(),
+    ),
 }
 
 # Escalated cases are the lead's: they come first, oldest escalation on top.
@@ -83,6 +91,7 @@ QUEUE_ORDERING = {
     "new": ["received_at", "id"],
     "mine": ["acceptance_due", "resolution_due", "received_at"],
     "awaiting_consumer": ["paused_at"],
+    "mediation_ended": ["mediation_due", "id"],
 }
 
 
@@ -174,10 +183,34 @@ class CaseEventInline(ReadOnlyInline):
     """The whole timeline, internal notes included; `public` says what the consumer sees."""
 
     model = CaseEvent
-    fields = ["at", "kind", "status", "public", "actor_label", "message", "reason", "data"]
+    fields = [
+        "at",
+        "kind",
+        "status",
+        "public",
+        "actor_label",
+        "message",
+        "reason",
+        "data",
+        "consumer_notified",
+    ]
     readonly_fields = fields
     ordering = ["at", "id"]
     verbose_name_plural = _("timeline")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("notification", "case")
+
+    @admin.display(description=_("e-mailed to the consumer"))
+    def consumer_notified(self, obj):
+        # When the consumer was told (a termination of mediation within 7 working days: SAMR
+        # complaint rules Art. 21); "pending" while the worker or the relay still owes it.
+        notification = getattr(obj, "notification", None)
+        if notification is not None and notification.recipient == "consumer":
+            return date_format(timezone.localtime(notification.sent_at), "SHORT_DATETIME_FORMAT")
+        if notification is None and obj.notify_consumer:
+            return _("pending") if obj.case.contact_email_enc else _("no e-mail address")
+        return "—"
 
 
 # --- Case admin ---------------------------------------------------------------------------------

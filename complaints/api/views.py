@@ -228,6 +228,9 @@ class CaseViewSet(
         their private link to follow the case, add information, withdraw and confirm the
         resolution, and the same link is in every e-mail they receive. Add evidence images with
         `POST .../evidence/`. Status changes are sent as the webhook `complaint.status_changed`.
+        A complaint still in handling after its `mediation_due` is decided as `referred_12315`
+        (event `mediation_ended`: SAMR complaint rules Art. 21(5)); tell the respondent named by
+        the webhook's `merchant_id` and `anchor_id`.
         """
         self.refuse_respondent()
         payload = CaseIn(data=request.data)

@@ -4,16 +4,18 @@ Each case runs three clocks in Chinese working days (RULES.md §4), stored as da
 - acceptance: decided within 7 working days of receipt (SAMR complaint rules Art. 15);
 - resolution: the platform's published target, `COMPLAINT_RESOLUTION_WORKING_DAYS` (default 10,
   the 12315 ODR model's settlement limit; LCM Art. 20 leaves the figure to the platform);
-- mediation: ends without agreement 45 working days after acceptance (SAMR rules Art. 27).
+- mediation: ends without agreement 45 working days after acceptance (SAMR complaint rules
+  Art. 21(5); appraisal time not counted, Art. 20): the mediation sweep then decides the case
+  as referred to 12315 and tells the consumer and the platform (services.mediation).
 The clocks stop while the case waits for the consumer or for an appraisal: when handling
 resumes, every running due date moves on by the working days spent waiting.
 
 Every change writes a `CaseEvent`; a change of status also e-mails the consumer (the worker, after
 commit) and tells the platform (`complaint.status_changed`).
 
-The services are split by subject (filing, handling, assignment, deadlines, evaluations, contacts
-and tracking, counts) and re-exported here: callers write `from complaints import services` and
-`services.case_file(...)`, whichever module holds it.
+The services are split by subject (filing, handling, assignment, deadlines, mediation,
+evaluations, contacts and tracking, counts) and re-exported here: callers write
+`from complaints import services` and `services.case_file(...)`, whichever module holds it.
 """
 
 from complaints.services.assignment import case_assign, case_assign_round_robin, open_load
@@ -52,6 +54,7 @@ from complaints.services.deadlines import (
 from complaints.services.evaluations import evaluation_hide, evaluation_submit, evaluation_summary
 from complaints.services.filing import CaseInput, Filed, case_add_evidence, case_file
 from complaints.services.handling import (
+    apply_decision,
     case_accept,
     case_confirm,
     case_consumer_add_info,
@@ -70,6 +73,7 @@ from complaints.services.handling import (
     on_case_decided,
     reputation_review,
 )
+from complaints.services.mediation import end_expired_mediations, mediation_expired_cases
 
 __all__ = [
     "ACCEPTANCE_WORKING_DAYS",
@@ -83,6 +87,7 @@ __all__ = [
     "UNFOUNDED_FLAG_SHARE",
     "CaseInput",
     "Filed",
+    "apply_decision",
     "case_accept",
     "case_add_evidence",
     "case_assign",
@@ -111,10 +116,12 @@ __all__ = [
     "contact_masked",
     "contact_phone",
     "due_today_cases",
+    "end_expired_mediations",
     "escalate_overdue",
     "evaluation_hide",
     "evaluation_submit",
     "evaluation_summary",
+    "mediation_expired_cases",
     "normalise_email",
     "normalise_phone",
     "on_case_decided",

@@ -23,7 +23,7 @@ from complaints.models import (
 from config.errors import Conflict
 
 ACCEPTANCE_WORKING_DAYS = 7  # SAMR complaint rules Art. 15
-MEDIATION_WORKING_DAYS = 45  # SAMR complaint rules Art. 27
+MEDIATION_WORKING_DAYS = 45  # SAMR complaint rules Art. 21(5)
 MAX_EVIDENCE = 9
 # The platform forwards complaints as they are made; anything older is a wrong timestamp.
 MAX_FORWARD_AGE = timedelta(days=365)
@@ -102,6 +102,10 @@ def record_event(
                 "tracking_code": case.tracking_code,
                 "kind": case.kind,
                 "platform_ref": case.platform_ref,
+                # The respondents, so that the platform can pass a decision (a termination of
+                # mediation: SAMR complaint rules Art. 21) on to them.
+                "merchant_id": case.merchant_id,
+                "anchor_id": case.anchor_id,
                 "status": case.status,
                 "outcome": case.outcome,
                 "event": kind,

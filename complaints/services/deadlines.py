@@ -4,6 +4,7 @@ lost notices."""
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -33,7 +34,7 @@ def compute_dues(case: Case, *, resumed_on: date | None = None) -> None:
     """The due dates from receipt, acceptance and the working days the clocks stood still.
 
     Acceptance: 7 working days from receipt (SAMR complaint rules Art. 15); resolution: the
-    published target from receipt; mediation: 45 working days from acceptance (Art. 27). Pauses
+    published target from receipt; mediation: 45 working days from acceptance (Art. 21(5)). Pauses
     before acceptance push all three; pauses after it push resolution and mediation. The days
     paused are counted again each time, from the pauses on the case's timeline (`_count_pauses`;
     `resumed_on` ends the one still open).
@@ -106,6 +107,15 @@ def _dues(case: Case) -> tuple:
     )
 
 
+def dues_up_to_date(case: Case) -> bool:
+    """Whether the stored due dates are the ones the holiday calendar as it now stands gives
+    (staff may have entered or corrected days since they were computed). Computed on a copy:
+    the case is not changed; `refresh_deadlines` moves stale dates, with an event."""
+    fresh = copy.copy(case)
+    compute_dues(fresh)
+    return _dues(fresh) == _dues(case)
+
+
 def refresh_deadlines(*, actor: Actor) -> int:
     """Compute every open case's due dates again against the calendar as it now stands.
 
@@ -119,9 +129,7 @@ def refresh_deadlines(*, actor: Actor) -> int:
     changed = 0
     for pk in Case.objects.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True).iterator():
         case = Case.objects.get(pk=pk)
-        stored = _dues(case)
-        compute_dues(case)
-        if _dues(case) == stored:
+        if dues_up_to_date(case):
             continue
         with transaction.atomic():
             case = lock_case(case)

@@ -111,7 +111,8 @@ def case_request_info(*, case: Case, message: str, actor: Actor) -> Case:
 
 @transaction.atomic
 def case_start_appraisal(*, case: Case, message: str, actor: Actor) -> Case:
-    """The goods go to an appraisal or test; the clocks stop meanwhile (SAMR rules Art. 27)."""
+    """The goods go to an appraisal or test; the clocks stop meanwhile (appraisal time does not
+    count in the mediation period: SAMR complaint rules Art. 20)."""
     require_staff(actor)
     case = lock_case(case)
     require_status(case, CaseStatus.ACCEPTED)
@@ -261,6 +262,30 @@ def case_decide(
         )
     case = lock_case(case)
     require_status(case, CaseStatus.ACCEPTED)
+    return apply_decision(
+        case,
+        outcome=outcome,
+        note=note,
+        actor=actor,
+        refund_fen=refund_fen,
+        compensation_fen=compensation_fen,
+    )
+
+
+def apply_decision(
+    case: Case,
+    *,
+    outcome: str,
+    note: str,
+    actor: Actor,
+    refund_fen: int | None = None,
+    compensation_fen: int | None = None,
+    kind: str = CaseEvent.Kind.DECIDED,
+    data: dict | None = None,
+) -> Case:
+    """The decision itself, on a case the caller has locked and found in handling, inside the
+    caller's transaction: a reviewer's (`case_decide`, which checks who may decide and what) or
+    the mediation sweep's (`end_expired_mediations`, the system deciding under the law)."""
     case.status = CaseStatus.DECIDED
     case.outcome = outcome
     case.outcome_note = note.strip()
@@ -270,11 +295,11 @@ def case_decide(
     case.save()
     record_event(
         case,
-        CaseEvent.Kind.DECIDED,
+        kind,
         actor,
         status_changed=True,
         message=case.outcome_note,
-        data={"outcome": outcome},
+        data={"outcome": outcome, **(data or {})},
     )
     if outcome == Outcome.UNFOUNDED and case.contact_key:
         _count_unfounded(case.contact_key)

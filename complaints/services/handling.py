@@ -260,6 +260,13 @@ def case_decide(
         raise ValidationError(
             {"compensation_fen": _("Compensation goes only with the outcome of compensation.")}
         )
+    # A refund goes with a resolution in the consumer's favour (refund; return; compensation,
+    # as with a refund and three times the price): an unfounded complaint, or one referred to
+    # 12315 because it was not resolved, refunds nothing.
+    if refund_fen is not None and outcome in (Outcome.UNFOUNDED, Outcome.REFERRED_12315):
+        raise ValidationError(
+            {"refund_fen": _("No refund goes with an outcome that does not resolve the complaint.")}
+        )
     case = lock_case(case)
     require_status(case, CaseStatus.ACCEPTED)
     return apply_decision(

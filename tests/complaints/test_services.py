@@ -373,8 +373,9 @@ def test_three_unfounded_out_of_seven_is_below_the_share_and_not_flagged(scene, 
 def test_other_outcomes_do_not_count_against_the_reporter(scene, reviewer):
     for i, outcome in enumerate(["refund", "violation_confirmed", "referred_12315"]):
         case = services.case_accept(case=scene.file(order_number=f"O-{i}"), actor=reviewer)
+        refund = 100 if outcome == "refund" else None
         services.case_decide(
-            case=case, outcome=outcome, note="已处理。", refund_fen=100, actor=reviewer
+            case=case, outcome=outcome, note="已处理。", refund_fen=refund, actor=reviewer
         )
     assert ReporterReputation.objects.get().unfounded == 0
 
@@ -776,6 +777,34 @@ def test_a_compensation_amount_is_refused_with_any_outcome_but_compensation(
     assert "compensation_fen" in error.value.message_dict
     case.refresh_from_db()
     assert (case.status, case.compensation_fen) == (CaseStatus.ACCEPTED, None)
+
+
+@pytest.mark.parametrize("outcome", ["unfounded", "referred_12315"])
+def test_a_refund_is_refused_with_an_outcome_that_does_not_resolve_the_complaint(
+    scene, reviewer, outcome
+):
+    case = drive(scene, CaseStatus.ACCEPTED)
+    with pytest.raises(ValidationError) as error:
+        services.case_decide(
+            case=case, outcome=outcome, note="经核实。", refund_fen=19900, actor=reviewer
+        )
+    assert "refund_fen" in error.value.message_dict
+    case.refresh_from_db()
+    assert (case.status, case.refund_fen) == (CaseStatus.ACCEPTED, None)
+
+
+@pytest.mark.parametrize("outcome", ["refund", "resolved_other", "compensation"])
+def test_a_refund_goes_with_an_outcome_in_the_consumer_s_favour(scene, reviewer, outcome):
+    case = drive(scene, CaseStatus.ACCEPTED)
+    case = services.case_decide(
+        case=case,
+        outcome=outcome,
+        note="退货退款。",
+        refund_fen=19900,
+        compensation_fen=59700 if outcome == "compensation" else None,
+        actor=reviewer,
+    )
+    assert (case.status, case.refund_fen) == (CaseStatus.DECIDED, 19900)
 
 
 def test_empty_texts_are_refused(scene, reviewer):

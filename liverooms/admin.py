@@ -6,8 +6,10 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Min, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -98,6 +100,29 @@ class InspectionForm(forms.Form):
     labels_checked = forms.BooleanField(label=_("content and AI labels shown"), required=False)
     products_checked = forms.BooleanField(label=_("products match the listing"), required=False)
     screenshot = forms.FileField(label=_("screenshot"), required=False)
+
+
+# A high-risk session's first inspection against its deadline (settings.PATROL_HIGH_RISK_MINUTES
+# after going live).
+COVERAGE_STATES = {
+    "in_time": _("inspected in time"),
+    "late": _("inspected late"),
+    # On air past the deadline uninspected, or off the air after it without an inspection.
+    "never": _("never inspected"),
+    # On air, uninspected, the deadline still ahead.
+    "pending": _("pending"),
+    # Off the air, uninspected, before its deadline came: nothing the patrol missed.
+    "ended_early": _("ended before the deadline"),
+}
+
+
+def _coverage_state(session, due, now) -> str:
+    first = session.first_inspection
+    if first is not None:
+        return "in_time" if first <= due else "late"
+    if session.ended_at is None:
+        return "pending" if now <= due else "never"
+    return "ended_early" if session.ended_at <= due else "never"
 
 
 @admin.register(LiveSession)
@@ -218,8 +243,9 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/liverooms/inspect.html", context)
 
     def coverage_view(self, request):
-        """Patrol coverage of the current shift: high-risk sessions inspected in time, and load
-        per reviewer against the 1:50 guideline."""
+        """Patrol coverage of a shift (the last few hours): every high-risk session on air at
+        any time in it, ended or not, with whether it was inspected within the deadline of going
+        live, and the load per reviewer against the 1:50 guideline."""
         if not request.user.has_perm("liverooms.view_inspection"):
             raise PermissionDenied
         now = timezone.now()
@@ -227,28 +253,35 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         shift_hours = min(hours, 24) if hours else 8
         since = now - timedelta(hours=shift_hours)
         on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
-        high = list(
-            LiveSession.objects.filter(
-                status=SessionStatus.LIVE, room__risk_grade=RiskGrade.HIGH
-            ).select_related("room")
+        # On air during the shift: started before its end (now) and not ended before its start.
+        # A session that went live and ended uninspected stays in the report. The grade is the
+        # room's as stored. The first inspection comes in the same query, not one per row.
+        high = (
+            LiveSession.objects.filter(room__risk_grade=RiskGrade.HIGH, started_at__lt=now)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))
+            .select_related("room")
+            .annotate(
+                first_inspection=Subquery(
+                    Inspection.objects.filter(session=OuterRef("pk"))
+                    .order_by("at")
+                    .values("at")[:1]
+                )
+            )
+            .order_by("started_at", "pk")
         )
-        first_inspection = {
-            row["session_id"]: row["first"]
-            for row in Inspection.objects.filter(session__in=high)
-            .values("session_id")
-            .annotate(first=Min("at"))
-        }
         deadline = timedelta(minutes=settings.PATROL_HIGH_RISK_MINUTES)
-        rows = []
+        rows, counts = [], dict.fromkeys(COVERAGE_STATES, 0)
         for session in high:
-            first = first_inspection.get(session.pk)
-            due = session.started_at + deadline
+            state = _coverage_state(session, session.started_at + deadline, now)
+            counts[state] += 1
             rows.append(
                 {
                     "session": session,
-                    "first": first,
-                    "on_time": first is not None and first <= due,
-                    "overdue": first is None and now > due,
+                    "first": session.first_inspection,
+                    "state": state,
+                    "state_label": COVERAGE_STATES[state],
+                    "on_time": state == "in_time",
+                    "overdue": state == "never",
                 }
             )
         reviewers = list(
@@ -263,6 +296,7 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "title": _("Patrol coverage"),
             "opts": self.model._meta,
             "rows": rows,
+            "counts": [(COVERAGE_STATES[state], n) for state, n in counts.items()],
             "on_air": on_air,
             "reviewers": reviewers,
             "rooms_per_reviewer": round(on_air / active, 1),
@@ -296,9 +330,55 @@ class RuleCategoryFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DismissForm(forms.Form):
+    # Not required here: the service says why an empty reason is refused, in one place.
+    note = forms.CharField(
+        label=_("why it is a false alarm"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+    )
+
+
+class AlertDecideForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("decision"),
+        choices=[
+            (AlertStatus.CONFIRMED, _("Confirm: a real violation, kept as evidence")),
+            (AlertStatus.DISMISSED, _("Dismiss: a false alarm")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+        help_text=_("Required to dismiss: why it is a false alarm. Optional to confirm."),
+    )
+
+
+def _service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form fields it names (the rest on the form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            for text in errors:
+                form.add_error(name if name in form.fields else None, text)
+    else:
+        for text in exc.messages:
+            form.add_error(None, text)
+
+
 @admin.register(Alert)
 class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["raised_at", "rule", "severity", "signal_kind", "excerpt", "session", "status"]
+    list_display = [
+        "raised_at",
+        "rule",
+        "severity",
+        "signal_kind",
+        "excerpt",
+        "session",
+        "status",
+        "note_excerpt",
+    ]
     list_filter = ["status", "severity", RuleCategoryFilter]
     list_select_related = ["rule", "session__room"]
     # A rule's code or a room's platform reference, whole: found through the rule and the room
@@ -323,11 +403,17 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Alert._meta.fields]
 
-    def _decide(self, request, queryset, status):
+    @admin.display(description=_("note"))
+    def note_excerpt(self, obj):
+        return obj.note[:60] + ("…" if len(obj.note) > 60 else "")
+
+    def _decide(self, request, queryset, status, note=""):
         actor, done = Actor.for_user(request.user), 0
         for alert in queryset.filter(status=AlertStatus.OPEN):
             try:
-                services.alert_decide(alert=alert, status=status, note="", actor=actor)
+                # The same note for each: a ValidationError for it comes on the first alert,
+                # before any is decided, and goes back to the form.
+                services.alert_decide(alert=alert, status=status, note=note, actor=actor)
                 done += 1
             except Conflict:
                 continue
@@ -341,9 +427,116 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def confirm(self, request, queryset):
         self._decide(request, queryset, AlertStatus.CONFIRMED)
 
-    @admin.action(description=_("Dismiss: a false alarm"), permissions=["change"])
+    @admin.action(description=_("Dismiss: a false alarm, with a reason"), permissions=["change"])
     def dismiss(self, request, queryset):
-        self._decide(request, queryset, AlertStatus.DISMISSED)
+        # Open alerts are few (decided within the shift): listed whole on the page.
+        alerts = list(
+            queryset.filter(status=AlertStatus.OPEN).select_related("rule", "session__room")
+        )
+        if not alerts:
+            self.message_user(request, _("None of the selected alerts is open."), messages.WARNING)
+            return None
+        form = DismissForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                self._decide(
+                    request, queryset, AlertStatus.DISMISSED, note=form.cleaned_data["note"]
+                )
+            except ValidationError as exc:
+                _service_errors(form, exc)
+            else:
+                return None
+        return self._decide_page(
+            request,
+            form=form,
+            alerts=alerts,
+            title=_("Dismiss alerts"),
+            intro=_(
+                "Each selected open alert is dismissed with this reason, recorded with your "
+                "name; it counts against its rule's precision."
+            ),
+            button=_("Dismiss"),
+            action="dismiss",
+        )
+
+    def _decide_page(self, request, *, form, alerts, title, intro, button, action="", back=""):
+        """The page that asks for the decision's note: for one alert (posts to itself) or for a
+        selection on the change list (posts the action back)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "button": button,
+            "alerts": alerts,
+            "form": form,
+            "action_name": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "back_url": back,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/liverooms/alert/decide.html", context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="liverooms_alert_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, pk):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        alert = get_object_or_404(Alert.objects.select_related("rule", "session__room"), pk=pk)
+        change_url = reverse("admin:liverooms_alert_change", args=[alert.pk])
+        if alert.status != AlertStatus.OPEN:
+            self.message_user(request, _("This alert has already been decided."), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        form = AlertDecideForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                alert = services.alert_decide(
+                    alert=alert,
+                    status=form.cleaned_data["status"],
+                    note=form.cleaned_data["note"],
+                    actor=Actor.for_user(request.user),
+                )
+            except ValidationError as exc:
+                _service_errors(form, exc)
+            except Conflict as exc:
+                self.message_user(request, str(exc.message), messages.ERROR)
+                return HttpResponseRedirect(change_url)
+            else:
+                self.message_user(
+                    request,
+                    _("Alert decided: %(status)s.") % {"status": alert.get_status_display()},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(change_url)
+        return self._decide_page(
+            request,
+            form=form,
+            alerts=[alert],
+            title=_("Decide the alert: %(alert)s") % {"alert": alert},
+            intro=_(
+                "Confirmed, the alert is kept as evidence; dismissed, it is a false alarm and "
+                "counts against its rule's precision. Either way your name is recorded."
+            ),
+            button=_("Record the decision"),
+            back=change_url,
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        alert = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "can_decide": alert is not None
+            and alert.status == AlertStatus.OPEN
+            and self.has_change_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(GoLiveRefusal)
@@ -427,6 +620,21 @@ class RuleForm(forms.ModelForm):
             "description",
         ]
 
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        # The form has no version: the model's unique (code, version) is not checked for it and
+        # a second rule of a code ended in an IntegrityError. Another version of a rule is the
+        # "new draft version" action's, which copies the rule and numbers it.
+        if code != self.instance.code and MonitoringRule.objects.filter(code=code).exists():
+            raise ValidationError(
+                _(
+                    "A rule with this code exists already. To change it, select it in the "
+                    "list and start a new draft version."
+                ),
+                code="unique",
+            )
+        return code
+
     def clean(self):
         cleaned = super().clean()
         if self.errors:
@@ -447,6 +655,10 @@ class TryForm(forms.Form):
     )
 
 
+# Trying a rule on sample text reads it: whoever may see the rules.
+TRY_RULES = "liverooms.view_monitoringrule"
+
+
 @admin.register(MonitoringRule)
 class MonitoringRuleAdmin(admin.ModelAdmin):
     form = RuleForm
@@ -461,6 +673,7 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         "dismissed",
         "precision",
         "published_at",
+        "try_link",
     ]
     list_filter = ["status", "category", "severity", "kind"]
     search_fields = ["code", "description", "keywords"]
@@ -489,6 +702,21 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
     def precision(self, obj):
         decided = obj.confirmed_count + obj.dismissed_count
         return f"{100 * obj.confirmed_count / decided:.0f}%" if decided else "—"
+
+    @admin.display(description=_("try"))
+    def try_link(self, obj):
+        url = reverse("admin:liverooms_monitoringrule_try", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Try on sample text"))
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if request.user.has_perm(TRY_RULES):
+            return shown
+        return [name for name in shown if name != "try_link"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_try": request.user.has_perm(TRY_RULES)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
@@ -530,7 +758,7 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         ]
 
     def try_view(self, request, pk):
-        if not request.user.has_perm("liverooms.view_monitoringrule"):
+        if not request.user.has_perm(TRY_RULES):
             raise PermissionDenied
         rule = get_object_or_404(MonitoringRule, pk=pk)
         form = TryForm(request.POST or None)

@@ -392,11 +392,16 @@ def terminate_sessions_of(restriction) -> None:
 
 
 def alert_decide(*, alert, status: str, note: str, actor: Actor):
-    """Confirm or dismiss an open alert; the outcome feeds the rule's precision."""
+    """Confirm or dismiss an open alert; the outcome feeds the rule's precision. A confirmed
+    alert is kept as evidence as it is; a dismissed one says why it was a false alarm, as the
+    rule's precision counts it against the rule and whoever reads the alert later asks."""
     from liverooms.models import Alert, AlertStatus
 
     if status not in (AlertStatus.CONFIRMED, AlertStatus.DISMISSED):
         raise ValidationError({"status": _("Confirm or dismiss.")})
+    note = note.strip()
+    if status == AlertStatus.DISMISSED and not note:
+        raise ValidationError({"note": _("Say why this alert is a false alarm.")})
     updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
         status=status, note=note, decided_by=actor.user, decided_at=timezone.now()
     )

@@ -137,6 +137,26 @@ def test_an_anchor_of_17_goes_live_with_consent_on_file_and_not_without(world):
     assert "guardian_consent_missing" in codes(world.go_live(anchor_ids=[file.party_id]))
 
 
+def test_an_anchor_under_16_is_refused(world):
+    from anchors.models import AnchorProfile
+
+    # Approval refuses a file under 16; the gate still checks the birth date on file today, as
+    # corrected since (an ID number misread at approval).
+    AnchorProfile.objects.filter(file__party=world.anchor).update(
+        birth_date=timezone.localdate() - timedelta(days=15 * 365)
+    )
+    assert "anchor_under_age" in codes(world.go_live())
+    assert not LiveSession.objects.exists()
+
+
+def test_a_party_that_is_not_an_anchor_is_refused_as_one(world):
+    refused = world.go_live(anchor_ids=[world.merchant.pk])
+    assert "not_an_anchor" in codes(refused)
+    reasons = {r["code"]: r for r in refused.json()["reasons"]}
+    assert reasons["not_an_anchor"]["party_id"] == world.merchant.pk
+    assert not LiveSession.objects.exists()
+
+
 def test_an_ai_presenter_needs_the_ai_label(world):
     ai = approved_anchor(world.reviewer, is_ai_presenter=True, ai_operator=world.merchant)
     assert "ai_label_missing" in codes(world.go_live(anchor_ids=[ai.pk]))

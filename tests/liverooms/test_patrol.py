@@ -137,7 +137,9 @@ def test_alerts_are_confirmed_or_dismissed_once(world):
     actor = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
     services.alert_decide(alert=first, status=AlertStatus.CONFIRMED, note="", actor=actor)
     with pytest.raises(Conflict):
-        services.alert_decide(alert=first, status=AlertStatus.DISMISSED, note="", actor=actor)
+        services.alert_decide(
+            alert=first, status=AlertStatus.DISMISSED, note="误报：说的是国家级标准", actor=actor
+        )
     first.refresh_from_db()
     assert first.status == AlertStatus.CONFIRMED
 
@@ -264,3 +266,208 @@ def test_the_inspection_window_is_configurable(world, client, settings):
     reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
     rows = reviewer.get("/admin/liverooms/livesession/coverage/").context["rows"]
     assert [row["overdue"] for row in rows] == [False]
+
+
+# --- alert decisions: dismissed with a reason ------------------------------------------------
+
+
+def test_a_dismissal_needs_a_reason_and_a_confirmation_does_not(world):
+    from django.core.exceptions import ValidationError
+
+    session = on_air(world)
+    false_alarm, real = alert(session), alert(session)
+    actor = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
+    with pytest.raises(ValidationError) as refused:
+        services.alert_decide(
+            alert=false_alarm, status=AlertStatus.DISMISSED, note=" ", actor=actor
+        )
+    assert "note" in refused.value.message_dict
+    false_alarm.refresh_from_db()
+    assert (false_alarm.status, false_alarm.decided_by) == (AlertStatus.OPEN, None)
+    services.alert_decide(alert=real, status=AlertStatus.CONFIRMED, note="", actor=actor)
+    real.refresh_from_db()
+    assert (real.status, real.decided_by) == (AlertStatus.CONFIRMED, actor.user)
+
+
+ALERTS = "/admin/liverooms/alert/"
+
+
+def test_a_reviewer_dismisses_the_selected_alerts_with_one_reason(world, client):
+    session = on_air(world)
+    first, second, decided = alert(session), alert(session), alert(session)
+    decided_by = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
+    services.alert_decide(alert=decided, status=AlertStatus.CONFIRMED, note="", actor=decided_by)
+    user = UserFactory(roles=["compliance_reviewer"])
+    reviewer = verified_client(client, user)
+    selection = {"action": "dismiss", "_selected_action": [first.pk, second.pk, decided.pk]}
+
+    # The action asks for the reason first; the open alerts of the selection are listed.
+    page = reviewer.post(ALERTS, selection)
+    assert page.status_code == 200
+    assert "csrfmiddlewaretoken" in page.content.decode()
+    assert page.context["alerts"] == sorted([first, second], key=lambda a: a.pk, reverse=True)
+    # Without one, the service's refusal is on the reason's field and nothing is dismissed.
+    empty = reviewer.post(ALERTS, {**selection, "apply": "1", "note": "  "})
+    assert empty.status_code == 200
+    assert empty.context["form"].errors["note"]
+    assert Alert.objects.filter(status=AlertStatus.OPEN).count() == 2
+
+    done = reviewer.post(
+        ALERTS, {**selection, "apply": "1", "note": "说的是“国家级非遗”，不是绝对化用语"}
+    )
+    assert done.status_code == 302
+    for each in (first, second):
+        each.refresh_from_db()
+        assert (each.status, each.decided_by, each.note) == (
+            AlertStatus.DISMISSED,
+            user,
+            "说的是“国家级非遗”，不是绝对化用语",
+        )
+        assert each.decided_at is not None
+    decided.refresh_from_db()
+    assert (decided.status, decided.decided_by, decided.note) == (
+        AlertStatus.CONFIRMED,
+        decided_by.user,
+        "",
+    )
+    listed = reviewer.get(ALERTS, {"status__exact": "dismissed"})
+    assert "说的是“国家级非遗”" in listed.content.decode()
+
+
+def test_an_auditor_cannot_dismiss_alerts(world, client):
+    open_alert = alert(on_air(world))
+    auditor = verified_client(client, UserFactory(roles=["auditor"]))
+    auditor.post(
+        ALERTS,
+        {"action": "dismiss", "_selected_action": [open_alert.pk], "apply": "1", "note": "误报"},
+    )
+    response = auditor.post(
+        f"{ALERTS}{open_alert.pk}/decide/", {"status": "dismissed", "note": "x"}
+    )
+    assert response.status_code == 403
+    open_alert.refresh_from_db()
+    assert open_alert.status == AlertStatus.OPEN
+
+
+def test_a_reviewer_decides_one_alert_on_its_page(world, client):
+    session = on_air(world)
+    false_alarm, real = alert(session), alert(session)
+    user = UserFactory(roles=["compliance_reviewer"])
+    reviewer = verified_client(client, user)
+    decide = f"{ALERTS}{false_alarm.pk}/decide/"
+    assert decide in reviewer.get(f"{ALERTS}{false_alarm.pk}/change/").content.decode()
+
+    refused = reviewer.post(decide, {"status": "dismissed", "note": ""})
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["note"]
+    dismissed = reviewer.post(decide, {"status": "dismissed", "note": "弹幕里的“国家级”是反讽"})
+    assert dismissed.status_code == 302
+    false_alarm.refresh_from_db()
+    assert (false_alarm.status, false_alarm.note, false_alarm.decided_by) == (
+        AlertStatus.DISMISSED,
+        "弹幕里的“国家级”是反讽",
+        user,
+    )
+    # Decided, its page shows the note and no longer offers a decision.
+    page = reviewer.get(f"{ALERTS}{false_alarm.pk}/change/").content.decode()
+    assert "弹幕里的“国家级”是反讽" in page and decide not in page
+    assert reviewer.get(decide).status_code == 302
+
+    confirmed = reviewer.post(f"{ALERTS}{real.pk}/decide/", {"status": "confirmed", "note": ""})
+    assert confirmed.status_code == 302
+    real.refresh_from_db()
+    assert (real.status, real.decided_by) == (AlertStatus.CONFIRMED, user)
+
+
+# --- coverage per shift ------------------------------------------------------------------------
+
+
+def high_risk_session(world, *, started_ago, ended_ago=None, inspected_after=None, grade="high"):
+    """A session of its own room, started (and ended) that many minutes ago, inspected that many
+    minutes after going live."""
+    n = LiveRoom.objects.count()
+    room = LiveRoom.objects.create(
+        owner=world.merchant, platform_ref=f"room-c{n}", title=f"直播间{n}", category="apparel"
+    )
+    LiveRoom.objects.filter(pk=room.pk).update(risk_grade=grade, risk_score=80)
+    session = on_air_in(world, room)
+    if inspected_after is not None:
+        inspection = services.inspection_record(
+            session=session,
+            checklist={},
+            findings="",
+            result="no_issue",
+            actor=Actor.for_user(UserFactory(roles=["compliance_reviewer"])),
+        )
+    if ended_ago is not None:
+        services.session_end(session=session, reason="下播", actor=TEST_ACTOR)
+    now = timezone.now()
+    LiveSession.objects.filter(pk=session.pk).update(
+        started_at=now - timedelta(minutes=started_ago),
+        ended_at=None if ended_ago is None else now - timedelta(minutes=ended_ago),
+    )
+    if inspected_after is not None:
+        Inspection.objects.filter(pk=inspection.pk).update(
+            at=now - timedelta(minutes=started_ago - inspected_after)
+        )
+    return session
+
+
+def test_coverage_reports_every_high_risk_session_on_air_in_the_shift_ended_or_not(
+    world, client, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    never = high_risk_session(world, started_ago=120, ended_ago=60)
+    ended_before_its_deadline = high_risk_session(world, started_ago=100, ended_ago=90)
+    in_time = high_risk_session(world, started_ago=300, ended_ago=200, inspected_after=10)
+    late = high_risk_session(world, started_ago=180, inspected_after=45)
+    # Went live before the shift began, and is still on air.
+    overdue = high_risk_session(world, started_ago=600)
+    pending = high_risk_session(world, started_ago=10)
+    # Not in the shift: ended before it began; and not high risk.
+    high_risk_session(world, started_ago=700, ended_ago=500)
+    high_risk_session(world, started_ago=120, grade=RiskGrade.LOW)
+
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    response = reviewer.get("/admin/liverooms/livesession/coverage/", {"hours": "8"})
+    states = {row["session"]: row["state"] for row in response.context["rows"]}
+    assert states == {
+        never: "never",
+        # Off the air ten minutes in, before its 30-minute deadline: not a miss.
+        ended_before_its_deadline: "ended_early",
+        in_time: "in_time",
+        late: "late",
+        overdue: "never",
+        pending: "pending",
+    }
+    counts = [n for _label, n in response.context["counts"]]
+    assert counts == [1, 1, 2, 1, 1]  # in time, late, never, pending, ended before the deadline
+    # The load per reviewer is still there: the two inspections, by two reviewers.
+    assert [r["n"] for r in response.context["reviewers"]] == [1, 1]
+    # A shorter shift leaves out what ended before it began.
+    short = reviewer.get("/admin/liverooms/livesession/coverage/", {"hours": "2"})
+    assert {row["session"] for row in short.context["rows"]} == {
+        never,
+        ended_before_its_deadline,
+        late,
+        overdue,
+        pending,
+    }
+
+
+def test_the_coverage_report_takes_as_many_queries_for_many_sessions_as_for_one(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    url = "/admin/liverooms/livesession/coverage/"
+    high_risk_session(world, started_ago=60, ended_ago=30, inspected_after=5)
+    reviewer.get(url)  # the session and per-process caches
+    with CaptureQueriesContext(connection) as one:
+        assert len(reviewer.get(url).context["rows"]) == 1
+    for started in (50, 40, 30):
+        high_risk_session(world, started_ago=started, ended_ago=started - 5, inspected_after=2)
+    high_risk_session(world, started_ago=20)
+    with CaptureQueriesContext(connection) as many:
+        assert len(reviewer.get(url).context["rows"]) == 5
+    assert len(many) == len(one), "\n".join(q["sql"] for q in many.captured_queries)

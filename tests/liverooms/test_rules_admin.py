@@ -92,7 +92,7 @@ def test_each_rule_shows_its_precision(client, world):
             end=1,
             stream_at=session.started_at,
         )
-        services.alert_decide(alert=created, status=status, note="", actor=actor)
+        services.alert_decide(alert=created, status=status, note="复核意见", actor=actor)
     Alert.objects.create(
         session=session,
         rule=rule,
@@ -109,3 +109,54 @@ def test_each_rule_shows_its_precision(client, world):
     assert (row.confirmed_count, row.dismissed_count) == (3, 1)
     assert "75%" in response.content.decode()
     assert Alert.objects.filter(rule=rule, status=AlertStatus.OPEN).count() == 1
+
+
+RULE_FORM = {
+    "code": "gambling_terms",
+    "category": "gambling",
+    "severity": "high",
+    "kind": "keyword",
+    "keywords": '["抽奖"]',
+    "aliases": "[]",
+    "exclude": "[]",
+    "signal_kinds": '["transcript"]',
+    "legal_basis": "平台规则",
+    "description": "",
+}
+
+
+def test_adding_a_rule_whose_code_exists_is_a_form_error_not_a_crash(client):
+    existing = draft()
+    services.rule_publish(rule=existing, actor=TEST_ACTOR)
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    response = lead.post("/admin/liverooms/monitoringrule/add/", RULE_FORM)
+    assert response.status_code == 200
+    assert "new draft version" in str(response.context["adminform"].form.errors["code"])
+    assert MonitoringRule.objects.filter(code="gambling_terms").count() == 1
+    # A code of its own is added.
+    added = lead.post("/admin/liverooms/monitoringrule/add/", {**RULE_FORM, "code": "lottery"})
+    assert added.status_code == 302
+    assert MonitoringRule.objects.get(code="lottery").status == RuleStatus.DRAFT
+
+
+def test_a_draft_keeps_its_code_when_edited_but_cannot_take_another_rule_s(client):
+    services.rule_publish(rule=draft(), actor=TEST_ACTOR)
+    other = draft(code="lottery")
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    url = f"/admin/liverooms/monitoringrule/{other.pk}/change/"
+    taken = lead.post(url, {**RULE_FORM, "code": "gambling_terms"})
+    assert taken.status_code == 200 and taken.context["adminform"].form.errors["code"]
+    kept = lead.post(url, {**RULE_FORM, "code": "lottery", "description": "抽奖"})
+    assert kept.status_code == 302
+    other.refresh_from_db()
+    assert (other.code, other.description) == ("lottery", "抽奖")
+
+
+def test_a_rule_s_page_and_the_list_link_to_trying_it(client):
+    rule = draft()
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    url = f"/admin/liverooms/monitoringrule/{rule.pk}/try/"
+    page = reviewer.get(f"/admin/liverooms/monitoringrule/{rule.pk}/change/")
+    assert page.status_code == 200 and url in page.content.decode()
+    assert url in reviewer.get("/admin/liverooms/monitoringrule/").content.decode()
+    assert reviewer.get(url).status_code == 200

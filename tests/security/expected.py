@@ -194,6 +194,9 @@ CUSTOM_PAGES: dict[str, Rule] = {
     "liverooms_livesession_inspect": need("liverooms.add_inspection"),
     "liverooms_livesession_coverage": need("liverooms.view_inspection"),
     "liverooms_monitoringrule_try": need("liverooms.view_monitoringrule"),
+    # Confirming or dismissing one alert, as the change list's actions do; an alert decided
+    # already is sent back to its page.
+    "liverooms_alert_decide": need("liverooms.change_alert", ok=(200, 302)),
     # Complaints: only those who handle cases act on them; evidence is seen by its viewers.
     "complaints_case_evidence": need("complaints.view_evidence"),
     "complaints_evaluation_hide": need("complaints.hide_evaluation"),
@@ -271,6 +274,7 @@ POSTS = {
     "auth_user_password_change",
     "liverooms_livesession_inspect",
     "liverooms_monitoringrule_try",
+    "liverooms_alert_decide",
     "complaints_evaluation_hide",
     "credit_ruleset_publish",
     "credit_sanctionentry_import",

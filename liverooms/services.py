@@ -588,7 +588,10 @@ def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -
     the answer is the first time's alerts. Each feed -- speech to text, chat, listing updates --
     arrives in order: a signal earlier than one of its kind already accepted in the session is a
     Conflict, one out of order within the batch, in the future (beyond the clocks' allowed skew)
-    or from before the session went live is refused, and nothing of the batch is kept."""
+    or from before the session went live is refused, and nothing of the batch is kept.
+
+    Session rules (the unlabelled AI presenter, LCM Art. 37) are read with the session's AI label
+    and raise one alert per session: none while one of the rule is open for it."""
     from liverooms.models import Alert, SignalBatch
     from liverooms.monitoring.engine import Signal
     from liverooms.rules import published
@@ -623,8 +626,10 @@ def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -
                 if item["kind"] == "listing"
                 else Signal(kind=item["kind"], at=item["at"], text=item["text"])
                 for item in signals
-            ]
+            ],
+            ai_labelled=session.ai_generated,
         )
+        drafts = _session_findings_once(session, drafts, rules.rows)
         times = [item["at"] for item in signals]
         batch = SignalBatch.objects.create(
             session=session,
@@ -652,6 +657,35 @@ def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -
             # Recent alerts weigh in the room's risk: the patrol queue sees them at once.
             rooms_regrade(room_ids=[session.room_id])
     return SignalsReceived(alerts=alerts)
+
+
+def _session_findings_once(session: LiveSession, drafts: list, rows: dict) -> list:
+    """The drafts without repeats of a session rule: a finding about the whole session (it is
+    not labelled AI-generated) is one alert for a reviewer, not one per sentence of the stream.
+    The first draft of each session rule is kept unless an alert of that rule is still open
+    for the session. Read under the session's row lock, so two batches cannot both raise it."""
+    from liverooms.models import Alert, AlertStatus
+
+    session_codes = {
+        draft.rule_code
+        for draft in drafts
+        if rows[(draft.rule_code, draft.rule_version)].kind == "session"
+    }
+    if not session_codes:
+        return drafts
+    seen = set(
+        Alert.objects.filter(
+            session=session, status=AlertStatus.OPEN, rule__code__in=session_codes
+        ).values_list("rule__code", flat=True)
+    )
+    kept = []
+    for draft in drafts:
+        if draft.rule_code in session_codes:
+            if draft.rule_code in seen:
+                continue
+            seen.add(draft.rule_code)
+        kept.append(draft)
+    return kept
 
 
 def _batch_digest(signals: list[dict]) -> str:

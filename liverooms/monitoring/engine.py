@@ -7,8 +7,11 @@ A platform runs thousands of rules against every line of every live room, so the
 segment must not grow with the number of rules. Every keyword and alias of every rule goes into
 ONE automaton over the normalised text, and every pinyin spelling of the keywords of rules that
 ask for homophone matching goes into ONE automaton over the pinyin view: a segment is one pass
-per view whatever the rule count. Only regular-expression rules cost per rule, so they are kept
-for what literals cannot say (phone numbers, account handles).
+per view whatever the rule count. The pinyin spellings of the other rules' keywords go into a
+third automaton over the same view, which only segments that mix Latin letters with other
+script pay for (see "written partly in pinyin" below). Only regular expressions cost per rule,
+so they are kept for what literals cannot say (phone numbers, account handles, a payment code
+named in a dozen word orders).
 
 Matching semantics (what the admin's rule form must explain)
 -------------------------------------------------------------
@@ -16,6 +19,12 @@ Matching semantics (what the admin's rule form must explain)
   view (see ``normalize``) and, with ``match_pinyin``, by sound: a keyword of at least two Han
   characters also matches any text with the same toneless pinyin (``加微信`` matches ``加薇信``,
   ``加威信``, ``加 wei xin``). One Han character is too short to match by sound.
+* Written partly in pinyin -- every keyword of at least two Han characters, in every rule, also
+  matches where some of its syllables are spelled in Latin letters and some are not (``zui佳``,
+  ``guo家级``, ``电子yan``; tone marks are ignored, see ``normalize``). A mix of scripts inside
+  one word is an evasion, not a way of writing Chinese. A keyword spelled ENTIRELY in Latin
+  letters is another matter: ``xiaoyan`` is a common given name as well as 消炎, so it only
+  matches by sound (``match_pinyin``) or as an alias the rule lists (``dianziyan``).
 * ``aliases`` -- literal spellings that pinyin cannot derive: abbreviations (``vx``, ``wx``,
   ``v信``) and lookalike characters (``徽信``). Never expanded to pinyin: ``徽信`` read as
   ``huixin`` would match the ordinary ``回信``.
@@ -23,7 +32,9 @@ Matching semantics (what the admin's rule form must explain)
   of letters (or digits) unless noise separated them in the original: ``vx`` matches ``加vx``
   and ``d vx``, not ``dvx200``; ``加v`` matches ``加v信`` but not ``加vip``.
 * ``pattern`` -- a regular expression over the NORMALISED text (lower case, simplified, no
-  spaces or punctuation), for ``pattern`` rules and as an extra cue for ``price`` rules.
+  spaces or punctuation): the whole of a ``pattern`` rule, and an extra cue beside the keywords
+  of the others (``扫我二维码付款`` / ``扫这个码付款``: the same lure in many word orders).
+  Exclusions apply to its hits as to the keywords'.
 * ``exclude`` -- context that makes a hit ordinary speech. Checked on the normalised text in a
   window around each hit, so noise cannot defeat it either:
 
@@ -38,12 +49,16 @@ Matching semantics (what the admin's rule form must explain)
 * ``price`` rules read listings only: a discount claim (a keyword or pattern cue in the title,
   or ``Signal.claims_discount`` set by the platform's promotion data) needs a reference price
   (LCM Art. 32), and a reference price must be above the selling price.
-* ``session`` rules (the unlabelled AI presenter, LCM Art. 37) are fed by session flags, not
-  text; the compiled set skips them and ``rulepack.ai_label_alert`` evaluates them.
+* ``session`` rules (the unlabelled AI presenter, LCM Art. 37) are about what the session
+  declares, not only what is said: their keywords and pattern match like a keyword rule's, but
+  in a session labelled AI-generated (``evaluate(..., ai_labelled=True)``) they raise nothing.
+  ``我是AI数字人主播`` is a violation only where the stream does not carry the label. A session
+  rule without terms raises nothing from text; ``rulepack.ai_label_alert`` checks the flags.
 
 De-duplication: hits of one rule in one segment whose spans overlap become one alert spanning
 their union (``加微信号`` is one alert, not three). Separate spans stay separate alerts; folding
-repeats across segments of a session is the caller's choice.
+repeats across segments of a session is the caller's choice (``services.signals_ingest`` keeps
+one open alert per session rule and session).
 
 Nothing here imports Django: the engine is tested and benchmarked standalone, and a rule maps
 field for field onto ``liverooms.models.MonitoringRule`` (``Rule.from_mapping`` /
@@ -63,6 +78,7 @@ import ahocorasick
 
 from liverooms.monitoring.normalize import (
     Normalized,
+    PinyinView,
     han_count,
     normalize,
     normalize_term,
@@ -145,8 +161,6 @@ class Rule:
             raise RuleError(f"{self.code}: a pattern rule needs a pattern")
         if self.kind == "pattern" and (self.keywords or self.aliases):
             raise RuleError(f"{self.code}: a pattern rule matches its pattern only")
-        if self.kind in ("keyword", "session") and self.pattern:
-            raise RuleError(f"{self.code}: only pattern and price rules have a pattern")
         if self.kind == "price" and self.signal_kinds != ("listing",):
             raise RuleError(f"{self.code}: a price rule reads listings only")
         for term in (*self.keywords, *self.aliases):
@@ -241,8 +255,8 @@ class AlertDraft:
     excerpt: str  # the hit with up to EXCERPT_CONTEXT characters of context on each side
     matched: str  # original[start:end]
     term: str  # the rule term (normalised), the pattern, or the price finding's figures
-    finding: str  # term | homophone | pattern | discount_without_reference |
-    #               reference_not_above_price | ai_unlabelled
+    finding: str  # term | homophone | pinyin (spelled partly in Latin letters) | pattern |
+    #               discount_without_reference | reference_not_above_price | ai_unlabelled
 
 
 # --- exclusions --------------------------------------------------------------------------------
@@ -293,29 +307,41 @@ class RuleSetStats:
     text_terms: int  # distinct normalised keywords and aliases in the text automaton
     pinyin_terms: int  # distinct pinyin spellings in the pinyin automaton
     automata: dict[str, int] = field(default_factory=dict)  # view -> automata built (0 or 1)
+    spelled_terms: int = 0  # distinct pinyin spellings in the mixed-script automaton
     pattern_rules: int = 0
     price_rules: int = 0
 
 
 # A raw hit: (rule index, normalised start, normalised end, term, finding).
 _Hit = tuple[int, int, int, str, str]
+# Rules whose keywords are matched as words (the text view, pinyin, exclusions).
+_TERM_KINDS = ("keyword", "price", "session")
+_LATIN = re.compile("[a-z]")
 # An owner of a pinyin key: (rule index, the keyword, inner syllable boundaries of the key).
 _PinyinOwner = tuple[int, str, tuple[int, ...]]
 
 
 class CompiledRuleSet:
     """A set of published rules compiled for evaluation. Build once per rule-set change (2,000
-    rules take 0.1-0.2 s) and share it: evaluating does not change it, so one instance serves
+    rules take 0.3-0.5 s the first time in a process, about 0.1 s after: the pinyin of the
+    keywords is cached) and share it: evaluating does not change it, so one instance serves
     every segment of a worker."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self.rules: tuple[Rule, ...] = tuple(rule for rule in rules if rule.kind != "session")
+        self.rules: tuple[Rule, ...] = tuple(rules)
         counts = Counter(rule.code for rule in self.rules)
         duplicates = sorted(code for code, count in counts.items() if count > 1)
         if duplicates:
             raise RuleError(f"one version per rule in a set; repeated: {', '.join(duplicates)}")
+        # Which rules read a signal kind, in an unlabelled session and in a session labelled
+        # AI-generated, where the session rules have nothing to say.
         self._applies = {
-            kind: [kind in rule.signal_kinds for rule in self.rules] for kind in SIGNAL_KINDS
+            (kind, labelled): [
+                kind in rule.signal_kinds and not (labelled and rule.kind == "session")
+                for rule in self.rules
+            ]
+            for kind in SIGNAL_KINDS
+            for labelled in (False, True)
         }
         self._exclusions = [
             tuple(_Exclusion.parse(raw, code=rule.code) for raw in rule.exclude)
@@ -328,64 +354,77 @@ class CompiledRuleSet:
         ]
         self._price_rules = [i for i, rule in enumerate(self.rules) if rule.kind == "price"]
         self._price_set = frozenset(self._price_rules)
-        text_terms, pinyin_terms = self._collect_terms()
+        text_terms, pinyin_terms, spelled_terms = self._collect_terms()
         self._text_automaton = _build_automaton(
             {term: (len(term), tuple(owners), term) for term, owners in text_terms.items()}
         )
         self._pinyin_automaton = _build_automaton(
             {key: (len(key), tuple(owners)) for key, owners in pinyin_terms.items()}
         )
+        self._spelled_automaton = _build_automaton(
+            {key: (len(key), tuple(owners)) for key, owners in spelled_terms.items()}
+        )
         self._stats = RuleSetStats(
             rules=len(self.rules),
             text_terms=len(text_terms),
             pinyin_terms=len(pinyin_terms),
+            spelled_terms=len(spelled_terms),
             automata={
                 "text": int(self._text_automaton is not None),
                 "pinyin": int(self._pinyin_automaton is not None),
+                "spelled": int(self._spelled_automaton is not None),
             },
             pattern_rules=len(self._patterns),
             price_rules=len(self._price_rules),
         )
 
-    def _collect_terms(self) -> tuple[dict[str, list[int]], dict[str, list[_PinyinOwner]]]:
-        """Every term of every rule, keyed by its matched form, with the rules that own it."""
+    def _collect_terms(
+        self,
+    ) -> tuple[dict[str, list[int]], dict[str, list[_PinyinOwner]], dict[str, list[_PinyinOwner]]]:
+        """Every term of every rule, keyed by its matched form, with the rules that own it: the
+        text view's terms, the pinyin keys of homophone rules, and those of the other rules
+        (matched only where a hit mixes Latin letters with other script)."""
         text_terms: dict[str, list[int]] = {}
         pinyin_terms: dict[str, list[_PinyinOwner]] = {}
+        spelled_terms: dict[str, list[_PinyinOwner]] = {}
         for index, rule in enumerate(self.rules):
-            if rule.kind not in ("keyword", "price"):
+            if rule.kind not in _TERM_KINDS:
                 continue
             for raw in (*rule.keywords, *rule.aliases):
                 owners = text_terms.setdefault(normalize_term(raw), [])
                 if index not in owners:
                     owners.append(index)
-            if not rule.match_pinyin:
-                continue
+            keys = pinyin_terms if rule.match_pinyin else spelled_terms
             for raw in rule.keywords:
                 term = normalize_term(raw)
                 if han_count(term) < 2:
                     continue
                 for key, bounds in pinyin_keys(term):
-                    owners_p = pinyin_terms.setdefault(key, [])
+                    owners_p = keys.setdefault(key, [])
                     if all(owner[0] != index for owner in owners_p):
                         owners_p.append((index, term, bounds))
-        return text_terms, pinyin_terms
+        return text_terms, pinyin_terms, spelled_terms
 
     def stats(self) -> RuleSetStats:
         return self._stats
 
     # --- evaluation ----------------------------------------------------------------------------
 
-    def evaluate(self, signals: Iterable[Signal]) -> list[AlertDraft]:
-        """Alert drafts for a batch of signals, in signal order, then by position."""
+    def evaluate(self, signals: Iterable[Signal], *, ai_labelled: bool = False) -> list[AlertDraft]:
+        """Alert drafts for a batch of signals, in signal order, then by position.
+        ``ai_labelled``: the session carries the AI-generated label (LCM Art. 37), so its
+        session rules raise nothing."""
         drafts: list[AlertDraft] = []
         for index, signal in enumerate(signals):
-            drafts.extend(self.evaluate_signal(signal, index=index))
+            drafts.extend(self.evaluate_signal(signal, index=index, ai_labelled=ai_labelled))
         return drafts
 
-    def evaluate_signal(self, signal: Signal, *, index: int = 0) -> list[AlertDraft]:
+    def evaluate_signal(
+        self, signal: Signal, *, index: int = 0, ai_labelled: bool = False
+    ) -> list[AlertDraft]:
         """Alert drafts for one signal, by position; ``index`` is recorded on each draft."""
         norm = normalize(signal.text)
-        applies = self._applies[signal.kind]
+        applies = self._applies[signal.kind, ai_labelled]
         hits: list[_Hit] = []
         if norm.text:
             self._scan_text(norm, applies, hits)
@@ -414,10 +453,33 @@ class CompiledRuleSet:
                     hits.append((rule_index, start, end, term, "term"))
 
     def _scan_pinyin(self, norm: Normalized, applies: list[bool], hits: list[_Hit]) -> None:
-        if self._pinyin_automaton is None:
+        # Only a segment that mixes Latin letters with other script can hold a keyword spelled
+        # partly in pinyin: most segments are all Han and skip that automaton with one search.
+        text = norm.text
+        spelled = (
+            self._spelled_automaton is not None
+            and not text.isascii()
+            and _LATIN.search(text) is not None
+        )
+        if self._pinyin_automaton is None and not spelled:
             return
         view = pinyin_view(norm)
-        for last, (size, owners) in self._pinyin_automaton.iter(view.text):
+        if self._pinyin_automaton is not None:
+            self._scan_view(norm, view, self._pinyin_automaton, applies, hits, "homophone")
+        if spelled:
+            self._scan_view(norm, view, self._spelled_automaton, applies, hits, "pinyin")
+
+    @staticmethod
+    def _scan_view(
+        norm: Normalized,
+        view: PinyinView,
+        automaton: Any,
+        applies: list[bool],
+        hits: list[_Hit],
+        finding: str,
+    ) -> None:
+        mixed_only = finding == "pinyin"
+        for last, (size, owners) in automaton.iter(view.text):
             # Whole syllables only: "xian" must not match inside "xi an". The boundaries are
             # computed on the first match, so segments without one never pay for them.
             start_at = view.start_at
@@ -425,10 +487,14 @@ class CompiledRuleSet:
             start, end = start_at[first], view.end_at[last + 1]
             if start < 0 or end < 0 or not _edges_ok(norm, start, end):
                 continue
+            if mixed_only and not _mixes_scripts(norm.text[start:end]):
+                # 电子眼 reads like 电子烟 and 醉驾 like 最佳; only a keyword of a rule that asks
+                # for homophones may match Han text by its sound.
+                continue
             for rule_index, term, bounds in owners:
                 # The text must be cut wherever the term is: 西安 xi|an is not 先 xian.
                 if applies[rule_index] and all(start_at[first + b] >= 0 for b in bounds):
-                    hits.append((rule_index, start, end, term, "homophone"))
+                    hits.append((rule_index, start, end, term, finding))
 
     def _scan_patterns(self, norm: Normalized, applies: list[bool], hits: list[_Hit]) -> None:
         for rule_index, regex in self._patterns:
@@ -527,6 +593,12 @@ def _edges_ok(norm: Normalized, start: int, end: int) -> bool:
     if start > 0 and _same_class(text[start - 1], text[start]) and norm.contiguous(start):
         return False
     return not (end < len(text) and _same_class(text[end - 1], text[end]) and norm.contiguous(end))
+
+
+def _mixes_scripts(hit: str) -> bool:
+    """A normalised hit with Latin letters and other script in it: ``zui佳``, not ``zuijia``
+    (all Latin: a name as often as a word) nor ``醉驾`` (all Han: a homophone)."""
+    return not hit.isascii() and _LATIN.search(hit) is not None
 
 
 def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:

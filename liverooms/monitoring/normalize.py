@@ -8,6 +8,10 @@ live-commerce fall into a few families, and each is undone by one step here:
 
 * **Width and compatibility forms** -- ``ＶＸ``, ``①``, ``ⓥ``, ``𝐯𝐱``: Unicode NFKC.
 * **Case** -- ``VX`` / ``Vx``: case folding.
+* **Pinyin tone marks** -- ``wēi xìn``, ``wéixìn``: a Latin letter carrying a tone mark (macron,
+  acute, caron, grave) is read without it, so pinyin typed with tones reads as pinyin typed
+  without. Precomposed letters are folded here; a combining mark typed after the letter is
+  dropped as noise (below). Only tone marks go: ``ü`` and ``ï`` keep their diaeresis.
 * **Traditional characters** -- ``國家級``, ``電子煙``: OpenCC ``t2s`` on the joined string, so
   phrase-level conversions (``乾燥`` -> ``干燥`` but ``乾隆`` stays) come out as OpenCC intends.
 * **Noise between characters** -- ``加 微 信``, ``加✨微✨信``, ``加\u200d微\u200d信``,
@@ -22,7 +26,8 @@ live-commerce fall into a few families, and each is undone by one step here:
   for 电子烟; dropped as symbols, they would take the word the rules key on with them.
 * **Homophones** -- ``薇信``, ``威信``, ``wei xin``: these survive every step above, so they get a
   second view: the toneless pinyin of each normalised character (Latin letters and digits stand
-  for themselves), concatenated. ``加薇信`` and ``加 wei xin`` both read ``jiaweixin``.
+  for themselves, ``ü`` for ``v`` as pypinyin spells it), concatenated. ``加薇信`` and
+  ``加 wei xin`` both read ``jiaweixin``; ``zui佳`` reads ``zuijia`` like ``最佳``.
 
 What is NOT folded here, on purpose: visual lookalike Han characters (``徽信`` for 微信) and
 abbreviations (``vx``, ``wx``, ``v信``). No general table exists that would not also rewrite
@@ -84,6 +89,9 @@ _LOOKALIKES = {
 
 # Symbols that carry a word rather than noise (see module docstring).
 _SYMBOL_WORDS = {"+": "加", "➕": "加", "🚬": "烟"}
+
+# The four pinyin tone marks, as NFD separates them from a precomposed letter (ē -> e + U+0304).
+_TONE_MARKS = frozenset("\u0304\u0301\u030c\u0300")
 
 # Emoji letters that NFKC leaves alone: squared, negative circled, negative squared, and
 # regional indicators. Each block runs A..Z.
@@ -163,10 +171,23 @@ class PinyinView:
         return self._bounds
 
 
+def _untoned(char: str) -> str:
+    """A Latin letter without its pinyin tone mark (``ǜ`` -> ``ü``, ``É`` -> ``E``); any other
+    character as it is. One character in, one out, so the offsets stay per character."""
+    if char.isascii():
+        return char
+    parts = unicodedata.normalize("NFD", char)
+    if not parts[0].isascii() or not _TONE_MARKS.intersection(parts):
+        return char
+    return unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONE_MARKS))
+
+
 def _fold_char(char: str) -> str:
-    """NFKC, case folding, lookalikes and noise removal for one original character."""
+    """NFKC, tone marks, case folding, lookalikes and noise removal for one original
+    character."""
     out = []
     for c in unicodedata.normalize("NFKC", char):
+        c = _untoned(c)
         code = ord(c)
         for block in _EMOJI_LETTER_BLOCKS:
             if block <= code < block + 26:
@@ -255,12 +276,15 @@ def han_count(text: str) -> int:
 
 class _SyllableTable(dict[int, str]):
     """The ``str.translate`` table of the pinyin view: the default toneless reading of a Han
-    character; any other character, and Han characters pypinyin does not know, stand for
-    themselves. Filled on first sight."""
+    character; ``ü`` reads ``v``, as pypinyin spells it (绿 ``lv``); any other character, and
+    Han characters pypinyin does not know, stand for themselves. Filled on first sight."""
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
-        syllable = lazy_pinyin(char, style=Style.NORMAL)[0] if _is_han(char) else char
+        if _is_han(char):
+            syllable = lazy_pinyin(char, style=Style.NORMAL)[0]
+        else:
+            syllable = "v" if char == "ü" else char
         self[code] = syllable
         return syllable
 
@@ -280,7 +304,10 @@ def pinyin_view(normalized: Normalized) -> PinyinView:
 PinyinKey = tuple[str, tuple[int, ...]]
 
 
-def pinyin_keys(term: str) -> list[PinyinKey]:
+# Cached: a rule set is rebuilt whole whenever one rule is published, and every keyword of
+# every rule now has pinyin keys (engine: words written partly in pinyin).
+@lru_cache(maxsize=65536)
+def pinyin_keys(term: str) -> tuple[PinyinKey, ...]:
     """The toneless pinyin spellings of a normalised rule term, each with the positions of its
     inner syllable boundaries: its reading in context (pypinyin's phrase dictionary: 银行卡 ->
     ``yinhangka``), which is what an evader picks homophones by, and its character-by-character
@@ -301,4 +328,4 @@ def pinyin_keys(term: str) -> list[PinyinKey]:
     for syllables in spellings:
         bounds = tuple(itertools.accumulate(len(s) for s in syllables[:-1]))
         keys.setdefault("".join(syllables), bounds)
-    return list(keys.items())
+    return tuple(keys.items())

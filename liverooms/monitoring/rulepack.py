@@ -1,10 +1,36 @@
 """The shipped rule pack: RULES.md §3's prohibited claims and anchor behaviours as plain data.
 
 Each entry has exactly the fields of ``liverooms.models.MonitoringRule`` (``Rule.from_mapping``
-reads it), so a data migration or a management command can load the pack as rows, and every
-later change is a new rule version made in the admin, not an edit here. ``RULEPACK_VERSION``
-names this file's content as a whole; bump it when an entry changes so the loader knows to
-publish new versions.
+reads it), so a data migration can load the pack as rows. A rule changed in the admin is a new
+version made there. A change shipped with the code is an edit here that raises the entry's
+``version`` and ``RULEPACK_VERSION`` (which names this file's content as a whole), plus a new
+data migration that publishes the new versions (``0007_rulepack_2`` for pack 2): migration
+``0003`` loads whatever this file holds into an empty database, the later ones bring existing
+databases up to it. A rule whose published version did not come from the pack -- changed in the
+admin -- is left as it is.
+
+Pack 2 (what changed from pack 1, and why)
+------------------------------------------
+* ``lcm37_ai_presenter_unlabelled`` v2: keywords. A presenter declaring itself AI, digital or
+  virtual (``我是AI主播``, ``数字人主播``, ``虚拟主播``, ``由AI合成``) in a session not labelled
+  AI-generated raises the rule (LCM Art. 37); v1 had no terms and so never fired from text.
+  Human anchors who say ``我不是AI主播`` and viewers who ask ``是AI主播吗`` are excluded.
+* ``offline_transaction_lure`` v2: a pattern for paying by a code shown in the room in its
+  word orders (``扫我二维码付款``, ``扫这个码付款``, ``直接扫码给我转``); scanning to follow
+  the room (``扫码关注``) pays nobody and does not match.
+* ``offline_contact_details`` v2: a mobile number in Chinese numerals (``一三八…``, ``幺`` for 1),
+  eleven digits exactly like the Arabic one, so a price of ``一三八元`` is not a number.
+* ``tobacco_promotion`` v2: whole pinyin spellings as aliases (``dianziyan``, ``yueke``); a
+  scent or a colour (``香烟味的香水``, ``雪茄色的皮包``) and a refusal after the word
+  (``电子烟我们不卖``) do not alert.
+* ``adl17_medical_claims`` and ``lcm33_prohibited_goods`` v2: a refusal after the word
+  (``消炎的药我们不卖``, ``处方药我们不卖``) does not alert.
+* Not added: a rule on sales figures. ``已经卖出十万单了`` is a violation only when it is false
+  (LCM Art. 34), which a keyword cannot know; alerting on every sales claim would bury the
+  reviewers. Faked sales are caught where they are bought (``刷单``, ``刷销量``).
+
+The engine, not the pack, now reads pinyin with tone marks (``加wēi xìn``) and keywords written
+partly in pinyin (``zui佳``, ``guo家级``, ``电子yan``) for every rule (``engine`` docstring).
 
 Decisions a reviewer may question, and why
 ------------------------------------------
@@ -28,9 +54,21 @@ Decisions a reviewer may question, and why
   ``不是最佳`` is rare and ``特别顶级`` would be silenced by ``别*``.
 * **Homophones only where evasion is the norm and the words are long.** Offline-transaction and
   fake-review rules match by pinyin; goods, tobacco and medical rules do not, because ``高仿``
-  (gaofang) would hit ``高防晒`` and ``电子烟`` (dianziyan) would hit ``电子眼``.
+  (gaofang) would hit ``高防晒``, ``电子烟`` (dianziyan) ``电子眼``, ``雪茄`` (xuejia) the
+  sales word ``削价`` and ``悦刻`` (yueke) ``约课``. Their words written partly in pinyin
+  (``电子yan``) match anyway (the engine does that for every rule); spelled wholly in Latin
+  letters they are aliases, chosen one by one: ``dianziyan`` is no one's name, but ``xiaoyan``
+  (消炎) is, so it is not an alias.
 * **Selling e-cigarettes or cigarettes is the signal**, in any kind of text, except when it is
-  warned against, quit, or a medical nebuliser (``医用雾化器``).
+  warned against, quit, refused, a medical nebuliser (``医用雾化器``), or a scent or colour
+  named after it (``香烟味的香水``, ``雪茄色``).
+* **A refusal may come after the word.** ``消炎的药我们不卖`` refuses as plainly as
+  ``不卖消炎药``; ``_REFUSED_AFTER`` lists the refusals that follow a goods or claim word, with
+  the few words that may stand between (``的药``).
+* **The AI presenter is told by self-description**, never by the bare ``AI`` or ``数字人``: an
+  anchor sells ``AI学习机`` and ``AI翻译笔``, and ``数字人民币`` is money. In a session labelled
+  AI-generated the rule raises nothing (the engine's ``ai_labelled``); in one that is not, the
+  first declaration raises one alert, and the service raises no other while it is open.
 """
 
 from __future__ import annotations
@@ -49,7 +87,7 @@ __all__ = [
     "rules",
 ]
 
-RULEPACK_VERSION = 1
+RULEPACK_VERSION = 2
 
 # Immediately before a term, these make it a warning or a refusal rather than an invitation.
 # fmt: off
@@ -66,6 +104,14 @@ _RISK_AFTER = [
     "*不受", "*不安全", "*违法", "*是违法", "*违规", "*是违规",
 ]
 
+# Immediately after a goods or claim word, these refuse it: "消炎的药我们不卖". Each refusal is
+# also listed behind the few words that stand between the hit and it (消炎 | 的药 | 我们不卖).
+_REFUSALS = [
+    "不卖", "我们不卖", "我们这里不卖", "我们直播间不卖", "直播间不卖", "这里不卖", "是不卖的",
+    "不能卖", "是不能卖的", "我们不能卖", "不售", "我们不售", "禁售", "禁止销售", "不上架",
+]
+_BETWEEN = ["", "的", "药", "的药", "类药", "的产品"]
+_REFUSED_AFTER = [f"*{between}{refusal}" for between in _BETWEEN for refusal in _REFUSALS]
 # fmt: on
 
 _ALL = ["transcript", "chat", "listing"]
@@ -112,7 +158,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "offline_transaction_lure",
-        "version": 1,
+        "version": 2,
         "category": "offline_transaction",
         "severity": "high",
         "kind": "keyword",
@@ -132,7 +178,12 @@ RULEPACK: list[dict[str, Any]] = [
             "绿泡泡", "加卫星", "扣扣号", "加扣扣", "加企鹅",
         ],
         "match_pinyin": True,
-        "pattern": "",
+        # Paying by scanning a code in the room, in the word orders anchors use: 扫 (一下) (我的 /
+        # 这个 / 下面的 ...) (二维码 / 收款码 / 码) (给我 / 直接) 付款 / 支付 / 转账 / 转 ...
+        # A pay word must follow the code at once: 扫码关注 (follow the room) pays nobody.
+        "pattern": r"扫(?:一扫|一下)?(?:我|我的|我这个|这个|这张|这|下面的?|下方的?|上面的?"
+        r"|屏幕上?的?|图片?上?的?)?(?:二维码|收款码|付款码|支付码|码)(?:给我|直接)?"
+        r"(?:付款|支付|转账|付钱|转钱|打钱|打款|转给我|付给我|转(?!发))",
         "exclude": [*NEGATIONS, *_RISK_AFTER],
         "signal_kinds": _ALL,
         "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020); "
@@ -142,7 +193,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "offline_contact_details",
-        "version": 1,
+        "version": 2,
         "category": "offline_transaction",
         "severity": "high",
         "kind": "pattern",
@@ -150,8 +201,12 @@ RULEPACK: list[dict[str, Any]] = [
         "aliases": [],
         "match_pinyin": False,
         # Over the normalised text, so "138 1234 5678" and "vx：abc_123" are already joined:
-        # a mainland mobile number, or an account handle right after a channel name.
+        # a mainland mobile number, in Arabic or Chinese numerals (幺 and 洞 as read out for 1
+        # and 0) or a mix, eleven digits exactly -- 一三八元 is a price -- or an account handle
+        # right after a channel name.
         "pattern": r"(?<!\d)1[3-9]\d{9}(?!\d)"
+        r"|(?<![\d零〇洞一幺二三四五六七八九])[1一幺][3-9三四五六七八九]"
+        r"[\d零〇洞一幺二三四五六七八九]{9}(?![\d零〇洞一幺二三四五六七八九])"
         r"|(?:微信|薇信|威信|vx|wx|v信|weixin)号?(?:是|为)?[a-z][a-z0-9]{5,19}"
         r"|(?:qq|扣扣)号?(?:是|为)?[1-9]\d{4,10}(?!\d)",
         "exclude": [*NEGATIONS],
@@ -181,7 +236,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "lcm33_prohibited_goods",
-        "version": 1,
+        "version": 2,
         "category": "prohibited_goods",
         "severity": "critical",
         "kind": "keyword",
@@ -193,14 +248,16 @@ RULEPACK: list[dict[str, Any]] = [
         "aliases": [],
         "match_pinyin": False,
         "pattern": "",
-        "exclude": [*NEGATIONS, *_RISK_AFTER, "识别*", "鉴别*", "辨别*", "区分*"],
+        "exclude": [
+            *NEGATIONS, *_RISK_AFTER, *_REFUSED_AFTER, "识别*", "鉴别*", "辨别*", "区分*",
+        ],
         "signal_kinds": _ALL,
         "legal_basis": "LCM Art. 33",
         "description": "Counterfeit, prohibited or restricted goods offered in the room.",
     },
     {
         "code": "tobacco_promotion",
-        "version": 1,
+        "version": 2,
         "category": "tobacco",
         "severity": "high",
         "kind": "keyword",
@@ -210,12 +267,16 @@ RULEPACK: list[dict[str, Any]] = [
             # E-cigarette brands that anchors name instead of the product.
             "悦刻", "relx", "雪加",
         ],
-        "aliases": [],
+        # Spelled wholly in pinyin. Written partly in pinyin (电子yan) the keywords match anyway.
+        # Not xiangyan, yandan nor xuejia: given names too (湘燕, 燕丹, 薛佳).
+        "aliases": ["dianziyan", "yueke"],
         "match_pinyin": False,
         "pattern": "",
         "exclude": [
-            *NEGATIONS, *_RISK_AFTER, "戒*", "戒掉*",
+            *NEGATIONS, *_RISK_AFTER, *_REFUSED_AFTER, "戒*", "戒掉*",
             "医用雾化器", "医疗雾化器", "儿童雾化器", "家用雾化器", "雾化器面罩",
+            # A scent or a colour named after it: 香烟味的香水, 雪茄色的皮包.
+            "*味的", "*味香水", "*味香氛", "*调香水", "*色的", "*色系", "*棕",
         ],
         "signal_kinds": _ALL,
         "legal_basis": "AdL Art. 22; 2021 Measures Art. 18; 网络主播行为规范 (2022)",
@@ -223,7 +284,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "adl17_medical_claims",
-        "version": 1,
+        "version": 2,
         "category": "medical_claims",
         "severity": "high",
         "kind": "keyword",
@@ -236,7 +297,8 @@ RULEPACK: list[dict[str, Any]] = [
         "match_pinyin": False,
         "pattern": "",
         "exclude": [
-            *NEGATIONS, "不能保证*", "无法保证*", "不保证*", "不具有*", "不具备*", "不可以*",
+            *NEGATIONS, *_REFUSED_AFTER, "不能保证*", "无法保证*", "不保证*", "不具有*",
+            "不具备*", "不可以*",
         ],
         "signal_kinds": _ALL,
         "legal_basis": "AdL Art. 17",
@@ -265,18 +327,46 @@ RULEPACK: list[dict[str, Any]] = [
         "description": "A discount claimed without a reference price, or a reference price "
         "that is not above the selling price.",
     },
+    {
+        "code": "lcm37_ai_presenter_unlabelled",
+        "version": 2,
+        "category": "ai_presenter",
+        "severity": "high",
+        # Raised from speech and chat only in a session NOT labelled AI-generated (engine).
+        "kind": "session",
+        # How a generated presenter describes itself; never the bare "AI" (AI学习机 is goods).
+        # Not 我是AI (我是AI工程师) nor 我是人工智能 (…专业的).
+        "keywords": [
+            "ai主播", "ai数字人", "ai虚拟人", "ai合成", "ai生成的主播", "ai智能主播",
+            "数字人主播", "数字人直播", "我是数字人", "虚拟数字人", "虚拟主播", "虚拟人主播",
+            "我是虚拟人", "人工智能主播", "机器人主播",
+        ],
+        "aliases": [],
+        # By sound "ai主播" would be "爱主播" (do you love the anchor?); partly in pinyin
+        # (shu字人主播) the keywords match anyway.
+        "match_pinyin": False,
+        "pattern": "",
+        "exclude": [
+            # A human anchor saying what they are not, a viewer asking.
+            *NEGATIONS, *_RISK_AFTER, "不是*", "并不是*", "不是一个*", "是不是*", "*吗", "*么",
+            "像*", "不像*",
+            # Goods: software and courses for making such presenters, photo apps.
+            "*软件", "*系统", "*工具", "*课程", "*教程", "*技术", "*平台", "*照片", "*图片",
+            "*头像",
+        ],
+        "signal_kinds": _SPOKEN,
+        "legal_basis": "LCM Art. 37",
+        "description": "An AI-generated presenter on air without the continuous AI label: a "
+        "presenter declaring itself AI, digital or virtual in a session not labelled "
+        "AI-generated.",
+    },
 ]
 # fmt: on
 
-AI_PRESENTER_RULE = Rule(
-    code="lcm37_ai_presenter_unlabelled",
-    version=1,
-    category="ai_presenter",
-    severity="high",
-    kind="session",
-    signal_kinds=[],
-    legal_basis="LCM Art. 37",
-    description="An AI-generated presenter on air without the continuous AI label.",
+AI_PRESENTER_RULE = next(
+    Rule.from_mapping(entry)
+    for entry in RULEPACK
+    if entry["code"] == "lcm37_ai_presenter_unlabelled"
 )
 
 # The evidence text of an AI-label alert: there is no utterance to quote.
@@ -284,9 +374,8 @@ _AI_EVIDENCE = "直播间使用人工智能生成的主播，本场未标注“�
 
 
 def rules() -> list[Rule]:
-    """The pack as validated ``Rule`` objects, the session rule included (a compiled set
-    skips it)."""
-    return [*(Rule.from_mapping(entry) for entry in RULEPACK), AI_PRESENTER_RULE]
+    """The pack as validated ``Rule`` objects."""
+    return [Rule.from_mapping(entry) for entry in RULEPACK]
 
 
 def ai_label_alert(
@@ -296,7 +385,9 @@ def ai_label_alert(
     is the session's declared label (``LiveSession.ai_generated``); ``anchors_are_ai`` is true
     when any anchor on air is an AI presenter (``SessionAnchor.is_ai_presenter``). Labelling a
     session that turns out to be human is not a violation. ``at``: the stream time to record,
-    usually the session start."""
+    usually the session start. (The go-live gate refuses a registered AI presenter in an
+    unlabelled session; one that is not registered as such is caught by what it says, through
+    the rule's keywords.)"""
     if not anchors_are_ai or session_ai_flag:
         return None
     rule = AI_PRESENTER_RULE

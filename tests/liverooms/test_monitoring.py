@@ -3,7 +3,8 @@
 What it proves: every category of RULES.md §3 alerts on plain violations and on the evasions
 anchors use; ordinary anchor speech -- including warnings against the very violations, numbered
 points, consumer tips and legitimate honours -- does not; offsets point into the original text;
-prices, the AI label, de-duplication, and that 2,000 rules compile into one automaton per view.
+prices, the AI label, de-duplication, and that 2,000 rules compile into one automaton per view
+and matching mode.
 """
 
 import random
@@ -100,6 +101,9 @@ VIOLATIONS = [
     ("纯天然成分，无副作用", "adl17_medical_claims"),
     ("每天一杯，降血糖效果特别好", "adl17_medical_claims"),
     ("吃了就能治愈失眠", "adl17_medical_claims"),
+    # LCM Art. 37: an AI presenter in a session not labelled AI-generated
+    ("大家好，我是AI数字人主播小美，今天由我来带货", "lcm37_ai_presenter_unlabelled"),
+    ("我们直播间是虚拟主播，二十四小时在线", "lcm37_ai_presenter_unlabelled"),
 ]
 
 EVASIONS = [
@@ -134,6 +138,9 @@ EVASIONS = [
     ("有事加绿泡泡", "offline_transaction_lure"),  # slang for WeChat
     ("销量第1的面膜", "adl9_absolute_terms"),  # Arabic digit
     ("电子🚬口味多", "tobacco_promotion"),  # emoji for the word
+    ("我是Ａ Ｉ主播", "lcm37_ai_presenter_unlabelled"),  # full-width, spaced
+    ("數字人主播小美", "lcm37_ai_presenter_unlabelled"),  # traditional
+    ("我是shu字人主播", "lcm37_ai_presenter_unlabelled"),  # partly in pinyin
 ]
 
 ORDINARY = [
@@ -243,6 +250,232 @@ def test_every_category_of_the_pack_is_in_the_violation_corpus():
     tested = {code for _, code in VIOLATIONS + EVASIONS}
     text_rules = {entry["code"] for entry in RULEPACK if entry["kind"] != "price"}
     assert text_rules <= tested
+
+
+# --- evasions and false alarms, one family at a time -------------------------------------------
+#
+# Each family: the violation, its evasions, and the ordinary sentences around it that must not
+# alert -- ordinary speech must not drown the reviewers.
+
+
+def family(text: str, code: str, kind: str = "chat") -> list[AlertDraft]:
+    return [d for d in alerts(text, kind) if d.rule_code == code]
+
+
+LURE = "offline_transaction_lure"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "扫我二维码付款，再便宜二十",
+        "扫这个码付款就行",
+        "直接扫码给我转",
+        "扫一扫我的收款码付款",
+        "扫下面的二维码支付",
+        "扫 我 二 维 码 付 款",  # spaced
+        "掃這個碼付款",  # traditional
+        "扫码fu款",  # partly in pinyin (the keyword 扫码付款, by sound)
+    ],
+)
+def test_paying_by_scanning_a_code_shown_in_the_room_alerts(text):
+    assert family(text, LURE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "扫码关注直播间，开播有提醒",  # following the room pays nobody
+        "扫码领取平台优惠券",
+        "扫码转发给朋友一起看",
+        "小心骗子冒充客服让你扫码",
+        "不要扫码付款，下单请走平台",  # a warning
+        "扫码付款有风险，一定在平台下单",
+        "付款码在平台订单页面",
+    ],
+)
+def test_scanning_a_code_for_anything_but_paying_does_not_alert(text):
+    assert alerts(text, "chat") == []
+
+
+TOBACCO = "tobacco_promotion"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电子yan口味很多",  # partly in pinyin
+        "電子yan批发",  # traditional and pinyin
+        "dianziyan今天特价",  # wholly in pinyin: an alias
+        "DIAN ZI YAN 便宜出",  # capitals, spaced
+        "yue ke 的烟弹有货",  # the brand, spelled out
+        "悦ke烟弹",
+        "diàn zǐ yān 批发",  # with tone marks
+    ],
+)
+def test_tobacco_written_in_pinyin_alerts(text):
+    assert family(text, TOBACCO)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这款电子眼很清晰",  # 电子眼 sounds like 电子烟: tobacco does not match by sound
+        "今天削价处理，数量不多",  # 削价 sounds like 雪茄
+        "眼干的宝宝可以试试这款眼药水",
+        "谢谢xiaoyan送的小心心",  # a name that spells 消炎
+        "这款是香烟味的香水吗",  # a scent
+        "雪茄色的皮包很百搭",  # a colour
+        "电子烟我们不卖",  # a refusal after the word
+        "这款香水是木质调的，有一点点烟草的味道",
+    ],
+)
+def test_tobacco_neighbours_do_not_alert(text):
+    assert alerts(text, "chat") == []
+
+
+def test_tobacco_still_alerts_beside_its_false_alarms():
+    assert family("这款电子烟味道很正", TOBACCO)  # 味道, not 味的: still the product
+    assert family("香烟整条出，价格美丽", TOBACCO)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("快加wēi xìn哦", "加wēi xìn"),  # precomposed tone marks
+        ("快加we\u0304i xi\u0300n哦", "加we\u0304i xi\u0300n"),  # combining tone marks
+        ("加wéixìn", "加wéixìn"),
+    ],
+)
+def test_pinyin_with_tone_marks_reads_as_pinyin_and_keeps_the_original_span(text, span):
+    (draft,) = family(text, LURE)
+    assert text[draft.start : draft.end] == span == draft.matched
+
+
+def test_tone_marks_are_folded_one_character_for_one():
+    result = normalize("wēi xìn lǜ")
+    assert result.text == "weixinlü"
+    assert result.offsets == [0, 1, 2, 4, 5, 6, 8, 9]
+    assert pinyin_view(result).text == "weixinlv"  # ü as pypinyin spells it
+
+
+ABSOLUTE = "adl9_absolute_terms"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("这款是zui佳选择", "zui佳"),
+        ("guo家级配方", "guo家级"),
+        ("最jia的选择", "最jia"),
+        ("ding级工艺", "ding级"),
+        ("guó家级配方", "guó家级"),  # and a tone mark
+    ],
+)
+def test_absolute_terms_written_partly_in_pinyin_alert(text, span):
+    (draft,) = family(text, ABSOLUTE)
+    assert draft.matched == span
+    assert draft.finding == "pinyin"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "醉驾是要坐牢的",  # 醉驾 sounds like 最佳, in Han: no rule of absolute terms by sound
+        "这个定级标准是行业统一的",  # 定级 sounds like 顶级
+        "zuijia是我的游戏昵称",  # wholly in Latin letters: a name as often as a word
+        "穿S码的宝宝看这里",
+        "型号是DVX200，和上一代一样",
+        "加入会员享受TV会员折扣",
+    ],
+)
+def test_homophones_in_han_and_words_in_latin_letters_do_not_alert(text):
+    assert alerts(text, "chat") == []
+
+
+CONTACT = "offline_contact_details"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("我的电话是一三八一二三四五六七八", "一三八一二三四五六七八"),
+        ("幺三八幺二三四五六七八", "幺三八幺二三四五六七八"),  # 幺 for 1, as read out
+        ("打一三八 一二三四 五六七八", "一三八 一二三四 五六七八"),
+        ("号码138一二三四5678", "138一二三四5678"),  # Arabic and Chinese mixed
+        ("一五九洞洞洞洞一二三四", "一五九洞洞洞洞一二三四"),  # 洞 for 0
+    ],
+)
+def test_a_mobile_number_in_chinese_numerals_alerts(text, span):
+    (draft,) = family(text, CONTACT)
+    assert draft.matched == span
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天的价格是一三八元",
+        "一号链接一百三十八元",
+        "倒计时五四三二一",
+        "一二三四五六七八九十，数到十就上车",  # 一二… is no mobile prefix
+        "一三八一二三四五六七八九",  # twelve digits
+        "库存还有一三八件",
+    ],
+)
+def test_chinese_numerals_that_are_not_a_mobile_number_do_not_alert(text):
+    assert alerts(text, "chat") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "消炎的药我们不卖",
+        "消炎药我们直播间不卖",
+        "处方药我们不卖，大家去医院开",
+        "电子烟是不能卖的",
+    ],
+)
+def test_a_refusal_after_the_word_does_not_alert(text):
+    assert alerts(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("这款牙膏能消炎", "adl17_medical_claims"),
+        ("消炎效果特别好", "adl17_medical_claims"),
+        ("消炎的药我们也卖", "adl17_medical_claims"),
+        ("处方药我们也有", "lcm33_prohibited_goods"),
+    ],
+)
+def test_the_same_words_without_the_refusal_still_alert(text, code):
+    assert code in codes(text)
+
+
+@pytest.mark.parametrize("text", ["已经卖出十万单了", "销量破百万", "这款卖了三万件"])
+def test_a_sales_figure_alone_does_not_alert(text):
+    # LCM Art. 34 forbids FALSE sales claims; a keyword cannot tell a true figure from a false
+    # one, so the pack does not alert on every figure. Faked sales are caught where they are
+    # bought (刷单, 刷销量: lcm34_fake_reviews) and by the reviewers' patrol.
+    assert alerts(text) == []
+
+
+def test_a_keyword_rule_takes_a_pattern_as_an_extra_cue():
+    rule = keyword_rule(keywords=["私下转账"], pattern=r"私下[给转]我", exclude=["不要*"])
+    ruleset = CompiledRuleSet([rule])
+    assert [d.finding for d in alerts("私下给我就行", ruleset=ruleset)] == ["pattern"]
+    assert [d.finding for d in alerts("私下转账", ruleset=ruleset)] == ["term"]
+    assert alerts("不要私下给我", ruleset=ruleset) == []  # exclusions apply to the pattern too
+    # A keyword hit and a pattern hit over the same words are one alert.
+    assert len(alerts("私下转我，私下转账", ruleset=ruleset)) == 2
+    assert (
+        len(
+            CompiledRuleSet([keyword_rule(pattern=r"私下转")]).evaluate(
+                [Signal(kind="chat", at=AT, text="私下转账")]
+            )
+        )
+        == 1
+    )
 
 
 # --- offsets into the original -------------------------------------------------------------
@@ -518,8 +751,81 @@ def test_labelled_or_human_sessions_do_not_alert(labelled, ai):
     assert ai_label_alert(labelled, ai) is None
 
 
-def test_a_compiled_set_skips_the_session_rule():
-    assert "lcm37_ai_presenter_unlabelled" not in {rule.code for rule in PACK.rules}
+AI_PRESENTER = "lcm37_ai_presenter_unlabelled"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "大家好，我是AI数字人主播小美，今天由我来带货",
+        "我是AI主播，有问题可以留言",
+        "本场由数字人主播为大家讲解",
+        "我是虚拟主播小七",
+        "这场直播的主播形象由AI合成",
+        "我是A.I.主播",  # punctuation between the letters
+        "我是ＡＩ主播",  # full-width
+        "虛擬主播小七",  # traditional
+        "我是xu拟主播",  # partly in pinyin
+    ],
+)
+def test_an_ai_presenter_in_an_unlabelled_session_alerts(text):
+    (draft,) = [d for d in alerts(text) if d.rule_code == AI_PRESENTER]
+    assert draft.legal_basis == "LCM Art. 37"
+    assert draft.severity == "high"
+    assert text[draft.start : draft.end] == draft.matched
+    assert len(alerts(text, "chat")) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "大家好，我是AI数字人主播小美，今天由我来带货",
+        "我是虚拟主播小七",
+        "我是xu拟主播",
+    ],
+)
+def test_the_same_words_in_a_session_labelled_ai_generated_raise_nothing(text):
+    signal = Signal(kind="transcript", at=AT, text=text)
+    assert PACK.evaluate([signal], ai_labelled=True) == []
+    assert PACK.evaluate_signal(signal, ai_labelled=True) == []
+    # Only the session rules are silenced by the label.
+    mixed = Signal(kind="transcript", at=AT, text=text + "，全网最低价")
+    assert [d.rule_code for d in PACK.evaluate([mixed], ai_labelled=True)] == [
+        "adl9_absolute_terms"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这款AI学习机可以陪孩子练口语",  # goods, not the presenter
+        "AI翻译笔今天有优惠",
+        "支持数字人民币支付",
+        "我不是AI主播，我是真人",  # a human anchor saying so
+        "主播是AI主播吗",  # a viewer asking
+        "有人问是不是AI主播，我是真人哦",
+        "这套虚拟主播软件可以自己做直播",  # software for making one
+        "这个App可以AI合成照片",
+        "我是AI工程师出身，后来做了主播",
+        "大家都爱主播，点点关注",  # 爱主播 sounds like "AI主播"; the rule does not match by sound
+    ],
+)
+def test_ordinary_talk_about_ai_does_not_raise_the_ai_rule(text):
+    assert AI_PRESENTER not in codes(text)
+    assert AI_PRESENTER not in codes(text, "chat")
+
+
+def test_the_ai_rule_is_read_from_speech_and_chat_not_listings():
+    assert AI_PRESENTER not in {
+        d.rule_code for d in PACK.evaluate([listing("AI主播同款 真丝围巾")])
+    }
+
+
+def test_a_session_rule_without_terms_raises_nothing_from_text():
+    bare = CompiledRuleSet(
+        [Rule(code="flag_only", category="x", severity="high", kind="session", legal_basis="x")]
+    )
+    assert bare.evaluate([Signal(kind="transcript", at=AT, text="我是AI主播")]) == []
 
 
 # --- compiling ---------------------------------------------------------------------------------
@@ -557,17 +863,22 @@ def test_two_thousand_rules_compile_into_one_automaton_per_view(monkeypatch):
     ruleset = CompiledRuleSet([*rules(), *synthetic_rules(2000)])
     stats = ruleset.stats()
     assert stats.rules == len(RULEPACK) + 2000
-    assert len(built) == 2
-    assert stats.automata == {"text": 1, "pinyin": 1}
+    # The text view; the pinyin view for homophone rules; the same view for the other rules'
+    # keywords written partly in pinyin.
+    assert len(built) == 3
+    assert stats.automata == {"text": 1, "pinyin": 1, "spelled": 1}
     assert stats.text_terms > 2000
     assert stats.pinyin_terms > 0
+    assert stats.spelled_terms > stats.pinyin_terms
     # The pack still behaves the same among 2,000 other rules.
     assert "offline_transaction_lure" in {d.rule_code for d in alerts("加薇信", "chat", ruleset)}
 
 
 def test_a_rule_set_without_pinyin_rules_builds_no_pinyin_automaton():
     stats = CompiledRuleSet([keyword_rule()]).stats()
-    assert stats.automata == {"text": 1, "pinyin": 0}
+    assert stats.automata == {"text": 1, "pinyin": 0, "spelled": 1}
+    latin_only = CompiledRuleSet([keyword_rule(keywords=["vx"])]).stats()
+    assert latin_only.automata == {"text": 1, "pinyin": 0, "spelled": 0}
 
 
 def test_one_version_per_code_in_a_set():
@@ -586,7 +897,7 @@ def test_one_version_per_code_in_a_set():
         ({"kind": "pattern", "keywords": [], "pattern": "("}, "does not compile"),
         ({"kind": "pattern", "keywords": []}, "needs a pattern"),
         ({"kind": "pattern", "pattern": "x"}, "pattern only"),
-        ({"pattern": "x"}, "only pattern and price"),
+        ({"pattern": "("}, "does not compile"),
         ({"exclude": ["不*要*"]}, "one \\*"),
         ({"signal_kinds": ["radio"]}, "signal kinds"),
         ({"kind": "price"}, "listings only"),

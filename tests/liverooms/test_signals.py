@@ -5,7 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from liverooms.models import Alert, LiveSession, MonitoringRule, RuleStatus
+from liverooms import services
+from liverooms.models import Alert, AlertStatus, LiveSession, MonitoringRule, RuleStatus
+from liverooms.monitoring import rules
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +35,81 @@ def test_the_rule_pack_ships_published():
         MonitoringRule.objects.filter(status=RuleStatus.PUBLISHED).values_list("code", flat=True)
     )
     assert {"adl9_absolute_terms", "offline_transaction_lure", "tobacco_promotion"} <= codes
+
+
+def test_the_published_rules_are_the_pack_as_it_is_now():
+    # The pack's changes ship as new versions (migration 0007_rulepack_2); a new database
+    # holds the pack as it is now, each rule in force once.
+    for rule in rules():
+        row = MonitoringRule.objects.get(code=rule.code, status=RuleStatus.PUBLISHED)
+        assert {**rule.to_dict(), "version": row.version} == {
+            name: getattr(row, name) for name in rule.to_dict()
+        }, rule.code
+
+
+AI_SPEECH = "大家好，我是AI数字人主播小美，今天由我来带货"
+AI_PRESENTER = "lcm37_ai_presenter_unlabelled"
+
+
+def ai_alerts(session):
+    return Alert.objects.filter(session=session, rule__code=AI_PRESENTER)
+
+
+def test_an_ai_presenter_in_a_session_not_labelled_ai_generated_raises_one_alert(world, session):
+    response = send(
+        world,
+        session,
+        {"kind": "transcript", "at": now(), "text": AI_SPEECH},
+        {"kind": "chat", "at": now(), "text": "主播说她是虚拟主播小美"},
+        {"kind": "transcript", "at": now(), "text": "我是虚拟主播，二十四小时为你讲解"},
+    )
+    assert response.status_code == 200, response.content
+    raised = [a for a in response.json()["alerts"] if a["rule"] == AI_PRESENTER]
+    assert len(raised) == 1  # one finding about the session, not one per sentence
+    (alert,) = ai_alerts(session)
+    assert alert.batch == session.signal_batches.get()
+    assert alert.signal_kind == "transcript"
+    assert AI_SPEECH[alert.start : alert.end] == "AI数字人主播"
+    assert alert.rule.version == 2
+
+    # Later batches raise no other while it is open, and the rest of the pack still works.
+    later = send(
+        world,
+        session,
+        {"kind": "transcript", "at": now(), "text": "我是AI主播小美，全网最低价"},
+    )
+    assert [a["rule"] for a in later.json()["alerts"]] == ["adl9_absolute_terms"]
+    assert ai_alerts(session).count() == 1
+
+    # Once a reviewer has decided it, the presenter saying it again is a new alert.
+    services.alert_decide(
+        alert=alert, status=AlertStatus.CONFIRMED, note="数字人，未标注", actor=world.reviewer
+    )
+    again = send(world, session, {"kind": "transcript", "at": now(), "text": "我是AI主播小美"})
+    assert [a["rule"] for a in again.json()["alerts"]] == [AI_PRESENTER]
+    assert ai_alerts(session).filter(status=AlertStatus.OPEN).count() == 1
+
+
+def test_an_ai_presenter_in_a_session_labelled_ai_generated_raises_nothing(world):
+    labelled = LiveSession.objects.get(pk=world.go_live(ai_generated=True).json()["id"])
+    response = send(
+        world,
+        labelled,
+        {"kind": "transcript", "at": now(), "text": AI_SPEECH},
+        {"kind": "chat", "at": now(), "text": "我是虚拟主播"},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["alerts"] == []
+    assert not Alert.objects.filter(session=labelled).exists()
+
+
+def test_a_batch_with_an_ai_presenter_sent_again_replays_its_alert(world, session):
+    batch = {"kind": "transcript", "at": now(), "text": AI_SPEECH}
+    first = send(world, session, batch).json()
+    again = send(world, session, batch).json()
+    assert again["replayed"] is True
+    assert [a["id"] for a in again["alerts"]] == [a["id"] for a in first["alerts"]]
+    assert ai_alerts(session).count() == 1
 
 
 def test_a_lure_to_wechat_raises_an_alert_with_the_original_excerpt(world, session):

@@ -402,12 +402,17 @@ def alert_decide(*, alert, status: str, note: str, actor: Actor):
     note = note.strip()
     if status == AlertStatus.DISMISSED and not note:
         raise ValidationError({"note": _("Say why this alert is a false alarm.")})
-    updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
-        status=status, note=note, decided_by=actor.user, decided_at=timezone.now()
-    )
-    if updated != 1:
-        raise Conflict(_("This alert has already been decided."))
-    alert.refresh_from_db()
+    with transaction.atomic():
+        updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+            status=status, note=note, decided_by=actor.user, decided_at=timezone.now()
+        )
+        if updated != 1:
+            raise Conflict(_("This alert has already been decided."))
+        alert.refresh_from_db()
+        # A confirmed alert weighs more in the room's risk than an open one, a dismissed one not
+        # at all: the patrol queue follows the decision at once.
+        room_id = LiveSession.objects.values_list("room_id", flat=True).get(pk=alert.session_id)
+        rooms_regrade(room_ids=[room_id])
     return alert
 
 

@@ -258,6 +258,24 @@ def test_alerts_and_restrictions_weigh_in_the_room_s_grade_at_once(world):
     assert world.room.risk_score > with_alerts
 
 
+def test_deciding_an_alert_regrades_its_room_at_once(world):
+    def score():
+        world.room.refresh_from_db()
+        return world.room.risk_score
+
+    session = on_air(world)
+    confirmed, dismissed = alert(session), alert(session)
+    services.rooms_regrade(room_ids=[world.room.pk])
+    two_open = score()
+    services.alert_decide(alert=confirmed, status=AlertStatus.CONFIRMED, note="", actor=TEST_ACTOR)
+    one_confirmed = score()
+    assert one_confirmed > two_open  # a confirmed alert weighs more than an open one
+    services.alert_decide(
+        alert=dismissed, status=AlertStatus.DISMISSED, note="误报", actor=TEST_ACTOR
+    )
+    assert score() < one_confirmed  # a dismissed one not at all
+
+
 def test_the_inspection_window_is_configurable(world, client, settings):
     settings.PATROL_HIGH_RISK_MINUTES = 120
     session = on_air(world)

@@ -22,15 +22,12 @@ from liverooms.monitoring.engine import (
 )
 from liverooms.monitoring.normalize import Normalized, PinyinView, normalize, pinyin_view
 from liverooms.monitoring.rulepack import (
-    AI_PRESENTER_RULE,
     RULEPACK,
     RULEPACK_VERSION,
-    ai_label_alert,
     rules,
 )
 
 __all__ = [
-    "AI_PRESENTER_RULE",
     "RULEPACK",
     "RULEPACK_VERSION",
     "RULE_KINDS",
@@ -44,7 +41,6 @@ __all__ = [
     "RuleError",
     "RuleSetStats",
     "Signal",
-    "ai_label_alert",
     "normalize",
     "pinyin_view",
     "rules",

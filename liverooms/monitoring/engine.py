@@ -53,7 +53,8 @@ Matching semantics (what the admin's rule form must explain)
   declares, not only what is said: their keywords and pattern match like a keyword rule's, but
   in a session labelled AI-generated (``evaluate(..., ai_labelled=True)``) they raise nothing.
   ``我是AI数字人主播`` is a violation only where the stream does not carry the label. A session
-  rule without terms raises nothing from text; ``rulepack.ai_label_alert`` checks the flags.
+  rule without terms raises nothing from text. (A presenter registered as AI never goes on air
+  unlabelled: the go-live gate refuses it.)
 
 De-duplication: hits of one rule in one segment whose spans overlap become one alert spanning
 their union (``加微信号`` is one alert, not three). Separate spans stay separate alerts; folding

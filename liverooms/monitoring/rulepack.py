@@ -73,17 +73,14 @@ Decisions a reviewer may question, and why
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from liverooms.monitoring.engine import AlertDraft, Rule
+from liverooms.monitoring.engine import Rule
 
 __all__ = [
-    "AI_PRESENTER_RULE",
     "NEGATIONS",
     "RULEPACK",
     "RULEPACK_VERSION",
-    "ai_label_alert",
     "rules",
 ]
 
@@ -363,47 +360,7 @@ RULEPACK: list[dict[str, Any]] = [
 ]
 # fmt: on
 
-AI_PRESENTER_RULE = next(
-    Rule.from_mapping(entry)
-    for entry in RULEPACK
-    if entry["code"] == "lcm37_ai_presenter_unlabelled"
-)
-
-# The evidence text of an AI-label alert: there is no utterance to quote.
-_AI_EVIDENCE = "直播间使用人工智能生成的主播，本场未标注“人工智能生成”。"
-
 
 def rules() -> list[Rule]:
     """The pack as validated ``Rule`` objects."""
     return [Rule.from_mapping(entry) for entry in RULEPACK]
-
-
-def ai_label_alert(
-    session_ai_flag: bool, anchors_are_ai: bool, *, at: datetime | None = None
-) -> AlertDraft | None:
-    """LCM Art. 37: an AI-generated presenter must be labelled continuously. ``session_ai_flag``
-    is the session's declared label (``LiveSession.ai_generated``); ``anchors_are_ai`` is true
-    when any anchor on air is an AI presenter (``SessionAnchor.is_ai_presenter``). Labelling a
-    session that turns out to be human is not a violation. ``at``: the stream time to record,
-    usually the session start. (The go-live gate refuses a registered AI presenter in an
-    unlabelled session; one that is not registered as such is caught by what it says, through
-    the rule's keywords.)"""
-    if not anchors_are_ai or session_ai_flag:
-        return None
-    rule = AI_PRESENTER_RULE
-    return AlertDraft(
-        rule_code=rule.code,
-        rule_version=rule.version,
-        severity=rule.severity,
-        category=rule.category,
-        legal_basis=rule.legal_basis,
-        signal_kind="session",
-        signal_index=0,
-        at=at,
-        start=0,
-        end=0,
-        excerpt=_AI_EVIDENCE,
-        matched="",
-        term="ai_generated=False",
-        finding="ai_unlabelled",
-    )

@@ -22,7 +22,6 @@ from liverooms.monitoring import (
     Rule,
     RuleError,
     Signal,
-    ai_label_alert,
     normalize,
     pinyin_view,
     rules,
@@ -735,20 +734,6 @@ def test_contact_details_are_not_looked_for_in_listing_titles():
 
 
 # --- AI presenters -------------------------------------------------------------------------
-
-
-def test_unlabelled_ai_presenter_alerts():
-    draft = ai_label_alert(False, True, at=AT)
-    assert isinstance(draft, AlertDraft)
-    assert draft.rule_code == "lcm37_ai_presenter_unlabelled"
-    assert draft.legal_basis == "LCM Art. 37"
-    assert draft.finding == "ai_unlabelled"
-    assert draft.at == AT
-
-
-@pytest.mark.parametrize(("labelled", "ai"), [(True, True), (False, False), (True, False)])
-def test_labelled_or_human_sessions_do_not_alert(labelled, ai):
-    assert ai_label_alert(labelled, ai) is None
 
 
 AI_PRESENTER = "lcm37_ai_presenter_unlabelled"

@@ -72,6 +72,9 @@ def measure_rejected(measure: Measure, reason: str) -> None:
     """A rejected proposal takes nothing back by itself: the violation was confirmed, only its
     sanction was refused. But if it was all that stood after another measure's reversal, the
     violation's points go now, as that reversal would have taken them with nothing standing."""
+    # Locked before the reversal is looked for: a reversal of another measure committing
+    # meanwhile is then seen here, or (locking first) sees this rejection.
+    _lock_violation(measure)
     reversed_before = Measure.objects.filter(
         violation_id=measure.violation_id, status=MeasureStatus.REVERSED
     ).exists()
@@ -79,12 +82,16 @@ def measure_rejected(measure: Measure, reason: str) -> None:
         _violation_reversed_unless_standing(measure, reason)
 
 
+def _lock_violation(measure: Measure) -> None:
+    """A rejection and a reversal of two measures of one violation, at once, would each see the
+    other still standing: the violation's row (measure_propose's lock too) puts them in turn."""
+    Violation.objects.select_for_update().filter(pk=measure.violation_id).first()
+
+
 def _violation_reversed_unless_standing(measure: Measure, reason: str) -> None:
     """Take the violation's points back unless another of its measures stands (`measure`
     itself is going). `scoring.reverse` undoes an event once, however often this runs."""
-    # A rejection and a reversal of two measures of one violation, at once, would each see the
-    # other still standing: the violation's row (measure_propose's lock too) puts them in turn.
-    Violation.objects.select_for_update().filter(pk=measure.violation_id).first()
+    _lock_violation(measure)
     standing = (
         Measure.objects.filter(violation_id=measure.violation_id)
         .filter(Q(status__in=STANDING) | Q(executed_at__isnull=False))

@@ -775,18 +775,36 @@ def rule_validate(rule) -> None:
 
 @transaction.atomic
 def rule_publish(*, rule, actor: Actor):
-    """Put a draft in force; the version it replaces is retired in the same transaction."""
+    """Put a draft in force; the version it replaces is retired in the same transaction.
+
+    A draft older than the version in force is not published: it was started from a version
+    that has since been replaced (by another lead, or by a rule pack the platform shipped), and
+    publishing it would silently undo that version's changes."""
     from liverooms.models import MonitoringRule, RuleStatus
 
     rule_validate(rule)
-    MonitoringRule.objects.filter(code=rule.code, status=RuleStatus.PUBLISHED).update(
-        status=RuleStatus.RETIRED
-    )
-    updated = MonitoringRule.objects.filter(pk=rule.pk, status=RuleStatus.DRAFT).update(
-        status=RuleStatus.PUBLISHED, published_at=timezone.now(), published_by=actor.label
-    )
-    if updated != 1:
-        raise Conflict(_("Only a draft can be published."))
+    with transaction.atomic():
+        current = (
+            MonitoringRule.objects.select_for_update()
+            .filter(code=rule.code, status=RuleStatus.PUBLISHED)
+            .first()
+        )
+        if current is not None and current.version > rule.version:
+            raise Conflict(
+                _(
+                    "Version %(current)d of this rule is in force, newer than this draft "
+                    "(version %(draft)d). Start a new draft from the version in force."
+                )
+                % {"current": current.version, "draft": rule.version}
+            )
+        MonitoringRule.objects.filter(code=rule.code, status=RuleStatus.PUBLISHED).update(
+            status=RuleStatus.RETIRED
+        )
+        updated = MonitoringRule.objects.filter(pk=rule.pk, status=RuleStatus.DRAFT).update(
+            status=RuleStatus.PUBLISHED, published_at=timezone.now(), published_by=actor.label
+        )
+        if updated != 1:
+            raise Conflict(_("Only a draft can be published."))
     rule.refresh_from_db()
     return rule
 

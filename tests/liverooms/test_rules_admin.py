@@ -42,6 +42,20 @@ def test_publishing_a_new_version_retires_the_old_one():
         services.rule_publish(rule=second, actor=TEST_ACTOR)
 
 
+def test_a_draft_older_than_the_version_in_force_is_not_published():
+    """A lead's draft of version 2 while a rule pack published version 3: publishing the draft
+    would put back what version 3 changed."""
+    first = draft()
+    services.rule_publish(rule=first, actor=TEST_ACTOR)
+    stale = services.rule_new_version(rule=first, actor=TEST_ACTOR)
+    shipped = draft(version=3, keywords=["抽奖送盲盒", "盲盒抽奖"])
+    services.rule_publish(rule=shipped, actor=TEST_ACTOR)
+    with pytest.raises(Conflict):
+        services.rule_publish(rule=stale, actor=TEST_ACTOR)
+    statuses = dict(MonitoringRule.objects.filter(code=first.code).values_list("version", "status"))
+    assert statuses == {1: RuleStatus.RETIRED, 2: RuleStatus.DRAFT, 3: RuleStatus.PUBLISHED}
+
+
 def test_a_rule_the_engine_cannot_evaluate_is_refused():
     broken = draft(kind="pattern", keywords=[], pattern="(unclosed")
     with pytest.raises(ValidationError):

@@ -521,58 +521,78 @@ def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> in
     graded = 0
     last = 0
     while True:
-        chunk = list(
-            rooms.filter(pk__gt=last).annotate(
-                restrictions_365=Coalesce(Subquery(restrictions[:1]), 0),
-                confirmed_30=Coalesce(Subquery(alerts.values("confirmed")[:1]), 0),
-                open_30=Coalesce(Subquery(alerts.values("open")[:1]), 0),
-            )[:batch]
-        )
-        if not chunk:
-            return graded
-        extra: dict[int, list[tuple[int, str]]] = {}
-        for factor in _risk_factors:
-            for room_id, value in factor([r.pk for r in chunk]).items():
-                extra.setdefault(room_id, []).append(value)
-        for room in chunk:
-            reasons = []
-            score = 0
-            for points, why in [
-                (
-                    30
-                    if room.followers >= 1_000_000
-                    else 20
-                    if room.followers >= 100_000
-                    else 10
-                    if room.followers >= 10_000
-                    else 0,
-                    "followers",
-                ),
-                (
-                    20
-                    if room.monthly_sales_fen >= 1_000_000_00
-                    else 10
-                    if room.monthly_sales_fen >= 100_000_00
-                    else 0,
-                    "sales",
-                ),
-                (20 if room.category in HIGH_RISK_CATEGORIES else 0, "category"),
-                (min(30, 10 * room.restrictions_365), "compliance_record"),
-                (min(30, 5 * room.confirmed_30 + 2 * room.open_30), "alerts"),
-                *extra.get(room.pk, []),
-            ]:
-                if points:
-                    score += points
-                    reasons.append({"factor": why, "points": points})
-            room.risk_score = min(score, 100)
-            room.risk_grade = _grade(score)
-            room.risk_reasons = reasons
-            room.risk_graded_at = now
-        LiveRoom.objects.bulk_update(
-            chunk, ["risk_score", "risk_grade", "risk_reasons", "risk_graded_at"]
-        )
-        graded += len(chunk)
-        last = chunk[-1].pk
+        with transaction.atomic():
+            # The rooms' rows are locked first, and their record read in a statement of its
+            # own once the locks are held: two regrades of a room at once (an alert decided
+            # while a batch raises others) take turns, and the second reads what the first
+            # committed instead of writing a grade from before it. (A statement that waited for
+            # a lock still reads other tables as they were when it began.) FOR NO KEY UPDATE, as
+            # the grade's UPDATE itself takes: a session going live in the room (its foreign key
+            # takes KEY SHARE on the room) does not wait for a regrade.
+            ids = list(
+                rooms.filter(pk__gt=last)
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                return graded
+            chunk = list(
+                LiveRoom.objects.filter(pk__in=ids)
+                .order_by("pk")
+                .annotate(
+                    restrictions_365=Coalesce(Subquery(restrictions[:1]), 0),
+                    confirmed_30=Coalesce(Subquery(alerts.values("confirmed")[:1]), 0),
+                    open_30=Coalesce(Subquery(alerts.values("open")[:1]), 0),
+                )
+            )
+            graded += _grade_chunk(chunk, now)
+        last = ids[-1]
+
+
+def _grade_chunk(chunk: list, now) -> int:
+    """Score and grade rooms read with their record; one bulk update."""
+    extra: dict[int, list[tuple[int, str]]] = {}
+    for factor in _risk_factors:
+        for room_id, value in factor([r.pk for r in chunk]).items():
+            extra.setdefault(room_id, []).append(value)
+    for room in chunk:
+        reasons = []
+        score = 0
+        for points, why in [
+            (
+                30
+                if room.followers >= 1_000_000
+                else 20
+                if room.followers >= 100_000
+                else 10
+                if room.followers >= 10_000
+                else 0,
+                "followers",
+            ),
+            (
+                20
+                if room.monthly_sales_fen >= 1_000_000_00
+                else 10
+                if room.monthly_sales_fen >= 100_000_00
+                else 0,
+                "sales",
+            ),
+            (20 if room.category in HIGH_RISK_CATEGORIES else 0, "category"),
+            (min(30, 10 * room.restrictions_365), "compliance_record"),
+            (min(30, 5 * room.confirmed_30 + 2 * room.open_30), "alerts"),
+            *extra.get(room.pk, []),
+        ]:
+            if points:
+                score += points
+                reasons.append({"factor": why, "points": points})
+        room.risk_score = min(score, 100)
+        room.risk_grade = _grade(score)
+        room.risk_reasons = reasons
+        room.risk_graded_at = now
+    LiveRoom.objects.bulk_update(
+        chunk, ["risk_score", "risk_grade", "risk_reasons", "risk_graded_at"]
+    )
+    return len(chunk)
 
 
 # --- background monitoring -----------------------------------------------------------------------

@@ -245,7 +245,7 @@ def test_training_counts_for_the_anchor(world):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rejection_racing_the_reversal_it_follows_still_takes_the_violation_back(world):
     """The reversal of the warning holds the violation's lock and has seen the deduction still
     standing; the deduction's rejection, at that moment, must wait for it and then see the

@@ -492,7 +492,7 @@ def test_the_coverage_report_takes_as_many_queries_for_many_sessions_as_for_one(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_regrades_of_a_room_at_once_leave_the_grade_a_regrade_gives_now(world):
     """An alert dismissed (its room regraded, not yet committed) while a batch raises another
     in the same room: the batch's regrade waits for the room and reads the dismissal. Read in the

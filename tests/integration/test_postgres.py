@@ -208,12 +208,25 @@ def test_one_batch_of_signals_sent_twice_at_once_raises_its_alerts_once(settings
     from django.utils import timezone
 
     from liverooms import services as liverooms
-    from liverooms.models import Alert, SignalBatch
+    from liverooms.models import Alert, MonitoringRule, RuleStatus, SignalBatch
     from tests.fuzz.world import build_world
 
     settings.MEDIA_ROOT = tmp_path
+    # The shipped rule pack is migrated data, which the module's earlier transactional tests
+    # flush: a rule of its own.
+    MonitoringRule.objects.create(
+        code="lure_test",
+        category="offline_transaction",
+        severity="high",
+        kind="keyword",
+        keywords=["加微信"],
+        signal_kinds=["chat"],
+        legal_basis="2021 Measures Art. 18",
+        status=RuleStatus.PUBLISHED,
+        published_at=timezone.now(),
+    )
     world = build_world()
-    batch = [{"kind": "chat", "at": timezone.now(), "text": "家人们加 薇✨信 私聊，单独转账价"}]
+    batch = [{"kind": "chat", "at": timezone.now(), "text": "家人们加微信私聊，单独转账价"}]
 
     def send():
         return liverooms.signals_ingest(session=world.session, signals=batch, actor=TEST_ACTOR)

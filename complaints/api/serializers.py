@@ -6,7 +6,6 @@ be named, the contact a complaint needs, the image cap) stay in complaints.servi
 
 from datetime import timedelta
 
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -27,31 +26,12 @@ from complaints.models import (
 )
 from complaints.notifications import tracking_url
 from complaints.services.contacts import fold_width
+from config.api.fields import AwareDateTimeField
 from liverooms.models import LiveSession
 
 # Longer than any stream; a larger offset is a unit mistake (milliseconds sent as seconds).
 MAX_STREAM_OFFSET_SECONDS = 7 * 24 * 3600
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 time that carries its UTC offset. The clocks count from the day in China
-    the time falls on, and a time without an offset could be any of two days."""
-
-    default_error_messages = {
-        "naive": _("Give the time with its UTC offset, e.g. 2025-09-29T10:15:00+08:00."),
-    }
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                # Well formed but no real time (12:99): the parent's "invalid" says so.
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 class FoldedCharField(serializers.CharField):

@@ -2,6 +2,8 @@
 to, and text and dates taken only as the schema describes them."""
 
 from django.db import models
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.utils import html
 
@@ -56,3 +58,25 @@ class StrictModelSerializer(serializers.ModelSerializer):
         models.TextField: StrictCharField,
         models.DateField: StrictDateField,
     }
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that carries its UTC offset: a complaint's clocks count from the day in
+    China the time falls on, a stream's signals are ordered by it, and a time without an offset
+    could be any of two days (and a naive time at the edge of the calendar, 0001-01-01T00:00,
+    cannot even be placed in UTC: REST framework's own check raised an OverflowError, a 500)."""
+
+    default_error_messages = {
+        "naive": _("Give the time with its UTC offset, e.g. 2025-09-29T10:15:00+08:00."),
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                # Well formed but no real time (12:99): the parent's "invalid" says so.
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        return super().to_internal_value(value)

@@ -2,7 +2,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import Party, PartyKind
-from config.api.fields import IdField, StrictCharField, StrictModelSerializer, bound_party_id
+from config.api.fields import (
+    AwareDateTimeField,
+    IdField,
+    StrictCharField,
+    StrictModelSerializer,
+    bound_party_id,
+)
 from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
 from merchants.models import Category
 
@@ -154,7 +160,8 @@ MAX_PRICE_FEN = 10_000_000_000
 
 class SignalIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["transcript", "chat", "listing"])
-    at = serializers.DateTimeField()
+    # With its UTC offset: signals are ordered by it.
+    at = AwareDateTimeField()
     text = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     price_fen = serializers.IntegerField(

@@ -282,6 +282,26 @@ def test_signals_out_of_order_in_the_future_or_before_the_stream_are_a_400(world
     assert send(world, session, {"kind": "chat", "at": near, "text": "你好"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-11-23T20:15:00",  # no offset: which day in China?
+        "0001-01-01T00:00:00",  # naive at the calendar's edge (an OverflowError, a 500)
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "2026-11-23T25:00:00+08:00",
+        "tomorrow",
+        "",
+        1764500000,
+    ],
+)
+def test_a_stream_time_without_its_offset_or_out_of_the_calendar_is_a_400(world, session, at):
+    response = send(world, session, {"kind": "chat", "at": at, "text": "你好"})
+    assert response.status_code == 400, response.content
+    assert "at" in str(response.json())
+    assert stored(session) == (0, 0)
+
+
 @pytest.mark.parametrize("price", [-1, 12.5, "12.5", "abc", True, 10**11, 2**63, None])
 def test_malformed_listing_prices_are_a_400(world, session, price):
     signal = {"kind": "listing", "at": now(), "title": "真丝围巾", "price_fen": price}

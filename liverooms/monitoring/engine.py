@@ -598,8 +598,18 @@ def _edges_ok(norm: Normalized, start: int, end: int) -> bool:
 
 def _mixes_scripts(hit: str) -> bool:
     """A normalised hit with Latin letters and other script in it: ``zui佳``, not ``zuijia``
-    (all Latin: a name as often as a word) nor ``醉驾`` (all Han: a homophone)."""
-    return not hit.isascii() and _LATIN.search(hit) is not None
+    (all Latin: a name as often as a word) nor ``醉驾`` (all Han: a homophone). Latin letters
+    that spell an English word Chinese speech uses every day are that word, not pinyin:
+    ``防AI诈骗`` is about AI, not 防癌; ``MI`` and ``QI`` (a phone brand, a charging standard)
+    are not 迷 or 气."""
+    if hit.isascii():
+        return False
+    latin = "".join(_LATIN.findall(hit))
+    return bool(latin) and latin not in _ENGLISH_WORDS
+
+
+# Latin words that are also whole pinyin syllables, common in ordinary Chinese shopping speech.
+_ENGLISH_WORDS = frozenset({"ai", "mi", "qi"})
 
 
 def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:

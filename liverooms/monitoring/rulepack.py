@@ -177,10 +177,13 @@ RULEPACK: list[dict[str, Any]] = [
         "match_pinyin": True,
         # Paying by scanning a code in the room, in the word orders anchors use: 扫 (一下) (我的 /
         # 这个 / 下面的 ...) (二维码 / 收款码 / 码) (给我 / 直接) 付款 / 支付 / 转账 / 转 ...
-        # A pay word must follow the code at once: 扫码关注 (follow the room) pays nobody.
+        # A pay word must follow the code at once: 扫码关注 (follow the room) pays nobody, and
+        # a bare 转 only after 给我 or 直接 (扫码转盘抽奖 spins a lucky wheel, 扫码转到首页
+        # opens a page).
         "pattern": r"扫(?:一扫|一下)?(?:我|我的|我这个|这个|这张|这|下面的?|下方的?|上面的?"
         r"|屏幕上?的?|图片?上?的?)?(?:二维码|收款码|付款码|支付码|码)(?:给我|直接)?"
-        r"(?:付款|支付|转账|付钱|转钱|打钱|打款|转给我|付给我|转(?!发))",
+        r"(?:付款|支付|转账|付钱|转钱|打钱|打款|转给我|付给我|转我|(?<=给我)转(?!发)"
+        r"|(?<=直接)转(?!发))",
         "exclude": [*NEGATIONS, *_RISK_AFTER],
         "signal_kinds": _ALL,
         "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020); "
@@ -344,9 +347,12 @@ RULEPACK: list[dict[str, Any]] = [
         "match_pinyin": False,
         "pattern": "",
         "exclude": [
-            # A human anchor saying what they are not, a viewer asking.
+            # A human anchor saying what they are not, talk about such presenters, a viewer
+            # asking or guessing.
             *NEGATIONS, *_RISK_AFTER, "不是*", "并不是*", "不是一个*", "是不是*", "*吗", "*么",
-            "像*", "不像*",
+            "*吧", "像*", "不像*", "那种*", "那些*", "*太多", "*越来越多",
+            # 我是数字人民币推广大使: the digital yuan.
+            "*民币",
             # Goods: software and courses for making such presenters, photo apps.
             "*软件", "*系统", "*工具", "*课程", "*教程", "*技术", "*平台", "*照片", "*图片",
             "*头像",

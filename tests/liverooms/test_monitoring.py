@@ -275,6 +275,8 @@ LURE = "offline_transaction_lure"
         "扫 我 二 维 码 付 款",  # spaced
         "掃這個碼付款",  # traditional
         "扫码fu款",  # partly in pinyin (the keyword 扫码付款, by sound)
+        "扫码转给我，马上发货",
+        "扫码直接转，不用下单",
     ],
 )
 def test_paying_by_scanning_a_code_shown_in_the_room_alerts(text):
@@ -287,6 +289,10 @@ def test_paying_by_scanning_a_code_shown_in_the_room_alerts(text):
         "扫码关注直播间，开播有提醒",  # following the room pays nobody
         "扫码领取平台优惠券",
         "扫码转发给朋友一起看",
+        "扫码转盘抽奖，人人有份",  # a lucky wheel
+        "扫码转到店铺首页",
+        "扫码转换成会员积分",
+        "扫一扫码转入会员中心",
         "小心骗子冒充客服让你扫码",
         "不要扫码付款，下单请走平台",  # a warning
         "扫码付款有风险，一定在平台下单",
@@ -386,6 +392,12 @@ def test_absolute_terms_written_partly_in_pinyin_alert(text, span):
         "穿S码的宝宝看这里",
         "型号是DVX200，和上一代一样",
         "加入会员享受TV会员折扣",
+        # English words that are also pinyin syllables: AI is not 癌, MI not 迷, QI not 气.
+        "教大家防AI诈骗",
+        "这个软件能防AI换脸",
+        "抗AI检测的作业神器",
+        "小MI药盒，分格装药",
+        "QI枪式无线充电",
     ],
 )
 def test_homophones_in_han_and_words_in_latin_letters_do_not_alert(text):
@@ -793,6 +805,10 @@ def test_the_same_words_in_a_session_labelled_ai_generated_raise_nothing(text):
         "这个App可以AI合成照片",
         "我是AI工程师出身，后来做了主播",
         "大家都爱主播，点点关注",  # 爱主播 sounds like "AI主播"; the rule does not match by sound
+        "我是数字人民币推广大使",  # the digital yuan
+        "我们不是那种AI主播带货，都是真人",
+        "现在AI主播太多了",
+        "这个主播是AI主播吧",  # a viewer guessing
     ],
 )
 def test_ordinary_talk_about_ai_does_not_raise_the_ai_rule(text):

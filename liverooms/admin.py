@@ -258,7 +258,8 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         # room's as stored. The first inspection comes in the same query, not one per row.
         high = (
             LiveSession.objects.filter(room__risk_grade=RiskGrade.HIGH, started_at__lt=now)
-            .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))
+            # Each side read from an index of its own: the sessions on air, those ended since.
+            .filter(Q(status=SessionStatus.LIVE) | Q(ended_at__gte=since))
             .select_related("room")
             .annotate(
                 first_inspection=Subquery(

@@ -98,6 +98,13 @@ class LiveSession(models.Model):
             models.Index(
                 fields=["started_at"], condition=Q(status="live"), name="session_on_air_idx"
             ),
+            # The coverage report: sessions that ended during the shift. Partial, so a session
+            # going live (no end yet) writes nothing to it.
+            models.Index(
+                fields=["ended_at"],
+                condition=Q(ended_at__isnull=False),
+                name="session_ended_idx",
+            ),
         ]
 
     def __str__(self) -> str:

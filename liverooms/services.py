@@ -654,7 +654,7 @@ def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -
             ],
             ai_labelled=session.ai_generated,
         )
-        drafts = _session_findings_once(session, drafts, rules.rows)
+        drafts = _session_findings_once(session, _first_per_signal(drafts), rules.rows)
         times = [item["at"] for item in signals]
         batch = SignalBatch.objects.create(
             session=session,
@@ -682,6 +682,20 @@ def signals_ingest(*, session: LiveSession, signals: list[dict], actor: Actor) -
             # Recent alerts weigh in the room's risk: the patrol queue sees them at once.
             rooms_regrade(room_ids=[session.room_id])
     return SignalsReceived(alerts=alerts)
+
+
+def _first_per_signal(drafts: list) -> list:
+    """One alert per rule per signal, its first finding: a chat message that repeats 加微信 a
+    hundred times is one thing for a reviewer to look at, not a hundred (a viewer could
+    otherwise raise thousands of alerts with one batch)."""
+    seen: set[tuple[int, str]] = set()
+    kept = []
+    for draft in drafts:
+        key = (draft.signal_index, draft.rule_code)
+        if key not in seen:
+            seen.add(key)
+            kept.append(draft)
+    return kept
 
 
 def _session_findings_once(session: LiveSession, drafts: list, rows: dict) -> list:

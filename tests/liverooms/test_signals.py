@@ -318,6 +318,16 @@ def test_an_oversized_batch_is_a_400(world, session):
     assert stored(session) == (0, 0)
 
 
+def test_a_message_repeating_a_lure_raises_one_alert_per_rule(world, session):
+    spam = "加微信 " * 500  # 3,500 characters of one word
+    response = send(world, session, {"kind": "chat", "at": now(), "text": spam})
+    assert response.status_code == 200, response.content
+    rules = [a["rule"] for a in response.json()["alerts"]]
+    assert rules and len(rules) == len(set(rules))
+    (first,) = [a for a in response.json()["alerts"] if a["rule"] == "offline_transaction_lure"]
+    assert first["start"] == 0  # the first finding is the one kept
+
+
 def test_alerts_are_listed_with_filters(world, session):
     send(
         world, session, {"kind": "transcript", "at": now(), "text": "国家级最好的面膜，加微信下单"}

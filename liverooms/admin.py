@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
+from accounts.admin_forms import add_service_errors
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
 from config.api.lookups import storable_id
@@ -357,17 +358,6 @@ class AlertDecideForm(forms.Form):
     )
 
 
-def _service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form fields it names (the rest on the form)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            for text in errors:
-                form.add_error(name if name in form.fields else None, text)
-    else:
-        for text in exc.messages:
-            form.add_error(None, text)
-
-
 @admin.register(Alert)
 class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -444,7 +434,7 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     request, queryset, AlertStatus.DISMISSED, note=form.cleaned_data["note"]
                 )
             except ValidationError as exc:
-                _service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 return None
         return self._decide_page(
@@ -505,7 +495,7 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     actor=Actor.for_user(request.user),
                 )
             except ValidationError as exc:
-                _service_errors(form, exc)
+                add_service_errors(form, exc)
             except Conflict as exc:
                 self.message_user(request, str(exc.message), messages.ERROR)
                 return HttpResponseRedirect(change_url)

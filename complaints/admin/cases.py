@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
 from accounts.admin import parties_matching
+from accounts.admin_forms import add_service_errors
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
@@ -36,7 +37,6 @@ from complaints.admin.common import (
     HANDLE,
     TRACKING_CODE,
     ReadOnlyInline,
-    add_service_errors,
     handlers,
     yuan,
 )

@@ -11,7 +11,6 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -37,18 +36,6 @@ def handlers():
 
 def yuan(fen: int | None) -> str:
     return "—" if fen is None else f"¥{Decimal(fen) / 100:,.2f}"
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError, renames: dict[str, str]) -> None:
-    """Put a service's ValidationError on the form fields it names (the rest on the form)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            target = renames.get(name, name)
-            for text in errors:
-                form.add_error(target if target in form.fields else None, text)
-    else:
-        for text in exc.messages:
-            form.add_error(None, text)
 
 
 # --- Case page: read-only inlines ---------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -94,19 +93,6 @@ class PartyIdFilter(NumberFilter):
     title = _("party id")
     parameter_name = "party"
     field_name = "party_id"
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError, renames=None) -> None:
-    """Put a service's ValidationError on the form fields it names (the rest on the form)."""
-    renames = renames or {}
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            target = renames.get(name, name)
-            for text in errors:
-                form.add_error(target if target in form.fields else None, text)
-    else:
-        for text in exc.messages:
-            form.add_error(None, text)
 
 
 def admin_link(obj, label=None) -> str:

@@ -22,10 +22,11 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
+from accounts.admin_forms import add_service_errors
 from config.api.lookups import storable_id
 from config.errors import Conflict
 from credit import rulesets
-from credit.admin.common import add_service_errors, form_page
+from credit.admin.common import form_page
 from credit.models import RuleSet
 from credit.rules import parse
 from credit.scoring import rule_set_in_force

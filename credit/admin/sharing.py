@@ -15,10 +15,11 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
+from accounts.admin_forms import add_service_errors
 from accounts.admin_site import Queue
 from config.errors import Conflict
 from credit import sharing
-from credit.admin.common import ReadOnlyAdmin, add_service_errors, admin_link, form_page, party_link
+from credit.admin.common import ReadOnlyAdmin, admin_link, form_page, party_link
 from credit.models import Dispute, FeedEntry, Peer, PeerRecord
 
 

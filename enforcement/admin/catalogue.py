@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
-from complaints.admin.common import add_service_errors
+from accounts.admin_forms import add_service_errors
 from config.errors import Conflict
 from enforcement import services
 from enforcement.admin.common import EmptyForm, ObjectAction, ObjectActionsMixin

@@ -16,10 +16,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
+from accounts.admin_forms import add_service_errors
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Party
-from complaints.admin.common import add_service_errors
 from config.api.lookups import storable_id
 from config.errors import Conflict
 from enforcement import services

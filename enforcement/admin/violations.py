@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
+from accounts.admin_forms import add_service_errors
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from accounts.models import Party, PartyKind
-from complaints.admin.common import add_service_errors
 from config.errors import Conflict
 from enforcement import services
 from enforcement.admin.common import (

@@ -1,7 +1,10 @@
-"""What every app's admin forms share: a service's refusal shown on the fields it names."""
+"""What every app's admin forms share: a service's refusal shown on the fields it names, and the
+page that asks for a reason before an action."""
 
 from django import forms
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 
 
 def add_service_errors(
@@ -19,3 +22,35 @@ def add_service_errors(
     else:
         for text in exc.messages:
             form.add_error(None, text)
+
+
+def reason_page(
+    model_admin,
+    request,
+    *,
+    objects,
+    form,
+    title,
+    intro,
+    button,
+    action="",
+    back_url="",
+    template="admin/reason_form.html",
+):
+    """The page that asks for a reason (or a decision and its note) before an action: for one
+    object (posts to itself; `back_url` is its page) or for a selection on the change list
+    (posts `action` back). `template` may extend admin/reason_form.html to show the objects
+    its own way."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "button": button,
+        "objects": objects,
+        "form": form,
+        "action_name": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "back_url": back_url,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, template, context)

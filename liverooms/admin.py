@@ -6,7 +6,6 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -21,7 +20,7 @@ from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
-from accounts.admin_forms import add_service_errors
+from accounts.admin_forms import add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
 from config.api.lookups import storable_id
@@ -332,6 +331,10 @@ class RuleCategoryFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The reason page (accounts.admin_forms.reason_page), showing the alerts with their excerpts.
+DECIDE_TEMPLATE = "admin/liverooms/alert/decide.html"
+
+
 class DismissForm(forms.Form):
     # Not required here: the service says why an empty reason is refused, in one place.
     note = forms.CharField(
@@ -437,10 +440,12 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 add_service_errors(form, exc)
             else:
                 return None
-        return self._decide_page(
+        return reason_page(
+            self,
             request,
+            template=DECIDE_TEMPLATE,
             form=form,
-            alerts=alerts,
+            objects=alerts,
             title=_("Dismiss alerts"),
             intro=_(
                 "Each selected open alert is dismissed with this reason, recorded with your "
@@ -449,23 +454,6 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             button=_("Dismiss"),
             action="dismiss",
         )
-
-    def _decide_page(self, request, *, form, alerts, title, intro, button, action="", back=""):
-        """The page that asks for the decision's note: for one alert (posts to itself) or for a
-        selection on the change list (posts the action back)."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "button": button,
-            "alerts": alerts,
-            "form": form,
-            "action_name": action,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "back_url": back,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/liverooms/alert/decide.html", context)
 
     def get_urls(self):
         return [
@@ -506,17 +494,19 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)
-        return self._decide_page(
+        return reason_page(
+            self,
             request,
+            template=DECIDE_TEMPLATE,
             form=form,
-            alerts=[alert],
+            objects=[alert],
             title=_("Decide the alert: %(alert)s") % {"alert": alert},
             intro=_(
                 "Confirmed, the alert is kept as evidence; dismissed, it is a false alarm and "
                 "counts against its rule's precision. Either way your name is recorded."
             ),
             button=_("Record the decision"),
-            back=change_url,
+            back_url=change_url,
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

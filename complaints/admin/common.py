@@ -8,11 +8,9 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Q
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 HANDLE = "complaints.change_case"
@@ -61,20 +59,3 @@ class ReasonForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
     )
-
-
-def reason_page(model_admin, request, *, objects, form, title, intro, button, action=""):
-    """The page that asks for a reason before hiding or clearing: for one object (posts to
-    itself) or for a selection on the change list (posts the action back)."""
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "intro": intro,
-        "button": button,
-        "objects": objects,
-        "form": form,
-        "action_name": action,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "opts": model_admin.model._meta,
-    }
-    return TemplateResponse(request, "admin/complaints/reason_form.html", context)

@@ -16,11 +16,11 @@ from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import parties_matching
-from accounts.admin_forms import add_service_errors
+from accounts.admin_forms import add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.models import PartyKind
 from complaints import services
-from complaints.admin.common import ReasonForm, reason_page
+from complaints.admin.common import ReasonForm
 from complaints.models import (
     Evaluation,
 )

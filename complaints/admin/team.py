@@ -12,11 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.actors import Actor
-from accounts.admin_forms import add_service_errors
+from accounts.admin_forms import add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
-from complaints.admin.common import ReasonForm, handlers, reason_page
+from complaints.admin.common import ReasonForm, handlers
 from complaints.models import (
     ReplyTemplate,
     ReporterReputation,

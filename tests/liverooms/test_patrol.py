@@ -323,7 +323,7 @@ def test_a_reviewer_dismisses_the_selected_alerts_with_one_reason(world, client)
     page = reviewer.post(ALERTS, selection)
     assert page.status_code == 200
     assert "csrfmiddlewaretoken" in page.content.decode()
-    assert page.context["alerts"] == sorted([first, second], key=lambda a: a.pk, reverse=True)
+    assert page.context["objects"] == sorted([first, second], key=lambda a: a.pk, reverse=True)
     # Without one, the service's refusal is on the reason's field and nothing is dismissed.
     empty = reviewer.post(ALERTS, {**selection, "apply": "1", "note": "  "})
     assert empty.status_code == 200

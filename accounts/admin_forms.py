@@ -1,10 +1,19 @@
-"""What every app's admin forms share: a service's refusal shown on the fields it names, and the
-page that asks for a reason before an action."""
+"""What every app's admin forms share: a service's refusal shown on the fields it names, the
+page that asks for a reason before an action, and the date picker."""
 
 from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+
+
+class DateInput(forms.DateInput):
+    """The browser's own date picker: no admin calendar script needed."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def add_service_errors(

@@ -7,6 +7,7 @@ operator can act on, instead of at the first request that happens to touch the s
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -71,6 +72,19 @@ def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
             f"{name} has an empty item in its comma-separated list: {value!r}."
         )
     return items
+
+
+def env_times(name: str, default: list[str] | object = _MISSING) -> list[str]:
+    """A comma-separated list of distinct times of day as HH:MM (24-hour), at least one."""
+    times = env_list(name, default)
+    if not times:
+        raise ImproperlyConfigured(f"{name} needs at least one time of day (HH:MM).")
+    for item in times:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", item):
+            raise ImproperlyConfigured(f"{name} has {item!r}, which is not a time of day as HH:MM.")
+    if len(set(times)) != len(times):
+        raise ImproperlyConfigured(f"{name} names a time twice: {','.join(times)!r}.")
+    return times
 
 
 def _redacted(url: str) -> str:

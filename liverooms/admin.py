@@ -1,7 +1,8 @@
 """The patrol workbench: sessions on air by risk with their open alerts, inspections, alert
 decisions, monitoring rules as data, and coverage per shift."""
 
-from datetime import timedelta
+import math
+from datetime import time, timedelta
 
 from django import forms
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
-from accounts.admin_forms import add_service_errors, reason_page
+from accounts.admin_forms import DateInput, add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
 from config.api.lookups import storable_id
@@ -41,6 +42,7 @@ from liverooms.models import (
     SessionAnchor,
     SessionStatus,
 )
+from liverooms.shifts import Shift, on_air_during, peak_on_air, shift_at, shift_of, starts
 
 
 @admin.register(LiveRoom)
@@ -100,6 +102,43 @@ class InspectionForm(forms.Form):
     labels_checked = forms.BooleanField(label=_("content and AI labels shown"), required=False)
     products_checked = forms.BooleanField(label=_("products match the listing"), required=False)
     screenshot = forms.FileField(label=_("screenshot"), required=False)
+
+
+class ShiftForm(forms.Form):
+    """The shift the coverage report is drawn up for: a day and the time its shift began."""
+
+    day = forms.DateField(label=_("day"), widget=DateInput)
+    begins = forms.ChoiceField(label=_("shift"))
+
+    def __init__(self, *args, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        times = starts()
+        self.fields["begins"].choices = [
+            (f"{t:%H:%M}", f"{t:%H:%M}–{times[(i + 1) % len(times)]:%H:%M}")
+            for i, t in enumerate(times)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        day, begins = cleaned.get("day"), cleaned.get("begins")
+        if day is None or begins is None:
+            return cleaned
+        shift = shift_of(day, time.fromisoformat(begins))
+        if shift.start > self.now:
+            raise ValidationError(_("That shift has not begun yet."))
+        days = settings.PATROL_COVERAGE_DAYS
+        if shift.end <= self.now - timedelta(days=days):
+            raise ValidationError(
+                ngettext(
+                    "The coverage report reaches back %(days)d day.",
+                    "The coverage report reaches back %(days)d days.",
+                    days,
+                )
+                % {"days": days}
+            )
+        cleaned["shift"] = shift
+        return cleaned
 
 
 # A high-risk session's first inspection against its deadline (settings.PATROL_HIGH_RISK_MINUTES
@@ -243,23 +282,28 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/liverooms/inspect.html", context)
 
     def coverage_view(self, request):
-        """Patrol coverage of a shift (the last few hours): every high-risk session on air at
-        any time in it, ended or not, with whether it was inspected within the deadline of going
-        live, and the load per reviewer against the 1:50 guideline."""
+        """Patrol coverage of a shift: every high-risk session on air at any time in it, ended
+        or not, with whether it was inspected within the deadline of going live; and the most
+        sessions on air at once in the shift against the reviewers who inspected in it (the
+        1:50 guideline). The shift under way unless the query string names another."""
         if not request.user.has_perm("liverooms.view_inspection"):
             raise PermissionDenied
         now = timezone.now()
-        hours = storable_id(request.GET.get("hours", "8"))
-        shift_hours = min(hours, 24) if hours else 8
-        since = now - timedelta(hours=shift_hours)
-        on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
-        # On air during the shift: started before its end (now) and not ended before its start.
+        current = shift_at(now)
+        named = "day" in request.GET or "begins" in request.GET
+        form = ShiftForm(
+            request.GET if named else None,
+            now=now,
+            initial={"day": current.day, "begins": f"{current.begins:%H:%M}"},
+        )
+        shift: Shift = form.cleaned_data["shift"] if named and form.is_valid() else current
+        # The shift under way is reported up to now.
+        start, end = shift.start, min(shift.end, now)
         # A session that went live and ended uninspected stays in the report. The grade is the
         # room's as stored. The first inspection comes in the same query, not one per row.
         high = (
-            LiveSession.objects.filter(room__risk_grade=RiskGrade.HIGH, started_at__lt=now)
-            # Each side read from an index of its own: the sessions on air, those ended since.
-            .filter(Q(status=SessionStatus.LIVE) | Q(ended_at__gte=since))
+            on_air_during(start, end)
+            .filter(room__risk_grade=RiskGrade.HIGH)
             .select_related("room")
             .annotate(
                 first_inspection=Subquery(
@@ -286,26 +330,44 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 }
             )
         reviewers = list(
-            Inspection.objects.filter(at__gte=since)
+            Inspection.objects.filter(at__gte=start, at__lt=end)
             .values("inspector__username")
             .annotate(n=Count("pk"), sessions=Count("session", distinct=True))
-            .order_by("-n")
+            .order_by("-n", "inspector__username")
         )
-        active = max(len(reviewers), 1)
+        peak = peak_on_air(start, end)
+        guideline = settings.PATROL_ROOMS_PER_REVIEWER
+        previous = shift_at(shift.start - timedelta(microseconds=1))
+        if previous.end <= now - timedelta(days=settings.PATROL_COVERAGE_DAYS):
+            previous = None
+        following = shift_at(shift.end) if shift.end <= now else None
         context = {
             **self.admin_site.each_context(request),
             "title": _("Patrol coverage"),
             "opts": self.model._meta,
+            "form": form,
+            "shift": shift,
+            "is_current": shift == current,
+            "previous": self._shift_query(previous) if previous else None,
+            "following": self._shift_query(following) if following else None,
             "rows": rows,
             "counts": [(COVERAGE_STATES[state], n) for state, n in counts.items()],
-            "on_air": on_air,
+            "on_air": LiveSession.objects.filter(status=SessionStatus.LIVE).count()
+            if shift == current
+            else None,
+            "peak": peak,
             "reviewers": reviewers,
-            "rooms_per_reviewer": round(on_air / active, 1),
-            "guideline": settings.PATROL_ROOMS_PER_REVIEWER,
+            "rooms_per_reviewer": round(peak / len(reviewers), 1) if reviewers else None,
+            "reviewers_needed": math.ceil(peak / guideline),
+            "understaffed": peak > guideline * len(reviewers),
+            "guideline": guideline,
             "minutes": settings.PATROL_HIGH_RISK_MINUTES,
-            "hours": shift_hours,
         }
         return TemplateResponse(request, "admin/liverooms/coverage.html", context)
+
+    @staticmethod
+    def _shift_query(shift: Shift) -> str:
+        return f"?day={shift.day:%Y-%m-%d}&begins={shift.begins:%H:%M}"
 
 
 class RuleCategoryFilter(admin.SimpleListFilter):

@@ -7,20 +7,12 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.admin_forms import DateInput
 from config.dashboard.exports import CSV, HTML
 from config.dashboard.figures import Period
 
 # Ten years of monthly buckets is 120 columns: the most a chart can still show.
 MAX_DAYS = 3660
-
-
-class DateInput(forms.DateInput):
-    """The browser's own date picker: no admin calendar script needed."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class PeriodForm(forms.Form):

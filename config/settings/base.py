@@ -19,7 +19,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.crypto import parse_keyring
-from config.env import env_bool, env_int, env_list, env_secret, env_str, env_url
+from config.env import env_bool, env_int, env_list, env_secret, env_str, env_times, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -386,6 +386,11 @@ MONITORING_CLOCK_SKEW_SECONDS = env_int("MONITORING_CLOCK_SKEW_SECONDS", 60, min
 PATROL_HIGH_RISK_MINUTES = env_int("PATROL_HIGH_RISK_MINUTES", 30, minimum=1)
 # Live rooms per reviewer the staffing guideline allows (at least 1:50).
 PATROL_ROOMS_PER_REVIEWER = env_int("PATROL_ROOMS_PER_REVIEWER", 50, minimum=1)
+# When the patrol's shifts begin, Beijing time ("HH:MM", comma-separated); each runs until the
+# next one begins. The coverage report is drawn up per shift.
+PATROL_SHIFT_STARTS = env_times("PATROL_SHIFT_STARTS", ["00:00", "08:00", "16:00"])
+# How many days back the coverage report reaches (the shift picker's range).
+PATROL_COVERAGE_DAYS = env_int("PATROL_COVERAGE_DAYS", 14, minimum=1)
 
 # --- Compliance dashboard and transparency report (config/dashboard) ----------------------------
 # The platform's name as printed at the head of the transparency report; empty prints a generic

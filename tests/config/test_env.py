@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, env_url
+from config.env import env_bool, env_int, env_list, env_secret, env_str, env_times, env_url
 
 NAME = "LCC_TEST_SETTING"
 
@@ -225,3 +225,18 @@ def test_env_url_rejects_a_scheme_without_slashes(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis:localhost")
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         env_url("REDIS_URL", schemes=("redis",))
+
+
+# --- env_times ---------------------------------------------------------------------------------
+
+
+def test_env_times_reads_times_of_day(monkeypatch):
+    monkeypatch.setenv(NAME, "22:00, 06:00,14:30")
+    assert env_times(NAME) == ["22:00", "06:00", "14:30"]
+
+
+@pytest.mark.parametrize("raw", ["", "8:00", "24:00", "08:60", "08:00,08:00", "noon"])
+def test_env_times_rejects_what_is_not_distinct_times_of_day_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv(NAME, raw)
+    with raises_naming_variable():
+        env_times(NAME)

@@ -1,9 +1,10 @@
 """Patrol: the queue by risk, inspections, alert decisions, coverage, and risk grades."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.actors import Actor
 from accounts.models import RestrictionKind
@@ -431,23 +432,34 @@ def high_risk_session(world, *, started_ago, ended_ago=None, inspected_after=Non
     return session
 
 
+def at_local(time_machine, hour, *, days_ahead=1):
+    """Freeze the clock at `hour`:00 Beijing time `days_ahead` days from today (ahead, so that
+    what the fixtures made a moment ago is not in the future)."""
+    day = timezone.localdate() + timedelta(days=days_ahead)
+    moment = datetime.combine(day, time(hour), tzinfo=timezone.get_current_timezone())
+    time_machine.move_to(moment, tick=False)
+    return moment
+
+
 def test_coverage_reports_every_high_risk_session_on_air_in_the_shift_ended_or_not(
     world, client, time_machine
 ):
-    time_machine.move_to(timezone.now(), tick=False)
+    now = at_local(time_machine, 15)  # the 08:00–16:00 shift, seven hours in
     never = high_risk_session(world, started_ago=120, ended_ago=60)
     ended_before_its_deadline = high_risk_session(world, started_ago=100, ended_ago=90)
     in_time = high_risk_session(world, started_ago=300, ended_ago=200, inspected_after=10)
     late = high_risk_session(world, started_ago=180, inspected_after=45)
-    # Went live before the shift began, and is still on air.
+    # Went live in the shift before (05:00), and is still on air.
     overdue = high_risk_session(world, started_ago=600)
     pending = high_risk_session(world, started_ago=10)
-    # Not in the shift: ended before it began; and not high risk.
-    high_risk_session(world, started_ago=700, ended_ago=500)
+    # Not in this shift: ended at 06:40, before it began; and not high risk.
+    earlier = high_risk_session(world, started_ago=700, ended_ago=500)
     high_risk_session(world, started_ago=120, grade=RiskGrade.LOW)
 
     reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
-    response = reviewer.get("/admin/liverooms/livesession/coverage/", {"hours": "8"})
+    response = reviewer.get("/admin/liverooms/livesession/coverage/")
+    assert response.context["shift"].start == now.replace(hour=8)
+    assert response.context["is_current"]
     states = {row["session"]: row["state"] for row in response.context["rows"]}
     assert states == {
         never: "never",
@@ -460,17 +472,104 @@ def test_coverage_reports_every_high_risk_session_on_air_in_the_shift_ended_or_n
     }
     counts = [n for _label, n in response.context["counts"]]
     assert counts == [1, 1, 2, 1, 1]  # in time, late, never, pending, ended before the deadline
-    # The load per reviewer is still there: the two inspections, by two reviewers.
+    # The load per reviewer: the two inspections, by two reviewers.
     assert [r["n"] for r in response.context["reviewers"]] == [1, 1]
-    # A shorter shift leaves out what ended before it began.
-    short = reviewer.get("/admin/liverooms/livesession/coverage/", {"hours": "2"})
-    assert {row["session"] for row in short.context["rows"]} == {
-        never,
-        ended_before_its_deadline,
-        late,
-        overdue,
-        pending,
+
+    # The shift before, 00:00–08:00, named in the query string: what was on air in it.
+    before = reviewer.get(
+        "/admin/liverooms/livesession/coverage/", {"day": f"{now:%Y-%m-%d}", "begins": "00:00"}
+    )
+    assert before.status_code == 200
+    assert not before.context["is_current"]
+    assert {row["session"]: row["state"] for row in before.context["rows"]} == {
+        earlier: "never",
+        overdue: "never",
     }
+    assert before.context["reviewers"] == []  # both inspections came in the later shift
+    assert before.context["on_air"] is None  # "on air now" belongs to the shift under way
+    assert before.context["following"] == f"?day={now:%Y-%m-%d}&begins=08:00"
+
+
+def test_the_staffing_guideline_is_held_against_the_most_sessions_on_air_at_once(
+    world, client, time_machine, settings
+):
+    settings.PATROL_ROOMS_PER_REVIEWER = 2
+    at_local(time_machine, 15)
+    # Five sessions in the shift, at most three on air at one time (from 13:00 to 13:20), one of
+    # them inspected by the only reviewer of the shift.
+    high_risk_session(world, started_ago=300, ended_ago=240)  # 10:00–11:00
+    high_risk_session(world, started_ago=240, ended_ago=180)  # 11:00–12:00, right after it
+    high_risk_session(world, started_ago=120, inspected_after=5)  # 13:00–
+    high_risk_session(world, started_ago=130, ended_ago=100)  # 12:50–13:20
+    high_risk_session(world, started_ago=110, grade=RiskGrade.LOW)  # 13:10–, low risk counts too
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    reviewer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = reviewer.get("/admin/liverooms/livesession/coverage/")
+    context = response.context
+    assert context["peak"] == 3
+    assert len(context["reviewers"]) == 1
+    assert context["rooms_per_reviewer"] == 3.0
+    assert context["understaffed"] and context["reviewers_needed"] == 2
+    assert "the peak needed 2" in response.content.decode()
+
+    settings.PATROL_ROOMS_PER_REVIEWER = 3
+    within = reviewer.get("/admin/liverooms/livesession/coverage/").context
+    assert not within["understaffed"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "error"),
+    [
+        ({"day": "{tomorrow}", "begins": "08:00"}, "__all__", "That shift has not begun yet."),
+        (
+            {"day": "{long_ago}", "begins": "08:00"},
+            "__all__",
+            "The coverage report reaches back 14 days.",
+        ),
+        ({"day": "{today}", "begins": "07:00"}, "begins", None),  # no shift begins then
+        ({"day": "30/11/2026", "begins": "08:00"}, "day", None),
+    ],
+)
+def test_a_shift_the_report_cannot_show_is_a_form_error_over_the_shift_under_way(
+    world, client, time_machine, settings, query, field, error
+):
+    now = at_local(time_machine, 15)
+    days = {
+        "tomorrow": f"{now + timedelta(days=1):%Y-%m-%d}",
+        "long_ago": f"{now - timedelta(days=15):%Y-%m-%d}",
+        "today": f"{now:%Y-%m-%d}",
+    }
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    reviewer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = reviewer.get(
+        "/admin/liverooms/livesession/coverage/",
+        {key: value.format(**days) for key, value in query.items()},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert list(errors) == [field]
+    if error is not None:
+        assert errors[field] == [error]
+    # Shown on the page, over the report of the shift under way.
+    assert 'lang="en"' in response.content.decode()
+    assert escape(errors[field][0]) in response.content.decode()
+    assert response.context["is_current"]
+
+
+def test_the_last_shift_of_a_day_runs_into_the_next(settings):
+    from liverooms.shifts import shift_at, starts
+
+    settings.PATROL_SHIFT_STARTS = ["22:00", "06:00", "14:00"]
+    assert [f"{t:%H:%M}" for t in starts()] == ["06:00", "14:00", "22:00"]
+    tz = timezone.get_current_timezone()
+    one_am = datetime(2026, 12, 2, 1, 0, tzinfo=tz)
+    shift = shift_at(one_am)
+    assert (shift.start, shift.end) == (
+        datetime(2026, 12, 1, 22, 0, tzinfo=tz),
+        datetime(2026, 12, 2, 6, 0, tzinfo=tz),
+    )
+    assert shift.label == "2026-12-01 22:00–06:00"
+    assert shift_at(datetime(2026, 12, 2, 6, 0, tzinfo=tz)).begins == time(6)
 
 
 def test_the_coverage_report_takes_as_many_queries_for_many_sessions_as_for_one(world, client):

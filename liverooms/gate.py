@@ -94,8 +94,9 @@ class GateContext:
     # of the rule set they were computed under); the credit check (liverooms/credit_gate.py)
     # reads them.
     grades: dict[int, tuple[str, int, int]] = field(default_factory=dict)
-    # Asked for but not found (the caller reports them as field errors); the checks never run
-    # while any of these is set.
+    # Asked for but not found. The platform's keys are answered with field errors before any
+    # check runs; for a key bound to a party they are reasons (`_unknown`), answered like ids
+    # of parties and products that may not take part (services.reasons_for_party).
     missing_anchor_ids: list[int] = field(default_factory=list)
     missing_product_ids: list[int] = field(default_factory=list)
     # Filled by checks registered from other apps (credit grade, deposit) through `loaders`.
@@ -217,7 +218,10 @@ def load_context(
         missing_product_ids=[pk for pk in product_ids if pk not in products],
         grades=grades,
     )
-    if context.complete:
+    # Without the room there is nothing to decide (the caller answers 400 or 404). The loaders
+    # run when only anchors or products are missing, so that a bound key's refusal names the
+    # rest of the request's reasons whether or not its ids exist.
+    if context.room is not None:
         for loader in _loaders:
             loader(context)
     return context
@@ -530,6 +534,18 @@ def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
 
 
 # --- the checks --------------------------------------------------------------------------------
+
+
+@gate_check("unknown")
+def _unknown(context: GateContext) -> Iterable[Reason]:
+    """Ids that name nothing: reasons only on a bound key's request (the platform's keys are
+    told with a field error first, services.session_gate)."""
+    for pk in context.missing_anchor_ids:
+        yield Reason("party_unknown", _("No party with id %(id)s.") % {"id": pk}, party_id=pk)
+    for pk in context.missing_product_ids:
+        yield Reason(
+            "product_unknown", _("No product with id %(id)s.") % {"id": pk}, product_id=pk
+        )
 
 
 @gate_check("approval")

@@ -137,12 +137,17 @@ def session_gate(
 ) -> gate.GateContext:
     """The gate's one read for a go-live request. Ids that do not exist are field errors, named
     as the API names them. With `owner_id` (a key bound to a party) a room that is missing or
-    another party's is `RoomNotFound`, before anything else about the request is said."""
+    another party's is `RoomNotFound`, before anything else about the request is said; an anchor
+    or product id that names nothing is a reason of the refusal, shown to the bound key exactly
+    as an id of a party or product that may not take part (`reasons_for_party`), so that naming
+    ids cannot tell which exist."""
     context = gate.load_context(
         room_id=room_id, anchor_ids=anchor_ids, product_ids=product_ids, ai_generated=ai_generated
     )
-    if owner_id is not None and (context.room is None or context.room.owner_id != owner_id):
-        raise RoomNotFound
+    if owner_id is not None:
+        if context.room is None or context.room.owner_id != owner_id:
+            raise RoomNotFound
+        return context
     if context.room is None:
         raise ValidationError({"room_id": _("No live room with this id.")})
     if context.missing_anchor_ids:
@@ -168,8 +173,8 @@ def reasons_for_party(
     withheld_parties: set[int] = set()
     withheld_products: set[int] = set()
     for reason in reasons:
-        product_owner = merchant_of.get(reason.product_id)
-        if product_owner is not None and product_owner != party_id:
+        # Another merchant's product, or an id that names no product: alike.
+        if reason.product_id is not None and merchant_of.get(reason.product_id) != party_id:
             withheld_products.add(reason.product_id)
         elif reason.party_id is not None and reason.party_id != party_id:
             withheld_parties.add(reason.party_id)
@@ -203,8 +208,8 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
             room=context.room,
             reasons=[r.as_dict() for r in reasons],
             requested={
-                "anchors": [a.pk for a in context.anchors],
-                "products": [p.pk for p in context.products],
+                "anchors": [a.pk for a in context.anchors] + context.missing_anchor_ids,
+                "products": [p.pk for p in context.products] + context.missing_product_ids,
                 "ai_generated": context.ai_generated,
             },
         )

@@ -153,7 +153,8 @@ class SessionViewSet(
                     "The gate refused, with every reason; or the key lacks the `live:write` "
                     "scope (`{detail, code}`). A key bound to a party reads its own reasons in "
                     "full; a reason about another party or another merchant's product comes as "
-                    "`party_not_cleared` or `product_not_cleared` with the id only."
+                    "`party_not_cleared` or `product_not_cleared` with the id only, and so does "
+                    "an anchor or product id that names nothing (a 400 for the platform's keys)."
                 ),
             ),
             404: OpenApiResponse(

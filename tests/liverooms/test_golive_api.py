@@ -3,6 +3,7 @@ the same answers as the REST framework view, which still answers whatever the ho
 vouch for."""
 
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -225,6 +226,55 @@ def test_a_party_bound_key_cannot_tell_a_missing_room_from_another_partys(world,
     ]
     assert {(a.status_code, a.content) for a in answers} == {(404, b"")}
     assert not LiveSession.objects.exists()
+
+
+def test_a_party_bound_key_cannot_tell_an_id_that_names_nothing_from_one_not_cleared(
+    world, make_key, answered_by
+):
+    """An anchor or product id that names nothing is answered to a bound key as an id of a party
+    or product that may not take part: a 400 "No party with ids" would tell which ids exist."""
+    from merchants.services import product_register, product_set_listing_status
+    from tests.factories import TEST_ACTOR
+    from tests.liverooms.conftest import approved_merchant
+
+    other = approved_merchant(world.reviewer)  # a party, but not an anchor
+    theirs = product_register(
+        merchant=other, platform_ref="sku-x", title="围巾", category="apparel", actor=TEST_ACTOR
+    )
+    product_set_listing_status(product=theirs, status="removed", actor=TEST_ACTOR)
+    _key, raw = make_key(party=world.merchant, name="room-owner")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    nothing = max(other.pk, theirs.pk) + 10_000
+
+    def refusal(anchor_id, product_id, *, rest_framework=False):
+        room_id = str(world.room.pk) if rest_framework else world.room.pk  # a string: the view
+        body = {"room_id": room_id, "anchor_ids": [anchor_id], "product_ids": [product_id]}
+        response = client.post(URL, body, "json")
+        assert response.status_code == 403, response.content
+        return response.json()
+
+    def shape(answer, party, product):
+        """The answer with the ids it names taken out."""
+        text = json.dumps(answer, ensure_ascii=False)
+        text = re.sub(rf"(?<!\d){party}(?!\d)", "<party>", text)
+        return re.sub(rf"(?<!\d){product}(?!\d)", "<product>", text)
+
+    not_cleared = refusal(other.pk, theirs.pk)
+    assert [r["code"] for r in not_cleared["reasons"]] == [
+        "party_not_cleared",
+        "product_not_cleared",
+    ]
+    for rest_framework in (False, True):
+        unknown = refusal(nothing, nothing + 1, rest_framework=rest_framework)
+        assert shape(unknown, nothing, nothing + 1) == shape(not_cleared, other.pk, theirs.pk)
+        mixed = refusal(other.pk, nothing + 1, rest_framework=rest_framework)
+        assert shape(mixed, other.pk, nothing + 1) == shape(not_cleared, other.pk, theirs.pk)
+    assert answered_by == ["hot"] * 3 + ["handed back", "rest framework"] * 2
+    assert not LiveSession.objects.exists()
+    # The platform keeps what was asked and why, in full.
+    kept = GoLiveRefusal.objects.order_by("pk").last()
+    assert [r["code"] for r in kept.reasons] == ["product_unknown", "not_an_anchor"]
 
 
 def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(world):

@@ -543,9 +543,7 @@ def _unknown(context: GateContext) -> Iterable[Reason]:
     for pk in context.missing_anchor_ids:
         yield Reason("party_unknown", _("No party with id %(id)s.") % {"id": pk}, party_id=pk)
     for pk in context.missing_product_ids:
-        yield Reason(
-            "product_unknown", _("No product with id %(id)s.") % {"id": pk}, product_id=pk
-        )
+        yield Reason("product_unknown", _("No product with id %(id)s.") % {"id": pk}, product_id=pk)
 
 
 @gate_check("approval")

@@ -391,9 +391,11 @@ def seed(*, context: dict, out) -> None:
         .filter(Q(public=True) | Q(kind=CaseEvent.Kind.ESCALATED))
         .exclude(kind__in=[CaseEvent.Kind.EVIDENCE_ADDED, CaseEvent.Kind.RATED])
     )
+    unsent = list(unsent)
     Notification.objects.bulk_create(
         [Notification(event=event, recipient="seed_demo") for event in unsent]
     )
+    CaseEvent.objects.filter(pk__in=[event.pk for event in unsent]).update(notice_pending=False)
 
     cases = Case.objects.filter(pk__in=demo_ids).order_by("kind", "received_at", "pk")
     out.write(

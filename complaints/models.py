@@ -377,17 +377,34 @@ class CaseEvent(EventRow):
     # The consumer is e-mailed about this event (status changes and replies). With the
     # Notification row it lets the relay find a notice whose message was lost.
     notify_consumer = models.BooleanField(default=False, editable=False)
+    # Owed to a consumer who left an e-mail address and not yet delivered, by e-mail or, once
+    # the e-mail failed, by a reviewer another way (services.notices). What the relay and the
+    # reviewers' follow-up queue read, from an index of the few rows that are.
+    notice_pending = models.BooleanField(default=False, editable=False)
 
     class Meta(EventRow.Meta):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
+        indexes = [
+            models.Index(
+                fields=["at"],
+                condition=models.Q(notice_pending=True),
+                name="caseevent_notice_pending_idx",
+            )
+        ]
 
 
 class Notification(models.Model):
     """An e-mail sent about a case event: the worker's record that makes sending idempotent."""
 
+    # Who was told: the consumer by e-mail, the consumer another way (a reviewer's record, once
+    # the e-mail failed), the leads; "nobody" and "seed_demo" mark notices not to send.
+    CONSUMER = "consumer"
+    CONSUMER_OTHERWISE = "consumer_otherwise"
+    LEAD = "lead"
+
     event = models.OneToOneField(CaseEvent, on_delete=models.CASCADE, related_name="notification")
-    recipient = models.CharField(_("recipient"), max_length=32, editable=False)  # "consumer"/"lead"
+    recipient = models.CharField(_("recipient"), max_length=32, editable=False)
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now, editable=False)
 
     class Meta:

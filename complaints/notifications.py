@@ -47,7 +47,8 @@ def send_consumer_notice(event_id: int) -> str:
             ).strip()
             body = render_to_string(f"complaints/email/status_changed.{language}.txt", context)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
-        Notification.objects.create(event=event, recipient="consumer")
+        Notification.objects.create(event=event, recipient=Notification.CONSUMER)
+        CaseEvent.objects.filter(pk=event.pk).update(notice_pending=False)
     return "sent"
 
 
@@ -80,5 +81,5 @@ def send_lead_notice(event_id: int) -> str:
             subject = render_to_string("complaints/email/escalated.subject.txt", context).strip()
             body = render_to_string("complaints/email/escalated.txt", context)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, leads)
-        Notification.objects.create(event=event, recipient="lead")
+        Notification.objects.create(event=event, recipient=Notification.LEAD)
     return "sent"

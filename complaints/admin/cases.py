@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,11 +19,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
 from accounts.admin import parties_matching
-from accounts.admin_forms import add_service_errors
+from accounts.admin_forms import add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
@@ -37,6 +39,7 @@ from complaints.admin.common import (
     HANDLE,
     TRACKING_CODE,
     ReadOnlyInline,
+    ReasonForm,
     handlers,
     yuan,
 )
@@ -47,6 +50,7 @@ from complaints.models import (
     CaseEvent,
     CaseStatus,
     Evidence,
+    Notification,
 )
 from config.api.lookups import storable_id
 from config.errors import Conflict
@@ -75,6 +79,12 @@ CASE_QUEUES: dict[str, tuple[str, Callable]] = {
         _("Mediation period over"),
         lambda request: services.mediation_expired_cases(),
     ),
+    # A notice to the consumer still undelivered a day after its event (services.notices): to
+    # be sent again, or given another way and recorded.
+    "notice_undelivered": (
+        _("Notice to the consumer undelivered"),
+        lambda request: services.undelivered_notice_cases(),
+    ),
 }
 
 # Escalated cases are the lead's: they come first, oldest escalation on top.
@@ -92,6 +102,7 @@ QUEUE_ORDERING = {
     "mine": ["acceptance_due", "resolution_due", "received_at"],
     "awaiting_consumer": ["paused_at"],
     "mediation_ended": ["mediation_due", "id"],
+    "notice_undelivered": ["received_at", "id"],
 }
 
 
@@ -206,8 +217,11 @@ class CaseEventInline(ReadOnlyInline):
         # When the consumer was told (a termination of mediation within 7 working days: SAMR
         # complaint rules Art. 21); "pending" while the worker or the relay still owes it.
         notification = getattr(obj, "notification", None)
-        if notification is not None and notification.recipient == "consumer":
+        if notification is not None and notification.recipient == Notification.CONSUMER:
             return date_format(timezone.localtime(notification.sent_at), "SHORT_DATETIME_FORMAT")
+        if notification is not None and notification.recipient == Notification.CONSUMER_OTHERWISE:
+            when = date_format(timezone.localtime(notification.sent_at), "SHORT_DATETIME_FORMAT")
+            return _("told another way (recorded %(when)s)") % {"when": when}
         if notification is None and obj.notify_consumer:
             return _("pending") if obj.case.contact_email_enc else _("no e-mail address")
         return "—"
@@ -246,7 +260,7 @@ class CaseAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     search_fields = ["=order_number"]
     show_full_result_count = False
     list_per_page = 50
-    actions = ["take", "assign_round_robin"]
+    actions = ["take", "assign_round_robin", "notices_send_again", "notices_told_otherwise"]
     inlines = [EvidenceInline, CaseEventInline]
     fieldsets = [
         (
@@ -470,6 +484,66 @@ class CaseAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             messages.SUCCESS if done else messages.WARNING,
         )
 
+    @admin.action(
+        description=_("E-mail the undelivered notices of the selected cases again"),
+        permissions=["handle"],
+    )
+    def notices_send_again(self, request, queryset):
+        actor, done, cases = Actor.for_user(request.user), 0, 0
+        for case in queryset:
+            try:
+                done += services.notice_send_again(case=case, actor=actor)
+                cases += 1
+            except ValidationError:
+                continue
+        self.message_user(
+            request,
+            _("%(done)d notices of %(cases)d cases queued to be e-mailed again.")
+            % {"done": done, "cases": cases},
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+    @admin.action(
+        description=_("Record the consumer told another way, with how and when"),
+        permissions=["handle"],
+    )
+    def notices_told_otherwise(self, request, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        form.fields["reason"].label = _("how and when the consumer was told")
+        if form.is_bound and form.is_valid():
+            actor, done = Actor.for_user(request.user), 0
+            try:
+                with transaction.atomic():
+                    for case in queryset:
+                        done += services.notice_told_otherwise(
+                            case=case, note=form.cleaned_data["reason"], actor=actor
+                        )
+            except ValidationError as exc:
+                add_service_errors(form, exc, {"note": "reason"})
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    ngettext("%d notice recorded as given.", "%d notices recorded as given.", done)
+                    % done,
+                    messages.SUCCESS,
+                )
+                return None
+        return reason_page(
+            self,
+            request,
+            objects=list(queryset),
+            form=form,
+            title=_("Record the consumer told another way"),
+            intro=_(
+                "For notices the e-mail did not deliver: say how and when you told the consumer "
+                "what they said (a call, a text message, a letter). The notices are then not "
+                "e-mailed; your note is kept on each case's timeline."
+            ),
+            button=_("Record"),
+            action="notices_told_otherwise",
+        )
+
     # --- the case page and its actions
 
     def get_urls(self):
@@ -624,6 +698,12 @@ for _queue in (
     _case_queue("mine", _("My open complaints and reports"), HANDLE, 33),
     _case_queue(
         "awaiting_consumer", _("Cases waiting for the consumer"), "complaints.view_case", 34
+    ),
+    _case_queue(
+        "notice_undelivered",
+        _("Notices to consumers undelivered for a day or more"),
+        "complaints.view_case",
+        36,
     ),
 ):
     admin.site.register_queue(_queue)

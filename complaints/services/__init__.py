@@ -14,7 +14,7 @@ Every change writes a `CaseEvent`; a change of status also e-mails the consumer 
 commit) and tells the platform (`complaint.status_changed`).
 
 The services are split by subject (filing, handling, assignment, deadlines, mediation,
-evaluations, contacts and tracking, counts) and re-exported here: callers write
+undelivered notices, evaluations, contacts and tracking, counts) and re-exported here: callers write
 `from complaints import services` and `services.case_file(...)`, whichever module holds it.
 """
 
@@ -74,6 +74,13 @@ from complaints.services.handling import (
     reputation_review,
 )
 from complaints.services.mediation import end_expired_mediations, mediation_expired_cases
+from complaints.services.notices import (
+    NOTICE_FOLLOW_UP_AFTER,
+    notice_send_again,
+    notice_told_otherwise,
+    undelivered_notice_cases,
+    undelivered_notices,
+)
 
 __all__ = [
     "ACCEPTANCE_WORKING_DAYS",
@@ -81,6 +88,7 @@ __all__ = [
     "MAX_EVIDENCE",
     "MAX_FORWARD_AGE",
     "MEDIATION_WORKING_DAYS",
+    "NOTICE_FOLLOW_UP_AFTER",
     "RELAY_GRACE",
     "RELAY_MAX_AGE",
     "UNFOUNDED_FLAG_MIN",
@@ -124,6 +132,8 @@ __all__ = [
     "mediation_expired_cases",
     "normalise_email",
     "normalise_phone",
+    "notice_send_again",
+    "notice_told_otherwise",
     "on_case_decided",
     "open_load",
     "overdue_cases",
@@ -132,5 +142,7 @@ __all__ = [
     "reputation_review",
     "resolution_working_days",
     "tracking_token",
+    "undelivered_notice_cases",
+    "undelivered_notices",
     "unsent_notices",
 ]

@@ -89,6 +89,7 @@ def record_event(
         reason=reason,
         data=data or {},
         notify_consumer=notify,
+        notice_pending=notify and bool(case.contact_email_enc),
         **actor.event_fields(),
     )
     if notify:

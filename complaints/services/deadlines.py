@@ -255,19 +255,22 @@ def close_unconfirmed(*, actor: Actor, now: datetime | None = None, batch: int =
 
 
 # A notice still unsent after this long lost its message (a broker restart, a killed worker);
-# after RELAY_MAX_AGE it is no longer worth sending.
+# after RELAY_MAX_AGE the relay stops: a consumer notice still owed then is a reviewer's to give
+# another way or to send again (services.notices), and has been in their queue since its first
+# day (NOTICE_FOLLOW_UP_AFTER).
 RELAY_GRACE = timedelta(minutes=5)
 RELAY_MAX_AGE = timedelta(days=7)
 
 
 def unsent_notices(now: datetime | None = None) -> tuple[list[int], list[int]]:
-    """Events whose e-mail should have gone out and has not: (to consumers, to leads)."""
+    """Events whose e-mail should have gone out and has not: (to consumers, to leads). The
+    consumers' come from the index of pending notices, not from every event of the week."""
     now = now or timezone.now()
-    recent = CaseEvent.objects.filter(
-        at__lt=now - RELAY_GRACE, at__gte=now - RELAY_MAX_AGE, notification__isnull=True
+    window = {"at__lt": now - RELAY_GRACE, "at__gte": now - RELAY_MAX_AGE}
+    consumers = CaseEvent.objects.filter(notice_pending=True, **window).order_by("at", "id")
+    leads = CaseEvent.objects.filter(
+        kind=CaseEvent.Kind.ESCALATED, notification__isnull=True, **window
     )
-    consumers = recent.filter(notify_consumer=True).exclude(case__contact_email_enc="")
-    leads = recent.filter(kind=CaseEvent.Kind.ESCALATED)
     return (
         list(consumers.values_list("pk", flat=True)[:500]),
         list(leads.values_list("pk", flat=True)[:100]),

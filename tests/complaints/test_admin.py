@@ -112,6 +112,8 @@ def test_each_queue_lists_its_cases_and_the_index_counts_them(scene, reviewer, t
         "cases_overdue": 0,
         "cases_mine": 3,
         "cases_awaiting_consumer": 1,
+        # No worker runs here: every case's notices are still owed a day and more later.
+        "cases_notice_undelivered": 4,
     }
 
     # The next day the acceptance clock has run out; the beat task escalates it to the leads.

@@ -8,18 +8,31 @@ PostgreSQL, once they have done everything before it and their notifications hav
 worker is killed in that moment -- holding nothing but the two sweeps -- its orphaned database
 sessions are ended, the lock is released, and the sweep runs again, twice at once, as beat's next
 run would.
+
+The mediation sweep cannot be stopped by a lock on its middle case: it skips a case whose row is
+locked (a reviewer may be deciding it), so both runs would step over it and finish. Nor does it
+write anything else, per case, that a lock of the test could stand in the way of: the event has no
+unique key, the webhook outbox row's key is a fresh UUID, and the endpoint its foreign key checks
+is the same row for every case. So for the length of the first runs the test puts a trigger on the
+case events table: the decision of the middle case, and of the case after it, waits for an
+advisory lock the test holds. The first run to reach the middle case locks it, decides it and
+waits, inside that case's transaction; the other run finds it locked, steps over it, and waits in
+the same way at the next case. Neither can pass its gate and neither can take the other's, so both
+stop with every case before the middle decided and committed and the two gated decisions written
+but not committed -- which the kill rolls back.
 """
 
 import re
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import tasks as account_tasks
 from accounts.models import Party, WebhookDelivery, WebhookEndpoint
@@ -28,6 +41,7 @@ from complaints import services as complaint_services
 from complaints import tasks as complaint_tasks
 from complaints.models import Case, CaseEvent, CaseKind, CaseStatus, Notification, Source
 from complaints.services import deadlines
+from complaints.services.deadlines import compute_dues
 from enforcement import notifications as enforcement_notifications
 from enforcement import tasks as enforcement_tasks
 from enforcement.models import Measure, MeasureEvent, MeasureKind, MeasureStatus
@@ -102,6 +116,31 @@ def unconfirmed_cases(staff) -> list[int]:
     )
 
 
+def expired_mediations(staff) -> list[int]:
+    """Complaints accepted on Fri 26 Sep 2025 whose 45 working days of mediation ended on Thu 4 Dec
+    2025 with no agreement (the dates tests/complaints/test_mediation.py counts by hand). A year the
+    seeded holiday calendar covers: the sweep leaves alone a due date that is only an estimate.
+    Filed recently and dated back, as intake refuses a filing time more than a year old."""
+    accepted = timezone.make_aware(datetime(2025, 9, 26, 10))
+    ids = _cases(
+        register_party(name="调解商家"),
+        status=CaseStatus.ACCEPTED,
+        received_at=accepted - timedelta(hours=1),
+        accepted_at=accepted,
+    )
+    # The due dates as acceptance sets them; the sweep checks them against the calendar.
+    case = Case.objects.get(pk=ids[0])
+    compute_dues(case)
+    assert case.mediation_due == date(2025, 12, 4) and not case.deadline_estimated
+    Case.objects.filter(pk__in=ids).update(
+        acceptance_due=case.acceptance_due,
+        resolution_due=case.resolution_due,
+        mediation_due=case.mediation_due,
+        deadline_estimated=False,
+    )
+    return ids
+
+
 def _measures(staff, **state) -> list[int]:
     parties = [register_party(name=f"期限测试{k}") for k in range(4)]
     ids = bulk_deductions(staff, parties, [10_000] * ITEMS)
@@ -163,6 +202,55 @@ def due_files(staff) -> list[int]:
     return [f.pk for f in files]
 
 
+# --- how each sweep is stopped half-way ----------------------------------------------------------
+
+
+@contextmanager
+def lock_middle_row(sweep, ids):
+    """Both runs wait for the lock on the middle row, in the test's transaction."""
+    with transaction.atomic():
+        sweep.model.objects.select_for_update().get(pk=sorted(ids)[ITEMS // 2])
+        yield
+
+
+# The advisory lock the gated decisions wait for: "halfway!" as a 64-bit integer, a key nothing
+# in the product takes.
+HALFWAY_LOCK = int.from_bytes(b"halfway!", "big")
+
+
+@contextmanager
+def gate_middle_decisions(sweep, ids):
+    """Both runs wait for the test's advisory lock inside the decision of the middle case or of
+    the one after it (two cases: the run that comes second steps over the first one's locked
+    case). The trigger fires after the event's insert, so the run waits holding the case's lock,
+    with the case decided and its event written but not committed."""
+    middle = sorted(ids)[ITEMS // 2 : ITEMS // 2 + 2]
+    with connection.cursor() as cursor:
+        # Committed before the sweep starts (the test's connection is in autocommit here), or
+        # the worker would not see it.
+        cursor.execute(
+            "CREATE FUNCTION reliability_halfway() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN PERFORM pg_advisory_xact_lock_shared({HALFWAY_LOCK}); RETURN NULL; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER reliability_halfway AFTER INSERT ON complaints_caseevent"
+            " FOR EACH ROW WHEN (NEW.kind = %s AND NEW.case_id IN (%s, %s))"
+            " EXECUTE FUNCTION reliability_halfway()",
+            [CaseEvent.Kind.MEDIATION_ENDED.value, *middle],
+        )
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HALFWAY_LOCK])
+            yield
+    finally:
+        # The test database outlives the test: no trigger may stay behind. Once the lock is
+        # released nothing waits in it, so the drop does not wait either.
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER reliability_halfway ON complaints_caseevent")
+            cursor.execute("DROP FUNCTION reliability_halfway()")
+
+
 # --- what each sweep must leave -----------------------------------------------------------------
 
 
@@ -176,6 +264,9 @@ class Sweep:
     notified: object  # (ids, mail) -> {id: number of notifications}
     topic: str = ""  # the webhook that tells the platform, if any
     about: dict | None = None  # which of the topic's deliveries are the sweep's (by payload)
+    # (sweep, ids) -> a context manager in which both runs stop half-way (the module's doc says
+    # how)
+    halt: object = lock_middle_row
 
 
 def _per(rows) -> Counter:
@@ -191,6 +282,27 @@ def _case_notices(kind: str, recipient: str):
             .values_list("event__case_id")
             .annotate(n=Count("id"))
         )
+
+    return notified
+
+
+def _consumer_mail(kind: str):
+    """The e-mails the consumers received about `kind` events, by case: the subject names the
+    case's tracking code and, last, the event, in the case's language."""
+
+    def notified(ids, mail) -> Counter:
+        cases = Case.objects.filter(pk__in=ids).values_list("pk", "tracking_code", "language")
+        expected = {}
+        for pk, code, language in cases:
+            with translation.override(language):
+                expected[code] = (pk, str(CaseEvent.Kind(kind).label))
+        found = Counter()
+        for message in sent_mail(mail):
+            subject = mail_text(message).partition("\n")[0]
+            for code, (pk, label) in expected.items():
+                if code in subject and subject.endswith(label):
+                    found[pk] += 1
+        return found
 
     return notified
 
@@ -248,6 +360,17 @@ SWEEPS = {
         notified=_case_notices(CaseEvent.Kind.CLOSED, "consumer"),
         topic="complaint.status_changed",
         about={"payload__event": CaseEvent.Kind.CLOSED},
+    ),
+    "complaints.end_expired_mediations": Sweep(
+        task=complaint_tasks.end_expired_mediations,
+        model=Case,
+        items=expired_mediations,
+        done=lambda ids: Case.objects.filter(pk__in=ids, status=CaseStatus.DECIDED).count(),
+        events=_case_events(CaseEvent.Kind.MEDIATION_ENDED),
+        notified=_consumer_mail(CaseEvent.Kind.MEDIATION_ENDED),
+        topic="complaint.status_changed",
+        about={"payload__event": CaseEvent.Kind.MEDIATION_ENDED},
+        halt=gate_middle_decisions,
     ),
     "enforcement.lift_expired": Sweep(
         task=enforcement_tasks.lift_expired,
@@ -311,10 +434,8 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
     mail.mkdir()
     worker = worker_for(RELIABILITY_MAIL_DIR=str(mail)).start()
     started = time.monotonic()
-    middle = sorted(ids)[ITEMS // 2]
 
-    with transaction.atomic():
-        sweep.model.objects.select_for_update().get(pk=middle)
+    with sweep.halt(sweep, ids):
         # Two runs at once (a beat that fired twice, an operator who ran it by hand).
         sweep.task.delay()
         sweep.task.delay()
@@ -324,7 +445,7 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
                 and drained(broker, "default", "notify", "money", held=2)
             ),
             timeout=120,
-            what="both sweeps waiting at the middle row, their notifications sent",
+            what="both sweeps waiting half-way, their notifications sent",
         )
         at_kill = sweep.done(ids)
         worker.kill()
@@ -378,7 +499,7 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
     figures.update(
         {
             "items": ITEMS,
-            "done when the worker was killed (both runs waiting at the middle row)": at_kill,
+            "done when the worker was killed (both runs waiting half-way)": at_kill,
             "orphaned sessions ended": orphans,
             "runs: killed / finished": f"2 / {runs}",
             "events / notifications": f"{sum(events.values())} / {sum(notified.values())}",

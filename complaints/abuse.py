@@ -9,6 +9,8 @@ to prove anything. Instead:
   consumer's typing mistakes never count against them, and two requests racing for the last slot
   cannot both get it.
 - **A honeypot**: a field that people never see and naive bots fill in (see `HONEYPOT`).
+- **One submission per form page**: a double click, a resent POST or a second tab files once
+  (see `Submission`).
 - Duplicates and reporter reputation are judged in `complaints.services` at filing and at
   decision, where the data is; nothing is refused for them.
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -296,3 +300,66 @@ def generic_refusal() -> str:
     success, so that a person whose browser somehow filled the field never believes a complaint
     was filed when it was not."""
     return _("We could not accept this submission. Check the form and send it again.")
+
+
+# --- One submission per form page ---------------------------------------------------------------
+# Each form page carries a random token in a hidden field. The first POST with it claims it in the
+# cache (an atomic add); a second POST with the same token -- a double click, the browser resending
+# after a slow answer, the form sent again from the back button -- does not file a second case but
+# is shown what the first filed. A submission that stores nothing gives its token back, so that
+# the consumer can correct the form and send it again. A POST without a token (a page served
+# before tokens existed) files as before.
+
+SUBMISSION = "submission"
+SUBMISSION_TTL = DAY
+# How long a second POST waits for the first to finish before it is told to try again.
+SUBMISSION_WAIT = 3.0
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
+_PENDING = "pending"
+
+
+def submission_token() -> str:
+    """A fresh token for a form page: 128 random bits."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True)
+class Submission:
+    key: str | None  # None: the POST carried no token
+    first: bool
+
+    @classmethod
+    def claim(cls, data) -> Submission:
+        token = data.get(SUBMISSION, "")
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            return cls(None, True)
+        key = f"complaints:submission:{token}"
+        return cls(key, cache.add(key, _PENDING, SUBMISSION_TTL))
+
+    def stored(self, pk: int) -> None:
+        """What the first submission stored, for the ones after it."""
+        if self.key is not None and self.first:
+            cache.set(self.key, pk, SUBMISSION_TTL)
+
+    def release(self) -> None:
+        """Nothing was stored: the token may be used again."""
+        if self.key is not None and self.first:
+            cache.delete(self.key)
+
+    def outcome(self) -> int | None:
+        """For a submission after the first: the id the first stored, waiting up to
+        SUBMISSION_WAIT seconds for it to finish; None if it is still running or stored
+        nothing."""
+        deadline = time.monotonic() + SUBMISSION_WAIT
+        while True:
+            value = cache.get(self.key)
+            if value != _PENDING or time.monotonic() >= deadline:
+                return value if isinstance(value, int) else None
+            time.sleep(0.1)
+
+
+def submission_in_progress() -> str:
+    return _(
+        "This form has just been sent and is still being filed. Wait a moment, then press the "
+        "button again: you will see what was filed, and nothing is filed twice."
+    )

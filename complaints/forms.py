@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import PartyKind
 from accounts.uploads import CleanImage, clean_image
-from complaints import search, services
+from complaints import abuse, search, services
 from complaints.models import (
     CaseKind,
     ComplaintCategory,
@@ -180,8 +180,14 @@ class PickerForm(PublicForm):
         widget=_text(type="search", autocomplete="off", enterkeyhint="search"),
     )
 
+    # A fresh token on each new page; kept through the search round trips and a re-shown form
+    # (complaints.abuse.Submission: a form page files once).
+    submission = forms.CharField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get(abuse.SUBMISSION):
+            self.initial[abuse.SUBMISSION] = abuse.submission_token()
         # The search runs on an unbound form too (a link, the Search button), so the words go
         # through the field's checks here. What it refuses -- a NUL byte, which PostgreSQL
         # refuses in a query -- searches nothing; a bound form shows the field's error.

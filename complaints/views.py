@@ -170,11 +170,19 @@ def _file_case(request, form_class, template) -> HttpResponse:
     if not form.is_valid():
         slot.release()
         return _form_page(request, template, form, files_dropped=bool(request.FILES))
+    submission, earlier = _claim_submission(request)
+    if submission is None:
+        slot.release()
+        if earlier is not None:
+            return _show_filed(request, earlier, again=True)
+        form.add_error(None, abuse.submission_in_progress())
+        return _form_page(request, template, form, files_dropped=bool(request.FILES))
     contact_slot = None
     if form.contact_key:
         contact_slot = abuse.filings_per_contact().take(form.contact_key)
         if not contact_slot.allowed:
             slot.release()
+            submission.release()
             kept = {"form": form_class(initial=_kept(request.POST, form_class))}
             return _throttled(request, template, kept, contact_slot)
     try:
@@ -185,11 +193,39 @@ def _file_case(request, form_class, template) -> HttpResponse:
         )
     except ValidationError as exc:
         slot.release()
+        submission.release()
         if contact_slot is not None:
             contact_slot.release()
         _add_service_errors(form, exc)
         return _form_page(request, template, form, files_dropped=bool(request.FILES))
-    request.session[FILED_SESSION_KEY] = filed.case.pk
+    except BaseException:
+        submission.release()
+        raise
+    submission.stored(filed.case.pk)
+    return _show_filed(request, filed.case.pk)
+
+
+def _claim_submission(request) -> tuple[abuse.Submission | None, int | None]:
+    """(the claim, None) for the first POST of a form page; (None, what it stored) for a POST
+    after it; (None, None) while the first is still being filed."""
+    submission = abuse.Submission.claim(request.POST)
+    if submission.first:
+        return submission, None
+    earlier = submission.outcome()
+    if earlier is not None:
+        return None, earlier
+    # The first stored nothing (and gave the token back) or is still running.
+    submission = abuse.Submission.claim(request.POST)
+    return (submission, None) if submission.first else (None, None)
+
+
+def _show_filed(request, pk: int, *, again: bool = False) -> HttpResponse:
+    request.session[FILED_SESSION_KEY] = pk
+    if again:
+        messages.info(
+            request,
+            _("This form had already been sent: here is what it filed. Nothing was filed twice."),
+        )
     return redirect("complaints:filed")
 
 
@@ -230,13 +266,21 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
         slot.release()
         return _form_page(request, template, form)
     data = form.cleaned_data
+    submission, earlier = _claim_submission(request)
+    if submission is None:
+        slot.release()
+        if earlier is not None:
+            return redirect("complaints:evaluation_thanks")
+        form.add_error(None, abuse.submission_in_progress())
+        return _form_page(request, template, form)
     order_slot = abuse.evaluations_per_order().take(abuse.order_ident(data["order_number"]))
     if not order_slot.allowed:
         slot.release()
+        submission.release()
         kept = {"form": EvaluationForm(initial=_kept(request.POST, EvaluationForm))}
         return _throttled(request, template, kept, order_slot)
     try:
-        services.evaluation_submit(
+        evaluation, _created = services.evaluation_submit(
             merchant=data.get("merchant"),
             anchor=data.get("anchor"),
             session=data.get("session"),
@@ -251,8 +295,13 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         slot.release()
         order_slot.release()
+        submission.release()
         _add_service_errors(form, exc)
         return _form_page(request, template, form)
+    except BaseException:
+        submission.release()
+        raise
+    submission.stored(evaluation.pk)
     return redirect("complaints:evaluation_thanks")
 
 

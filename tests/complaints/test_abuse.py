@@ -397,3 +397,69 @@ def test_a_complaint_typed_in_full_width_is_a_possible_duplicate_and_the_same_re
     key = services.contact_key(phone="13812345678")
     assert first.contact_key == second.contact_key == key
     assert ReporterReputation.objects.get(contact_key=key).filed == 2
+
+
+# --- One submission per form page ---------------------------------------------------------------
+
+
+def test_each_form_page_carries_a_fresh_token(client, public):
+    first = client.get("/complaints/new/")
+    second = client.get("/complaints/new/")
+    tokens = [page.context["form"].initial[abuse.SUBMISSION] for page in (first, second)]
+    assert tokens[0] != tokens[1]
+    assert all(len(token) == 22 for token in tokens)
+    assert f'<input type="hidden" name="submission" value="{tokens[0]}">' in first.content.decode()
+
+
+def test_a_form_sent_twice_files_once_and_shows_the_first_case(english, public, settings):
+    settings.COMPLAINT_FILINGS_PER_ADDRESS_HOUR = 2
+    token = english.get("/complaints/new/").context["form"].initial[abuse.SUBMISSION]
+    first = file(english, public, submission=token)
+    again = file(english, public, submission=token)
+
+    assert first.status_code == again.status_code == 302
+    assert Case.objects.count() == 1
+    case = Case.objects.get()
+    shown = english.get(again["Location"])
+    assert case.tracking_code in shown.content.decode()
+    assert "This form had already been sent" in shown.content.decode()
+    # The second POST gave its filing of the address back: a new complaint is the second.
+    fresh = english.get("/complaints/new/").context["form"].initial[abuse.SUBMISSION]
+    assert file(english, public, submission=fresh, order_number="ORD-9").status_code == 302
+    assert Case.objects.count() == 2
+
+
+def test_a_form_sent_again_after_a_refusal_is_filed(english, public):
+    token = english.get("/complaints/new/").context["form"].initial[abuse.SUBMISSION]
+    refused = file(english, public, submission=token, facts="")
+    assert refused.status_code == 200  # the form again, with its error
+    assert refused.context["form"]["submission"].value() == token  # the same page, same token
+    assert file(english, public, submission=token).status_code == 302
+    assert Case.objects.count() == 1
+
+
+def test_a_second_post_while_the_first_is_still_filing_files_nothing(
+    english, public, monkeypatch
+):
+    monkeypatch.setattr(abuse, "SUBMISSION_WAIT", 0.3)
+    token = english.get("/complaints/new/").context["form"].initial[abuse.SUBMISSION]
+    # The first POST has claimed the token and not finished.
+    assert abuse.Submission.claim({abuse.SUBMISSION: token}).first
+    second = file(english, public, submission=token)
+    assert second.status_code == 200
+    assert "still being filed" in second.content.decode()
+    assert Case.objects.count() == 0
+
+
+def test_a_post_without_a_token_or_with_a_forged_one_files_as_before(english, public):
+    assert file(english, public).status_code == 302
+    assert file(english, public, submission="x" * 5000, order_number="ORD-8").status_code == 302
+    assert Case.objects.count() == 2
+
+
+def test_an_evaluation_sent_twice_is_stored_once(client, public):
+    token = client.get("/evaluations/new/").context["form"].initial[abuse.SUBMISSION]
+    data = evaluation_data(public, submission=token)
+    responses = [client.post("/evaluations/new/", data, REMOTE_ADDR=A) for _ in range(2)]
+    assert [r.status_code for r in responses] == [302, 302]
+    assert Evaluation.objects.count() == 1

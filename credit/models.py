@@ -281,6 +281,10 @@ class Peer(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     feed_url = models.URLField(_("feed URL"), max_length=500)
     public_key = models.TextField(_("signing key (Ed25519, base64)"))
+    # The key the peer will sign with next, as its pages announce it under the current key: the
+    # first page that verifies with it makes it the current key (credit/sharing.py, rotation).
+    next_public_key = models.TextField(_("announced next signing key"), blank=True, editable=False)
+    key_rotated_at = models.DateTimeField(_("signing key last changed"), null=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     last_seq = models.BigIntegerField(_("last entry read"), default=0, editable=False)
     last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True, editable=False)

@@ -35,6 +35,13 @@ should that message be lost); the feed stops before the first pending entry, so 
 skipped. Completing a pending entry is the last step of publishing it, not an edit: nobody has
 seen it yet.
 
+Changing keys. Each page names its key (`key_id`) and, while CREDIT_FEED_NEXT_SIGNING_KEY is set,
+announces the public key we will sign with next, covered by the current key's signature. A peer
+keeps what its peers announce (`Peer.next_public_key`); when a peer's pages stop verifying with its
+current key and verify with the announced one, that one becomes the current key. So a key changes
+in two deployments -- announce, then switch -- with no peer re-keyed by hand. A key nobody
+announced is never taken: a stolen key must still be replaced by a person, in the admin.
+
 Peers' feeds. `pull_peer` reads a peer's feed after `peer.last_seq` (HTTPS only, no redirects, a
 timeout and a size cap), verifies the signature with the peer's public key -- a page that does not
 verify, or is malformed, is refused whole: nothing stored, `last_error` says why -- then stores
@@ -262,10 +269,28 @@ def _signing_key() -> Ed25519PrivateKey:
     return _private_key(settings.CREDIT_FEED_SIGNING_KEY)
 
 
+def _public(key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
 def public_key() -> str:
     """Our feed's public key: base64 of the raw 32 bytes."""
-    raw = _signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
+    return _public(_signing_key())
+
+
+def next_public_key() -> str:
+    """The public key we will sign with next (CREDIT_FEED_NEXT_SIGNING_KEY), or ""."""
+    encoded = settings.CREDIT_FEED_NEXT_SIGNING_KEY
+    if not encoded:
+        return ""
+    announced = _public(_private_key(encoded))
+    return "" if announced == public_key() else announced
+
+
+def key_id(encoded_public_key: str) -> str:
+    """A short name for a public key, for people and logs: the first 16 hex digits of the
+    SHA-256 of its raw bytes."""
+    return hashlib.sha256(base64.b64decode(encoded_public_key)).hexdigest()[:16]
 
 
 def sign(document: dict, key: Ed25519PrivateKey | None = None) -> dict:
@@ -443,13 +468,16 @@ def feed_page(*, after: int = 0, limit: int = FEED_PAGE_MAX) -> dict:
                 "published_at": _timestamp(row.published_at),
             }
         )
-    return sign(
-        {
-            "platform": settings.CREDIT_PLATFORM_NAME,
-            "entries": entries,
-            "next_after": entries[-1]["seq"] if entries else after,
-        }
-    )
+    document = {
+        "platform": settings.CREDIT_PLATFORM_NAME,
+        "key_id": key_id(public_key()),
+        "entries": entries,
+        "next_after": entries[-1]["seq"] if entries else after,
+    }
+    if announced := next_public_key():
+        # Vouched for by the current key's signature over the page (rotation, below).
+        document["next_public_key"] = announced
+    return sign(document)
 
 
 # --- peers ----------------------------------------------------------------------------------------
@@ -602,6 +630,9 @@ def _entry(raw: object, previous: int) -> dict:
 class Page:
     entries: list[dict]
     next_after: int
+    # The key the peer announces it will sign with next ("" if none); vouched for by the key
+    # the page verified with.
+    next_public_key: str = ""
 
 
 def verify_page(document: object, key: str | Ed25519PublicKey, *, after: int) -> Page:
@@ -622,7 +653,13 @@ def verify_page(document: object, key: str | Ed25519PublicKey, *, after: int) ->
         previous = entry["seq"]
     if next_after != previous:
         raise FeedError(_("next_after does not follow the page's last entry."))
-    return Page(checked, next_after)
+    announced = body.get("next_public_key", "")
+    if announced:
+        try:
+            load_public_key(announced if isinstance(announced, str) else "")
+        except ValidationError:
+            raise FeedError(_("The announced next key is not a valid Ed25519 key.")) from None
+    return Page(checked, next_after, announced.strip() if announced else "")
 
 
 def _record_source(record_id: int) -> str:
@@ -757,6 +794,42 @@ def _fail(peer: Peer, message: str, report: PullReport) -> None:
     logger.warning("credit feed of peer %s refused: %s", peer.pk, message)
 
 
+# --- rotation of a peer's signing key ---------------------------------------------------------
+#
+# A peer announces the key it will sign with next in its pages, under its current key's
+# signature; we keep it as `next_public_key`. When its pages stop verifying with the current key
+# and verify with the announced one, the announced key becomes the current one, in the same
+# transaction that stores the page. A key nobody announced is never taken: a page that verifies
+# with neither is refused as before, and a person re-keys the peer in the admin.
+
+
+def _verify_with_current_or_next(document, peer: Peer, *, after: int) -> tuple[Page, bool]:
+    """The page, and whether it verified only with the peer's announced next key."""
+    try:
+        return verify_page(document, peer.public_key, after=after), False
+    except FeedError:
+        if not peer.next_public_key:
+            raise
+        try:
+            return verify_page(document, peer.next_public_key, after=after), True
+        except FeedError:
+            pass
+        raise
+
+
+def _keys_after(peer: Peer, page: Page, rotated: bool) -> dict:
+    """The peer's key fields after a verified page."""
+    if rotated:
+        return {
+            "public_key": peer.next_public_key,
+            "next_public_key": page.next_public_key,
+            "key_rotated_at": timezone.now(),
+        }
+    # The latest announcement stands, a withdrawn one included.
+    announced = "" if page.next_public_key == peer.public_key else page.next_public_key
+    return {"next_public_key": announced} if announced != peer.next_public_key else {}
+
+
 def pull_peer(
     peer: Peer,
     *,
@@ -771,17 +844,25 @@ def pull_peer(
         peer = Peer.objects.get(pk=peer.pk)
         after = peer.last_seq
         try:
-            page = verify_page(_fetch(peer, after), peer.public_key, after=after)
+            document = _fetch(peer, after)
+            page, rotated = _verify_with_current_or_next(document, peer, after=after)
         except FeedError as exc:
             _fail(peer, str(exc), report)
             break
         with transaction.atomic():
             locked = Peer.objects.select_for_update().get(pk=peer.pk)
-            if locked.last_seq != after:
-                break  # another pull stored this page meanwhile
+            if locked.last_seq != after or locked.public_key != peer.public_key:
+                break  # another pull stored this page (or took the next key) meanwhile
             _store_page(locked, page.entries, report)
+            keys = _keys_after(locked, page, rotated)
             Peer.objects.filter(pk=peer.pk).update(
-                last_seq=page.next_after, last_pulled_at=timezone.now(), last_error=""
+                last_seq=page.next_after, last_pulled_at=timezone.now(), last_error="", **keys
+            )
+        if rotated:
+            logger.info(
+                "credit feed of peer %s now signed with its announced key %s",
+                peer.pk,
+                key_id(peer.next_public_key),
             )
         report.pages += 1
         report.received += len(page.entries)

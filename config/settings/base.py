@@ -528,6 +528,15 @@ CREDIT_FEED_SIGNING_KEY = credit_feed_signing_key(
         ).decode(),
     ),
 )
+# The key we will sign with next, while peers learn it: each page of our feed announces its public
+# key, signed with the current key; a peer's pull records it, and once CREDIT_FEED_SIGNING_KEY is
+# set to it (and this emptied) the peers take our new signatures without anyone re-keying them.
+_next_feed_key = env_str("CREDIT_FEED_NEXT_SIGNING_KEY", "")
+CREDIT_FEED_NEXT_SIGNING_KEY = (
+    credit_feed_signing_key("CREDIT_FEED_NEXT_SIGNING_KEY", _next_feed_key)
+    if _next_feed_key.strip()
+    else ""
+)
 CREDIT_PEER_API_KEYS = credit_peer_api_keys(
     "CREDIT_PEER_API_KEYS", env_str("CREDIT_PEER_API_KEYS", "{}")
 )

@@ -70,7 +70,13 @@ class PeerAdmin(admin.ModelAdmin):
     list_display = ["name", "feed_url", "is_active", "last_seq", "last_pulled_at", "has_error"]
     list_filter = ["is_active"]
     search_fields = ["name"]
-    readonly_fields = ["last_seq", "last_pulled_at", "last_error"]
+    readonly_fields = [
+        "last_seq",
+        "last_pulled_at",
+        "last_error",
+        "next_public_key",
+        "key_rotated_at",
+    ]
 
     def get_fields(self, request, obj=None):
         editable = ["name", "feed_url", "public_key", "is_active"]

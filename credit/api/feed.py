@@ -41,8 +41,19 @@ class FeedEntryOut(serializers.Serializer):
     published_at = serializers.DateTimeField()
 
 
+_KEY_ID_HELP = "The first 16 hex digits of the SHA-256 of the raw public key."
+_NEXT_KEY_HELP = (
+    "The key this platform will sign with next (base64 of the raw 32 bytes), announced ahead of "
+    "a key change; absent when none is announced. In a page it is covered by the current key's "
+    "signature: a reader keeps it and takes pages signed with it once they stop verifying with "
+    "the current key."
+)
+
+
 class FeedPageOut(serializers.Serializer):
     platform = serializers.CharField()
+    key_id = serializers.CharField(help_text="The signing key's id. " + _KEY_ID_HELP)
+    next_public_key = serializers.CharField(required=False, help_text=_NEXT_KEY_HELP)
     entries = FeedEntryOut(many=True)
     next_after = serializers.IntegerField(help_text="Ask with after= this for the next page.")
     signature = serializers.CharField(
@@ -55,6 +66,8 @@ class FeedKeyOut(serializers.Serializer):
     platform = serializers.CharField()
     algorithm = serializers.CharField()
     public_key = serializers.CharField(help_text="Base64 of the raw 32-byte Ed25519 key.")
+    key_id = serializers.CharField(help_text=_KEY_ID_HELP)
+    next_public_key = serializers.CharField(required=False, help_text=_NEXT_KEY_HELP)
 
 
 class FeedView(APIView):
@@ -95,10 +108,13 @@ class FeedKeyView(APIView):
         responses={200: FeedKeyOut},
     )
     def get(self, request):
-        return Response(
-            {
-                "platform": settings.CREDIT_PLATFORM_NAME,
-                "algorithm": "Ed25519",
-                "public_key": sharing.public_key(),
-            }
-        )
+        current = sharing.public_key()
+        body = {
+            "platform": settings.CREDIT_PLATFORM_NAME,
+            "algorithm": "Ed25519",
+            "public_key": current,
+            "key_id": sharing.key_id(current),
+        }
+        if announced := sharing.next_public_key():
+            body["next_public_key"] = announced
+        return Response(body)

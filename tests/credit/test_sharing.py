@@ -80,6 +80,7 @@ class PeerFeed:
         self.name = name
         self.key = Ed25519PrivateKey.generate()
         self.sign_with: Ed25519PrivateKey | None = None
+        self.announce: Ed25519PrivateKey | None = None  # the key it will sign with next
         self.tamper = None
         self.status = 200
         self.entries: list[dict] = []
@@ -119,6 +120,8 @@ class PeerFeed:
             "entries": entries,
             "next_after": entries[-1]["seq"] if entries else after,
         }
+        if self.announce is not None:
+            document["next_public_key"] = _b64_public(self.announce)
         signed = sharing.sign(document, self.sign_with or self.key)
         return self.tamper(signed) if self.tamper else signed
 
@@ -294,6 +297,41 @@ def test_a_changed_entry_a_changed_signature_or_another_key_is_refused(world):
     ]:
         with pytest.raises(sharing.FeedError):
             sharing.verify(document, key)
+
+
+def test_our_pages_name_their_key_and_announce_the_next_one_under_the_current_signature(
+    world, make_key, settings
+):
+    _publish_for(world.merchant)
+    current = sharing.public_key()
+    page = sharing.feed_page(after=0)
+    assert page["key_id"] == sharing.key_id(current) and len(page["key_id"]) == 16
+    assert "next_public_key" not in page
+    key = APIClient().get("/api/v1/credit/feed/key/").json()
+    assert key["key_id"] == page["key_id"] and "next_public_key" not in key
+
+    following = Ed25519PrivateKey.generate()
+    raw = following.private_bytes_raw()
+    settings.CREDIT_FEED_NEXT_SIGNING_KEY = base64.b64encode(raw).decode()
+    announced = sharing.feed_page(after=0)
+    assert sharing.verify(announced, current)["next_public_key"] == _b64_public(following)
+    key = APIClient().get("/api/v1/credit/feed/key/").json()
+    assert key["public_key"] == current and key["next_public_key"] == _b64_public(following)
+
+    # The change of key: the next key signs, and no next one is announced.
+    settings.CREDIT_FEED_SIGNING_KEY, settings.CREDIT_FEED_NEXT_SIGNING_KEY = (
+        settings.CREDIT_FEED_NEXT_SIGNING_KEY,
+        "",
+    )
+    changed = sharing.feed_page(after=0)
+    assert sharing.verify(changed, _b64_public(following))["key_id"] == sharing.key_id(
+        _b64_public(following)
+    )
+    with pytest.raises(sharing.FeedError):
+        sharing.verify(changed, current)
+    # A next key equal to the current one announces nothing.
+    settings.CREDIT_FEED_NEXT_SIGNING_KEY = settings.CREDIT_FEED_SIGNING_KEY
+    assert "next_public_key" not in sharing.feed_page(after=0)
 
 
 def test_the_feed_needs_the_credit_feed_scope_and_a_key_of_no_party(world, make_key):
@@ -505,6 +543,53 @@ def test_a_party_registered_after_the_pull_is_matched_when_its_identity_is_compu
     assert record.party_id == world.anchor.pk
     assert CreditEvent.objects.filter(party=world.anchor, kind="shared_record").count() == 1
     assert world.go_live().status_code == 403
+
+
+def test_a_peer_that_announced_its_next_key_is_read_after_it_changes_keys(world, peer, peer_feed):
+    sharing_tasks.backfill_consortium_identities()
+    peer_feed.add("blacklist", _anchor_hash(world))
+    following = Ed25519PrivateKey.generate()
+    peer_feed.announce = following
+    assert not sharing_tasks.pull_peer(peer.pk)["error"]
+    peer.refresh_from_db()
+    assert peer.next_public_key == _b64_public(following)
+    assert peer.public_key == _b64_public(peer_feed.key) and peer.key_rotated_at is None
+
+    # The peer changes keys: its pages verify with the announced key only.
+    peer_feed.key, peer_feed.announce = following, None
+    peer_feed.add("serious_dishonesty", _anchor_hash(world))
+    report = sharing_tasks.pull_peer(peer.pk)
+    assert not report["error"] and report["received"] == 1
+    peer.refresh_from_db()
+    assert peer.public_key == _b64_public(following)
+    assert peer.next_public_key == "" and peer.key_rotated_at is not None
+    assert PeerRecord.objects.count() == 2
+
+
+def test_a_key_nobody_announced_is_never_taken(world, peer, peer_feed):
+    sharing_tasks.backfill_consortium_identities()
+    peer_feed.add("blacklist", _anchor_hash(world))
+    announced = Ed25519PrivateKey.generate()
+    peer_feed.announce = announced
+    sharing_tasks.pull_peer(peer.pk)
+    # Signed with a third key, announcing it in the page itself: refused, nothing changes.
+    impostor = Ed25519PrivateKey.generate()
+    peer_feed.sign_with, peer_feed.announce = impostor, impostor
+    peer_feed.add("serious_dishonesty", _anchor_hash(world))
+    report = sharing_tasks.pull_peer(peer.pk)
+    assert report["error"]
+    peer.refresh_from_db()
+    assert peer.public_key == _b64_public(peer_feed.key)
+    assert peer.next_public_key == _b64_public(announced)
+    assert PeerRecord.objects.count() == 1
+    # An announcement that is not a key refuses the page it came in.
+    peer_feed.sign_with, peer_feed.announce = None, None
+    peer_feed.tamper = lambda document: sharing.sign(
+        {**{k: v for k, v in document.items() if k != "signature"}, "next_public_key": "nope"},
+        peer_feed.key,
+    )
+    assert sharing_tasks.pull_peer(peer.pk)["error"]
+    assert PeerRecord.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,19 @@ from credit.sharing import shared_blacklisted_parties
 from liverooms.gate import GateContext, Reason, gate_check, gate_loader
 
 
+def _on_sale(context: GateContext) -> list[tuple[int, str]]:
+    """(product id, category) of the goods asked for. An id that names nothing (only a key bound
+    to a party gets this far with one) counts in the default category, as any product the key
+    does not know the category of: so its answer does not tell it from another's product."""
+    return [(p.pk, p.category) for p in context.products] + [
+        (pk, "default") for pk in context.missing_product_ids
+    ]
+
+
 @gate_loader
 def load_grades(context: GateContext) -> None:
     row, rules = rule_set_in_force()
-    categories = {product.category for product in context.products} or {"default"}
+    categories = {category for _pk, category in _on_sale(context)} or {"default"}
     # The strictest: the best grade any category on sale asks for.
     needed = min((rules.live_grade(c) for c in categories), key=rules.rank)
     ids = [party.pk for party in context.involved()]
@@ -40,7 +49,28 @@ def credit_grade(context: GateContext) -> Iterable[Reason]:
     base_grade = rules.grade(rules.base)
     for party_id in ids:
         grade = scores.get(party_id, base_grade)
-        if rules.rank(grade) > rules.rank(needed):
+        if rules.rank(grade) <= rules.rank(needed):
+            continue
+        # Named per product whose category asks for more, so that the platform sees which goods
+        # keep the party off the air, and a key bound to a party is told of another merchant's
+        # product only that it is not cleared (services.reasons_for_party).
+        blocking = [
+            (product_id, rules.live_grade(category))
+            for product_id, category in _on_sale(context)
+            if rules.rank(grade) > rules.rank(rules.live_grade(category))
+        ]
+        for product_id, product_needs in blocking:
+            yield Reason(
+                "credit_grade",
+                _(
+                    "Credit grade %(grade)s is below the %(needed)s the published credit rules "
+                    "require for selling product %(product)s."
+                )
+                % {"grade": grade, "needed": product_needs, "product": product_id},
+                party_id=party_id,
+                product_id=product_id,
+            )
+        if not blocking:  # no goods on sale: the default category's grade
             yield Reason(
                 "credit_grade",
                 _(

@@ -169,14 +169,27 @@ def reasons_for_party(
     parties not yet public, deposit balances, restrictions). The refusal kept for the platform
     (GoLiveRefusal) has every reason in full."""
     merchant_of = {p.pk: p.merchant_id for p in context.products}
+    # Another merchant takes part only through its products: what is wrong with it (a
+    # restriction, its deposit, its grade) is said of them, as of an id that names no product,
+    # so that naming a product cannot tell whether it exists or whose it is.
+    foreign: dict[int, list[int]] = {}
+    for product_id, merchant_id in merchant_of.items():
+        if merchant_id != party_id:
+            foreign.setdefault(merchant_id, []).append(product_id)
+    anchors = {anchor.pk for anchor in context.anchors} | set(context.missing_anchor_ids)
     shown: list[gate.Reason] = []
     withheld_parties: set[int] = set()
     withheld_products: set[int] = set()
     for reason in reasons:
+        other = reason.party_id is not None and reason.party_id != party_id
         # Another merchant's product, or an id that names no product: alike.
         if reason.product_id is not None and merchant_of.get(reason.product_id) != party_id:
             withheld_products.add(reason.product_id)
-        elif reason.party_id is not None and reason.party_id != party_id:
+        elif other and (reason.party_id in foreign or reason.party_id in anchors):
+            withheld_products.update(foreign.get(reason.party_id, []))
+            if reason.party_id in anchors:
+                withheld_parties.add(reason.party_id)
+        elif other:
             withheld_parties.add(reason.party_id)
         else:
             shown.append(reason)

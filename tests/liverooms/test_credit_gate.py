@@ -51,7 +51,12 @@ def test_the_riskiest_category_on_sale_sets_the_grade(world):
         actor=TEST_ACTOR,
     )
     response = world.go_live(product_ids=[world.product.pk, formula.pk])
-    assert "credit_grade" in [r["code"] for r in response.json()["reasons"]]
+    # Named with the product whose category asks for more, not the scarf that needs only D.
+    credit = [r for r in response.json()["reasons"] if r["code"] == "credit_grade"]
+    assert [(r["party_id"], r.get("product_id")) for r in credit] == [
+        (world.merchant.pk, formula.pk)
+    ]
+    assert str(formula.pk) in credit[0]["message"]
 
 
 def test_the_grades_come_with_the_gates_one_read(world):

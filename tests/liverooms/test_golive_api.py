@@ -277,6 +277,65 @@ def test_a_party_bound_key_cannot_tell_an_id_that_names_nothing_from_one_not_cle
     assert [r["code"] for r in kept.reasons] == ["product_unknown", "not_an_anchor"]
 
 
+@pytest.mark.parametrize("trouble", ["restricted", "deposit_short", "grade_for_its_category"])
+def test_a_bound_key_learns_nothing_of_another_merchants_product_that_an_unknown_id_hides(
+    world, make_key, trouble
+):
+    """Another merchant's product brings that merchant into the checks: what is wrong with it,
+    or what the product's category asks of the key's own party, is said of the product, as of
+    an id that names nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import RestrictionKind
+    from accounts.services import restriction_impose
+    from enforcement.checks import forget_requirements
+    from enforcement.models import DepositRequirement
+    from merchants.services import product_register
+    from tests.factories import TEST_ACTOR
+    from tests.liverooms.conftest import approved_merchant
+    from tests.liverooms.test_credit_gate import _lower
+
+    other = approved_merchant(world.reviewer)
+    category = "infant_formula" if trouble == "grade_for_its_category" else "apparel"
+    theirs = product_register(
+        merchant=other,
+        platform_ref="sku-x",
+        title="婴儿配方奶粉" if category == "infant_formula" else "围巾",
+        category=category,
+        ad_review_number="X" if category == "infant_formula" else "",
+        ad_review_valid_until=timezone.localdate() + timedelta(days=300),
+        actor=TEST_ACTOR,
+    )
+    if trouble == "restricted":
+        restriction_impose(party=other, kind=RestrictionKind.LIVE, reason="停播", actor=TEST_ACTOR)
+    elif trouble == "deposit_short":
+        DepositRequirement.objects.create(category="apparel", amount_fen=500_000, updated_by="t")
+        forget_requirements()
+    else:
+        _lower(world.merchant, -200)  # grade C: enough for apparel, not for infant formula
+    _key, raw = make_key(party=world.merchant, name="room-owner")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def answer(product_id):
+        body = {
+            "room_id": world.room.pk,
+            "anchor_ids": [world.anchor.pk],
+            "product_ids": [product_id],
+        }
+        response = client.post(URL, body, "json")
+        assert response.status_code == 403, response.content
+        text = json.dumps(response.json(), ensure_ascii=False)
+        return re.sub(rf"(?<!\d){product_id}(?!\d)", "<product>", text)
+
+    nothing = theirs.pk + 10_000
+    unknown = answer(nothing)
+    assert re.findall(r'"code": "(\w+)"', unknown) == ["product_not_cleared"]
+    assert answer(theirs.pk) == unknown
+
+
 def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(world):
     from merchants.services import product_register
     from tests.factories import TEST_ACTOR

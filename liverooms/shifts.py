@@ -59,11 +59,11 @@ def shift_at(moment: datetime) -> Shift:
 
 
 def on_air_during(start: datetime, end: datetime):
-    """Sessions on air at any time in [start, end): went live before its end and had not ended
-    before its start. Each side of the OR is read from a partial index of its own (the sessions
-    on air, the sessions ended since)."""
+    """Sessions on air at any time in [start, end): went live before its end and ended after
+    its start (one that ended as the shift began was the shift before's). Each side of the OR is
+    read from a partial index of its own (the sessions on air, the sessions ended since)."""
     return LiveSession.objects.filter(started_at__lt=end).filter(
-        Q(status=SessionStatus.LIVE) | Q(ended_at__gte=start)
+        Q(status=SessionStatus.LIVE) | Q(ended_at__gt=start)
     )
 
 

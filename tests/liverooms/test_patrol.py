@@ -452,8 +452,10 @@ def test_coverage_reports_every_high_risk_session_on_air_in_the_shift_ended_or_n
     # Went live in the shift before (05:00), and is still on air.
     overdue = high_risk_session(world, started_ago=600)
     pending = high_risk_session(world, started_ago=10)
-    # Not in this shift: ended at 06:40, before it began; and not high risk.
+    # Not in this shift: ended at 06:40, before it began; ended at 08:00 as it began; and not
+    # high risk.
     earlier = high_risk_session(world, started_ago=700, ended_ago=500)
+    at_the_change = high_risk_session(world, started_ago=480, ended_ago=420)
     high_risk_session(world, started_ago=120, grade=RiskGrade.LOW)
 
     reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
@@ -484,6 +486,7 @@ def test_coverage_reports_every_high_risk_session_on_air_in_the_shift_ended_or_n
     assert {row["session"]: row["state"] for row in before.context["rows"]} == {
         earlier: "never",
         overdue: "never",
+        at_the_change: "never",
     }
     assert before.context["reviewers"] == []  # both inspections came in the later shift
     assert before.context["on_air"] is None  # "on air now" belongs to the shift under way
@@ -521,6 +524,13 @@ def test_the_staffing_guideline_is_held_against_the_most_sessions_on_air_at_once
     ("query", "field", "error"),
     [
         ({"day": "{tomorrow}", "begins": "08:00"}, "__all__", "That shift has not begun yet."),
+        # Year 9999's last shift would end in a year that does not exist.
+        ({"day": "9999-12-31", "begins": "16:00"}, "__all__", "That shift has not begun yet."),
+        (
+            {"day": "0001-01-01", "begins": "00:00"},
+            "__all__",
+            "The coverage report reaches back 14 days.",
+        ),
         (
             {"day": "{long_ago}", "begins": "08:00"},
             "__all__",

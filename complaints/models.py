@@ -380,7 +380,7 @@ class CaseEvent(EventRow):
     # Owed to a consumer who left an e-mail address and not yet delivered, by e-mail or, once
     # the e-mail failed, by a reviewer another way (services.notices). What the relay and the
     # reviewers' follow-up queue read, from an index of the few rows that are.
-    notice_pending = models.BooleanField(default=False, editable=False)
+    notice_pending = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta(EventRow.Meta):
         verbose_name = _("case event")

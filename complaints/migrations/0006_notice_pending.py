@@ -1,23 +1,11 @@
-"""Consumer notices owed and not yet delivered, marked on their event and indexed: what the
-relay and the reviewers' follow-up queue read (complaints.services.notices)."""
+"""Consumer notices owed and not yet delivered, marked on their event (complaints.services.notices).
 
-from datetime import timedelta
+Three migrations, because the events table is the largest of the complaints and stays in use:
+this one adds the column with a database default (no table rewrite on PostgreSQL 11+, and
+processes still running the code before it can go on inserting events); 0007 builds the index
+concurrently; 0008 marks the notices already owed, in batches."""
 
 from django.db import migrations, models
-from django.utils import timezone
-
-# Notices older than this were given up by the relay long ago; marking them owed now would fill
-# the reviewers' queue with cases long decided.
-BACKFILL = timedelta(days=30)
-
-
-def mark_owed(apps, schema_editor):
-    CaseEvent = apps.get_model("complaints", "CaseEvent")
-    CaseEvent.objects.filter(
-        notify_consumer=True,
-        notification__isnull=True,
-        at__gte=timezone.now() - BACKFILL,
-    ).exclude(case__contact_email_enc="").update(notice_pending=True)
 
 
 class Migration(migrations.Migration):
@@ -29,15 +17,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="caseevent",
             name="notice_pending",
-            field=models.BooleanField(default=False, editable=False),
+            field=models.BooleanField(default=False, db_default=False, editable=False),
         ),
-        migrations.AddIndex(
-            model_name="caseevent",
-            index=models.Index(
-                condition=models.Q(("notice_pending", True)),
-                fields=["at"],
-                name="caseevent_notice_pending_idx",
-            ),
-        ),
-        migrations.RunPython(mark_owed, migrations.RunPython.noop, elidable=True),
     ]

@@ -291,6 +291,7 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         "cases_new",
         "cases_mine",
         "cases_awaiting_consumer",
+        "cases_notice_undelivered",
     ]
     assert [q["key"] for q in response.context["queues"]] == [
         *file_queues,

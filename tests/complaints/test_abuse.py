@@ -438,9 +438,7 @@ def test_a_form_sent_again_after_a_refusal_is_filed(english, public):
     assert Case.objects.count() == 1
 
 
-def test_a_second_post_while_the_first_is_still_filing_files_nothing(
-    english, public, monkeypatch
-):
+def test_a_second_post_while_the_first_is_still_filing_files_nothing(english, public, monkeypatch):
     monkeypatch.setattr(abuse, "SUBMISSION_WAIT", 0.3)
     token = english.get("/complaints/new/").context["form"].initial[abuse.SUBMISSION]
     # The first POST has claimed the token and not finished.

@@ -140,6 +140,25 @@ def test_the_queue_and_the_record_in_the_admin(undelivered, scene, client):
     assert "已短信告知消费者案件编号与受理情况" in page.content.decode()
 
 
+def test_send_again_from_the_admin(
+    undelivered, scene, client, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.mail import send_mail
+
+    monkeypatch.setattr(notifications, "send_mail", send_mail)  # the mail server is back
+    handler = verified_client(client, scene.reviewer)
+    action = {"action": "notices_send_again", "_selected_action": [undelivered.pk]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = handler.post(CHANGELIST, action)
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1  # the worker, eager here, after the commit
+    assert not undelivered.events.get(kind=CaseEvent.Kind.FILED).notice_pending
+    # Nothing owed any more: sending again queues nothing.
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        handler.post(CHANGELIST, action)
+    assert queued == [] and len(mailoutbox) == 1
+
+
 def test_only_case_handlers_may_record_or_send_again(undelivered, client):
     auditor = UserFactory(roles=["auditor"])
     viewer = verified_client(client, auditor)
@@ -168,3 +187,32 @@ def test_only_case_handlers_may_record_or_send_again(undelivered, client):
         services.notice_send_again(case=undelivered, actor=Actor.for_user(auditor))
     assert undelivered.events.get(kind=CaseEvent.Kind.FILED).notice_pending
     assert not Case.objects.filter(events__kind=CaseEvent.Kind.NOTE).exists()
+
+
+def test_the_migration_marks_the_notices_already_owed_and_no_others(
+    scene, time_machine, monkeypatch
+):
+    """complaints 0008: events of the last 30 days owed to a consumer with an address and not
+    sent; in batches."""
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("complaints.migrations.0008_notice_pending_backfill")
+    time_machine.move_to(timezone.now(), tick=False)
+    owed = scene.file()
+    sent = scene.file(order_number="ORD-S")
+    no_address = scene.file(contact_email="", order_number="ORD-N")
+    old = scene.file(order_number="ORD-O")
+    for case in (owed, sent, no_address, old):
+        case.events.update(notice_pending=False)  # as before the column existed
+    Notification.objects.create(
+        event=sent.events.get(kind=CaseEvent.Kind.FILED), recipient=Notification.CONSUMER
+    )
+    old.events.update(at=timezone.now() - timedelta(days=31))
+
+    monkeypatch.setattr(backfill, "BATCH", 1)  # several batches for these few rows
+    backfill.mark_owed(apps, None)
+
+    marked = set(CaseEvent.objects.filter(notice_pending=True).values_list("case_id", flat=True))
+    assert marked == {owed.pk}

@@ -126,23 +126,13 @@ class ShiftForm(forms.Form):
             return cleaned
         days = settings.PATROL_COVERAGE_DAYS
         today = timezone.localdate(self.now)
-        # The day first: a shift is only worked out for a day near today (year 9999 has no
-        # next day to end its last shift on).
-        if day > today:
+        # A shift is only worked out for a day near today (year 9999 has no next day to end its
+        # last shift on).
+        near = today - timedelta(days=days + 1) <= day <= today
+        shift = shift_of(day, time.fromisoformat(begins)) if near else None
+        if day > today or (shift is not None and shift.start > self.now):
             raise ValidationError(_("That shift has not begun yet."))
-        if day < today - timedelta(days=days + 1):
-            raise ValidationError(
-                ngettext(
-                    "The coverage report reaches back %(days)d day.",
-                    "The coverage report reaches back %(days)d days.",
-                    days,
-                )
-                % {"days": days}
-            )
-        shift = shift_of(day, time.fromisoformat(begins))
-        if shift.start > self.now:
-            raise ValidationError(_("That shift has not begun yet."))
-        if shift.end <= self.now - timedelta(days=days):
+        if shift is None or shift.end <= self.now - timedelta(days=days):
             raise ValidationError(
                 ngettext(
                     "The coverage report reaches back %(days)d day.",

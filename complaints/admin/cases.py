@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import F, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -24,7 +23,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
 from accounts.admin import parties_matching
-from accounts.admin_forms import add_service_errors, reason_page
+from accounts.admin_forms import add_service_errors
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
@@ -39,8 +38,8 @@ from complaints.admin.common import (
     HANDLE,
     TRACKING_CODE,
     ReadOnlyInline,
-    ReasonForm,
     handlers,
+    reason_action,
     yuan,
 )
 from complaints.models import (
@@ -513,32 +512,18 @@ class CaseAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         permissions=["handle"],
     )
     def notices_told_otherwise(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        form.fields["reason"].label = _("how and when the consumer was told")
-        if form.is_bound and form.is_valid():
-            actor, done = Actor.for_user(request.user), 0
-            try:
-                with transaction.atomic():
-                    for case in queryset:
-                        done += services.notice_told_otherwise(
-                            case=case, note=form.cleaned_data["reason"], actor=actor
-                        )
-            except ValidationError as exc:
-                add_service_errors(form, exc, {"note": "reason"})
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    ngettext("%d notice recorded as given.", "%d notices recorded as given.", done)
-                    % done,
-                    messages.SUCCESS,
-                )
-                return None
-        return reason_page(
+        return reason_action(
             self,
             request,
-            objects=list(queryset),
-            form=form,
+            queryset,
+            label=_("how and when the consumer was told"),
+            apply=lambda case, note, actor: services.notice_told_otherwise(
+                case=case, note=note, actor=actor
+            ),
+            done=lambda count: (
+                ngettext("%d notice recorded as given.", "%d notices recorded as given.", count)
+                % count
+            ),
             title=_("Record the consumer told another way"),
             intro=_(
                 "For notices the e-mail did not deliver: say how and when you told the consumer "

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
@@ -11,12 +10,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.actors import Actor
-from accounts.admin_forms import add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
-from complaints.admin.common import ReasonForm, handlers
+from complaints.admin.common import handlers, reason_action
 from complaints.models import (
     ReplyTemplate,
     ReporterReputation,
@@ -149,31 +146,19 @@ class ReporterReputationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         description=_("Mark the selected reporters reviewed, with a note"), permissions=["review"]
     )
     def mark_reviewed(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        form.fields["reason"].label = _("what you concluded")
-        if form.is_bound and form.is_valid():
-            actor, done = Actor.for_user(request.user), 0
-            try:
-                for reputation in queryset:
-                    services.reputation_review(
-                        reputation=reputation, note=form.cleaned_data["reason"], actor=actor
-                    )
-                    done += 1
-            except ValidationError as exc:
-                add_service_errors(form, exc, {"note": "reason"})
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    ngettext("%d reporter reviewed.", "%d reporters reviewed.", done) % done,
-                    messages.SUCCESS,
-                )
-                return None
-        return reason_page(
+        def review(reputation, note, actor):
+            services.reputation_review(reputation=reputation, note=note, actor=actor)
+            return 1
+
+        return reason_action(
             self,
             request,
-            objects=list(queryset),
-            form=form,
+            queryset,
+            label=_("what you concluded"),
+            apply=review,
+            done=lambda count: (
+                ngettext("%d reporter reviewed.", "%d reporters reviewed.", count) % count
+            ),
             title=_("Mark reporters reviewed"),
             intro=_("The flag is cleared and your note kept; the counts stay as they are."),
             button=_("Mark reviewed"),

@@ -49,13 +49,19 @@ def undelivered_notice_cases(now: datetime | None = None) -> QuerySet[Case]:
 
 
 def _pending(case: Case) -> list[CaseEvent]:
-    # Locked, as the worker locks an event before it sends: a notice is told once, by e-mail
-    # or by the reviewer, whichever commits first.
-    return list(
+    """The case's notices still owed; ValidationError if there is none. Locked, as the worker
+    locks an event before it sends: a notice is told once, by e-mail or by the reviewer,
+    whichever commits first."""
+    events = list(
         CaseEvent.objects.select_for_update()
         .filter(case=case, notice_pending=True)
         .order_by("at", "id")
     )
+    if not events:
+        raise ValidationError(
+            _("Case %(code)s has no notice waiting to be delivered.") % {"code": case.tracking_code}
+        )
+    return events
 
 
 @transaction.atomic
@@ -68,10 +74,6 @@ def notice_told_otherwise(*, case: Case, note: str, actor: Actor) -> int:
     if not note:
         raise ValidationError({"note": _("Say how and when the consumer was told.")})
     events = _pending(case)
-    if not events:
-        raise ValidationError(
-            _("Case %(code)s has no notice waiting to be delivered.") % {"code": case.tracking_code}
-        )
     Notification.objects.bulk_create(
         [Notification(event=event, recipient=Notification.CONSUMER_OTHERWISE) for event in events]
     )
@@ -95,10 +97,6 @@ def notice_send_again(*, case: Case, actor: Actor) -> int:
 
     require_staff(actor)
     events = _pending(case)
-    if not events:
-        raise ValidationError(
-            _("Case %(code)s has no notice waiting to be delivered.") % {"code": case.tracking_code}
-        )
     ids = [event.pk for event in events]
     record_event(
         case,

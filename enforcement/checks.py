@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.utils.translation import gettext as _
 
 from enforcement.models import DepositAccount, DepositRequirement
-from liverooms.gate import GateContext, Reason, gate_check, gate_loader
+from liverooms.gate import GateContext, Reason, gate_check, gate_loader, gate_read
 
 # The requirements change rarely and are read on every decision: each process keeps them this
 # long (a change in the admin reaches every process within the minute).
@@ -31,6 +31,19 @@ def forget_requirements() -> None:
     _requirements = (0.0, {})
 
 
+# The deposit accounts of the merchants whose goods are asked for come with the gate's one read,
+# whatever their categories require: a query run only when a product's category requires a
+# deposit would tell a key bound to a party, by its time, the category of another merchant's
+# product, which its answer does not (liverooms.services.reasons_for_party).
+gate_read(
+    "deposit",
+    DepositAccount,
+    "d",
+    ["party", "balance_fen"],
+    "d.party_id IN (SELECT merchant_id FROM product)",
+)
+
+
 @gate_loader
 def load_deposits(context: GateContext) -> None:
     table = requirements()
@@ -39,13 +52,7 @@ def load_deposits(context: GateContext) -> None:
         amount = table.get(product.category, 0)
         if amount:
             needed[product.merchant_id] = max(needed.get(product.merchant_id, 0), amount)
-    balances: dict[int, int] = {}
-    if needed:
-        balances = dict(
-            DepositAccount.objects.filter(party_id__in=list(needed)).values_list(
-                "party_id", "balance_fen"
-            )
-        )
+    balances = {account.party_id: account.balance_fen for account in context.rows["deposit"]}
     context.extra["deposits"] = (needed, balances)
 
 

@@ -6,8 +6,8 @@ files, anchor profiles and guardians' consents, the products, the restrictions i
 training and the licences -- comes back from one SQL statement, whatever the number of anchors and
 products, and each check is a pure function of that context. All reasons are reported together,
 each as a machine code and a message. Like the entry checks, the gate is a registry: credit and the
-deposit ledger add their checks (`gate_check`) and what those checks read (`gate_loader`) when
-their apps load.
+deposit ledger add their checks (`gate_check`), the rows those checks read to the one statement
+(`gate_read`), and what they make of them (`gate_loader`) when their apps load.
 
 What the gate reads of a file is the version in force (LCM Arts. 8 and 15): a change to an
 approved file opens a new version that takes effect only once a reviewer approves it, so while
@@ -99,6 +99,9 @@ class GateContext:
     # of parties and products that may not take part (services.reasons_for_party).
     missing_anchor_ids: list[int] = field(default_factory=list)
     missing_product_ids: list[int] = field(default_factory=list)
+    # The rows of the parts other apps add to the one read (`gate_read`), by kind: model
+    # instances holding the columns the part named.
+    rows: dict[str, list] = field(default_factory=dict)
     # Filled by checks registered from other apps (credit grade, deposit) through `loaders`.
     extra: dict = field(default_factory=dict)
 
@@ -145,6 +148,29 @@ def gate_loader(function: Loader) -> Loader:
     return function
 
 
+@dataclass(frozen=True)
+class ReadPart:
+    kind: str
+    columns: _Columns
+    where: str
+
+
+_parts: dict[str, ReadPart] = {}
+
+
+def gate_read(kind: str, model, alias: str, columns: Iterable[str], where: str) -> None:
+    """Add a part to the gate's one read: the named columns of `model`'s rows (as `alias`) that
+    `where` selects, into `GateContext.rows[kind]` as model instances. `where` may name the
+    read's `room`, `product` and `involved` (the ids of every party in the request) and takes
+    no parameters, so the statement's text stays the same for any request. An app's checks
+    read what they need here rather than in a query of their own: a query that ran only for
+    some requests would tell a caller by its time what the answer does not say."""
+    if kind in _KINDS:
+        raise ValueError(f"{kind!r} is one of the gate's own kinds of row")
+    _parts[kind] = ReadPart(kind, _Columns(model, alias, columns), where)
+    _statement.cache_clear()
+
+
 def load_context(
     *, room_id: int, anchor_ids: list[int], product_ids: list[int], ai_generated: bool
 ) -> GateContext:
@@ -170,6 +196,7 @@ def load_context(
     licences: dict[int, list[Licence]] = {}
     licence_files: list[tuple[Licence, int]] = []
     grades: dict[int, tuple[str, int, int]] = {}
+    rows_of: dict[str, list] = {kind: [] for kind in _parts}
     # The objects come back as text, decoded here in one call rather than one per row.
     objects = json.loads("[" + ",".join(text for _kind, text in rows) + "]")
     for (kind, _text), data in zip(rows, objects, strict=True):
@@ -192,6 +219,8 @@ def load_context(
             room = _ROOM.build(data, alias)
         elif kind == "grade":
             grades[data["party_id"]] = (data["grade"], data["score"], data["rule_set"])
+        else:
+            rows_of.setdefault(kind, []).append(_parts[kind].columns.build(data, alias))
     for licence, party_id in licence_files:
         owner_file = getattr(parties.get(party_id), "registration_file", None)
         if owner_file is not None:
@@ -217,6 +246,7 @@ def load_context(
         missing_anchor_ids=[pk for pk in anchor_ids if pk not in parties],
         missing_product_ids=[pk for pk in product_ids if pk not in products],
         grades=grades,
+        rows=rows_of,
     )
     # Without the room there is nothing to decide (the caller answers 400 or 404). The loaders
     # run when only anchors or products are missing, so that a bound key's refusal names the
@@ -483,8 +513,9 @@ SELECT 'licence', {licence}
 UNION ALL
 SELECT 'grade', {grade}
     FROM {score_table} cs
-    WHERE cs.party_id IN (SELECT id FROM involved)
+    WHERE cs.party_id IN (SELECT id FROM involved){parts}
 """
+_KINDS = frozenset({"room", "product", "party", "restriction", "training", "licence", "grade"})
 
 
 @lru_cache(maxsize=256)
@@ -504,7 +535,14 @@ def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
             return f"= ANY(%s::{array_type}[])"
         return "IN (" + (", ".join(["%s"] * n) if n else "NULL") + ")"  # IN (NULL): none
 
+    parts = "".join(
+        f"\nUNION ALL\nSELECT '{part.kind}', {obj(part.columns)}\n"
+        f"    FROM {quote(part.columns.model._meta.db_table)} {part.columns.alias}\n"
+        f"    WHERE {part.where}"
+        for part in _parts.values()
+    )
     return _READ.format(
+        parts=parts,
         room_table=quote(LiveRoom._meta.db_table),
         product_table=quote(Product._meta.db_table),
         party_table=quote(Party._meta.db_table),

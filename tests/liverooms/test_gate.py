@@ -479,3 +479,12 @@ def test_a_bound_key_is_told_which_ids_are_not_cleared_but_nothing_of_other_part
     # The platform's record of the refusal keeps every reason.
     kept = {r["code"] for r in GoLiveRefusal.objects.latest("pk").reasons}
     assert {"product_removed", "restriction_live", "licence_missing"} <= kept
+
+
+def test_a_part_added_to_the_read_may_not_take_one_of_the_gates_own_kinds():
+    from enforcement.models import DepositAccount
+    from liverooms import gate
+
+    with pytest.raises(ValueError, match="'party'"):
+        gate.gate_read("party", DepositAccount, "d", ["party"], "d.party_id IN (SELECT 1)")
+    assert "party" not in gate._parts

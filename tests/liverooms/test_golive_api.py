@@ -352,6 +352,14 @@ def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(
         )
         for i in range(8)
     ]
+    # The deposit check is in play (its rows come with the read, never a query of its own).
+    from enforcement.checks import forget_requirements
+    from enforcement.models import DepositRequirement
+    from enforcement.services import top_up
+
+    DepositRequirement.objects.create(category="apparel", amount_fen=100_000, updated_by="t")
+    top_up(party=world.merchant, amount_fen=100_000, reference="pay-1", actor=TEST_ACTOR)
+    forget_requirements()
     world.api.get("/api/v1/key/")  # the key is looked up and its use recorded
     warm_process_caches()
 
@@ -379,6 +387,14 @@ def test_a_decision_is_one_read_and_one_write_however_many_anchors_and_products(
         403, anchor_ids=[a.pk for a in anchors], product_ids=[p.pk for p in products]
     )
     assert refused_few == refused_many == ["WITH", "INSERT"]
+    # A merchant short of its deposit is refused by the same two statements.
+    DepositRequirement.objects.filter(category="apparel").update(amount_fen=100_001)
+    forget_requirements()
+    warm_process_caches()
+    short = statements(403, product_ids=[p.pk for p in products])
+    assert short == ["WITH", "INSERT"]
+    assert GoLiveRefusal.objects.order_by("pk").last().reasons[0]["code"] == "deposit_short"
+    forget_requirements()
 
 
 def test_without_a_valid_key_the_body_is_never_parsed(world, client):

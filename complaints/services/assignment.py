@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -32,6 +33,17 @@ def open_load() -> dict[int, int]:
     return {row["assignee"]: row["n"] for row in rows}
 
 
+def _may_handle(user_ids: list[int]) -> set[int]:
+    """Those of the users who hold the permission to handle cases, directly, through a group or
+    as superusers: what User.has_perm answers for each, in one query."""
+    if not user_ids:
+        return set()
+    holders = get_user_model().objects.with_perm(
+        "complaints.change_case", backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return set(holders.filter(pk__in=user_ids).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def case_assign_round_robin(*, case: Case, actor: Actor):
     """Give the case to the available reviewer with the fewest open cases who still has room;
@@ -53,10 +65,10 @@ def case_assign_round_robin(*, case: Case, actor: Actor):
     load = open_load()
     # A capacity row outlives a change of role: someone moved off the team could not act on
     # the case (every handling service needs this permission), so it would sit until overdue.
+    # One query for the whole team: User.has_perm would read each reviewer's permissions.
+    able = _may_handle([c.user_id for c in capacities])
     candidates = [
-        c
-        for c in capacities
-        if load.get(c.user_id, 0) < c.max_open_cases and c.user.has_perm("complaints.change_case")
+        c for c in capacities if load.get(c.user_id, 0) < c.max_open_cases and c.user_id in able
     ]
     if not candidates:
         return None

@@ -235,6 +235,38 @@ def test_forwarding_the_same_platform_ref_again_returns_the_case_already_filed(
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.FILED).count() == 1
 
 
+@pytest.mark.parametrize(
+    "shape", ["merchant", "anchor_and_english", "report_on_a_session", "possible_duplicate"]
+)
+def test_the_answer_to_a_filing_is_what_reading_the_case_back_gives(
+    scene, api, after_receipt, shape
+):
+    """The 201 is built from the case filing holds in memory; the 200 to the same platform_ref
+    reads the case back. They must say the same."""
+    if shape == "merchant":
+        body = complaint(scene)
+    elif shape == "anchor_and_english":
+        body = complaint(
+            scene,
+            anchor_id=scene.anchor.pk,
+            language="en",
+            contact={"phone": "１３８１２３４５６７８"},
+        )
+    elif shape == "report_on_a_session":
+        body = report(scene)
+    else:
+        file_via_api(api, complaint(scene, order_number="ORD-DUP-1"))
+        body = complaint(scene, order_number="ORD-DUP-1")
+    first = api.post(COMPLAINTS, body, format="json")
+    again = api.post(COMPLAINTS, body, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    if shape == "possible_duplicate":
+        case = Case.objects.get(tracking_code=first.json()["tracking_code"])
+        assert case.possible_duplicate_of is not None
+    assert [e["kind"] for e in first.json()["timeline"]] == ["filed"]
+
+
 def test_a_complaint_from_the_web_form_does_not_swallow_a_forwarded_one(scene, api, after_receipt):
     scene.file(platform_ref="shared-ref", source=Source.WEB)
     response = api.post(COMPLAINTS, complaint(scene, platform_ref="shared-ref"), format="json")

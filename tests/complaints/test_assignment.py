@@ -171,3 +171,39 @@ def test_a_case_closed_meanwhile_is_refused_by_the_round_robin_not_handed_out(sc
     with pytest.raises(Conflict):
         services.case_assign_round_robin(case=stale, actor=Actor.system("tests"))
     assert case.events.filter(kind="assigned").count() == 1  # only the one at filing
+
+
+def test_the_round_robin_reads_the_teams_permissions_in_one_query_however_large(scene, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        case = scene.file()
+        case.assignee = None
+        Case.objects.filter(pk=case.pk).update(assignee=None)
+        with CaptureQueriesContext(connection) as ctx:
+            services.case_assign_round_robin(case=case, actor=TEST_ACTOR)
+        assert case.assignee is not None
+        return len(ctx)
+
+    small = queries()
+    for _ in range(6):
+        ReviewerCapacity.objects.create(
+            user=UserFactory(roles=["compliance_reviewer"]), max_open_cases=10
+        )
+    assert queries() == small
+
+
+def test_a_superuser_with_room_takes_cases_and_a_group_grants_the_permission(scene, team):
+    from django.contrib.auth.models import Group, Permission
+
+    ReviewerCapacity.objects.filter(user__in=team).update(is_available=False)
+    boss = UserFactory(is_superuser=True)
+    ReviewerCapacity.objects.create(user=boss, max_open_cases=1)
+    helper = UserFactory()
+    group = Group.objects.create(name="complaint helpers")
+    group.permissions.add(Permission.objects.get(codename="change_case"))
+    helper.groups.add(group)
+    ReviewerCapacity.objects.create(user=helper, max_open_cases=1)
+    cases = file_many(scene, 3)
+    assert assignees(cases) == Counter({boss: 1, helper: 1, None: 1})

@@ -23,13 +23,13 @@ from complaints.services.base import lock_case, record_event, require_staff, req
 # --- Assignment --------------------------------------------------------------------------------
 
 
-def open_load() -> dict[int, int]:
-    """Open cases per assignee."""
-    rows = (
-        Case.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
-        .values("assignee")
-        .annotate(n=Count("id"))
-    )
+def open_load(user_ids: list[int] | None = None) -> dict[int, int]:
+    """Open cases per assignee; of the users given, or of everyone. Given the users, it reads
+    their cases only (the (assignee, status) index), however many open cases others hold."""
+    cases = Case.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
+    if user_ids is not None:
+        cases = cases.filter(assignee_id__in=user_ids)
+    rows = cases.values("assignee").annotate(n=Count("id"))
     return {row["assignee"]: row["n"] for row in rows}
 
 
@@ -62,14 +62,15 @@ def case_assign_round_robin(*, case: Case, actor: Actor):
         .filter(is_available=True, user__is_active=True)
         .select_related("user")
     )
-    load = open_load()
+    if not capacities:
+        return None
     # A capacity row outlives a change of role: someone moved off the team could not act on
     # the case (every handling service needs this permission), so it would sit until overdue.
     # One query for the whole team: User.has_perm would read each reviewer's permissions.
     able = _may_handle([c.user_id for c in capacities])
-    candidates = [
-        c for c in capacities if load.get(c.user_id, 0) < c.max_open_cases and c.user_id in able
-    ]
+    capacities = [c for c in capacities if c.user_id in able]
+    load = open_load([c.user_id for c in capacities]) if capacities else {}
+    candidates = [c for c in capacities if load.get(c.user_id, 0) < c.max_open_cases]
     if not candidates:
         return None
     epoch = timezone.make_aware(datetime(2000, 1, 1))

@@ -207,3 +207,13 @@ def test_a_superuser_with_room_takes_cases_and_a_group_grants_the_permission(sce
     ReviewerCapacity.objects.create(user=helper, max_open_cases=1)
     cases = file_many(scene, 3)
     assert assignees(cases) == Counter({boss: 1, helper: 1, None: 1})
+
+
+def test_the_open_load_of_some_reviewers_counts_their_open_cases_only(scene, team):
+    cases = file_many(scene, 6)
+    Case.objects.filter(pk=cases[0].pk).update(status=CaseStatus.CLOSED)
+    everyone = services.open_load()
+    assert sum(everyone.values()) == 5
+    first = services.open_load([team[0].pk])
+    assert first == {team[0].pk: everyone[team[0].pk]}
+    assert services.open_load([]) == {}

@@ -211,6 +211,7 @@ EVALUATIONS = [
         room="r-0001",
         stars=(5, 5, 4, 5),
         text="围巾质感很好，主播介绍得很详细，发货也快。",
+        order_found=True,  # the platform confirmed the order: it counts
     ),
     dict(
         order_number="DY20251026000022",
@@ -225,6 +226,7 @@ EVALUATIONS = [
         anchor="a-0102",
         stars=(2, 3, 3, 2),
         text="橙子没有直播里说的那么甜。",
+        # No answer from the platform yet: stored, not counted.
     ),
     dict(
         order_number="DY20251028000044",
@@ -232,6 +234,7 @@ EVALUATIONS = [
         stars=(1, 1, 1, None),
         text="垃圾店铺！！客服电话 13912345678 打爆他们",
         hide="含他人联系方式并煽动骚扰（个人信息保护法第十条），依规隐藏。",
+        order_found=False,  # the platform knows no such order
     ),
 ]
 
@@ -351,6 +354,12 @@ def _evaluations(reviewer: Actor) -> None:
             source=Source.API if spec.get("platform_ref") else Source.WEB,
             platform_ref=spec.get("platform_ref", ""),
         )
+        if "order_found" in spec:
+            services.evaluation_order_checked(
+                evaluation=evaluation,
+                found=spec["order_found"],
+                actor=Actor(label="api:demo-platform"),
+            )
         if spec.get("hide"):
             services.evaluation_hide(evaluation=evaluation, reason=spec["hide"], actor=reviewer)
 

@@ -487,11 +487,30 @@ class ReporterReputation(models.Model):
         return f"{self.contact_key[:8]}… {self.unfounded}/{self.filed}"
 
 
+class OrderCheck(models.TextChoices):
+    """Whether the platform, which holds the orders, vouches for an evaluation's order. Only an
+    order it vouches for weighs in credit: a form anyone can fill in must not raise or sink a
+    party's grade, which decides who may go live (RULES.md §6)."""
+
+    FORWARDED = "forwarded", _("Forwarded by the platform with its order")
+    PENDING = "pending", _("Waiting for the platform to confirm the order")
+    CONFIRMED = "confirmed", _("Order confirmed by the platform")
+    NOT_FOUND = "not_found", _("No such order, says the platform")
+    BEFORE_CHECKS = "before_checks", _("Stored before orders were checked")
+
+
+# The evaluations that weigh in credit and in a party's published averages. Those stored before
+# orders were checked were counted as they came, and stay counted.
+COUNTED_ORDER_CHECKS = (OrderCheck.FORWARDED, OrderCheck.CONFIRMED, OrderCheck.BEFORE_CHECKS)
+
+
 class Evaluation(models.Model):
     """A consumer's rating of a merchant's or anchor's service (ECL Art. 39).
 
-    Never edited or deleted by anyone: the admin grants no change or delete, and the only state
-    change is a reviewer hiding it, with the reason recorded (2021 Measures Art. 21).
+    Never edited or deleted by anyone: the admin grants no change or delete. Its states are a
+    reviewer hiding it, with the reason recorded (2021 Measures Art. 21), and the platform's
+    answer on its order (`order_check`): one the platform forwarded comes with its order; one
+    from the public web form waits until the platform confirms the order, and only then counts.
     """
 
     merchant = models.ForeignKey(
@@ -551,6 +570,20 @@ class Evaluation(models.Model):
         editable=False,
     )
     hidden_reason = models.TextField(_("why hidden"), blank=True, editable=False)
+    order_check = models.CharField(
+        _("order check"),
+        max_length=16,
+        choices=OrderCheck.choices,
+        default=OrderCheck.PENDING,
+        editable=False,
+    )
+    order_checked_at = models.DateTimeField(
+        _("order checked at"), null=True, blank=True, editable=False
+    )
+    # Who answered: the platform's API key ("api:<name>").
+    order_checked_by = models.CharField(
+        _("order checked by"), max_length=150, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("evaluation")
@@ -586,6 +619,12 @@ class Evaluation(models.Model):
         indexes = [
             models.Index(fields=["merchant", "created_at"], name="evaluation_merchant_idx"),
             models.Index(fields=["anchor", "created_at"], name="evaluation_anchor_idx"),
+            # The few waiting for the platform's answer, for their queue.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(order_check="pending"),
+                name="evaluation_order_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

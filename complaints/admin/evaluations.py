@@ -99,8 +99,9 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         "honesty_stars",
         "excerpt",
         "visibility",
+        "order_check",
     ]
-    list_filter = [HiddenFilter, PartyKindFilter, LowestStarsFilter, "source"]
+    list_filter = [HiddenFilter, "order_check", PartyKindFilter, LowestStarsFilter, "source"]
     list_select_related = ["merchant", "anchor"]
     # Order numbers whole; the merchant or anchor in get_search_results.
     search_fields = ["=order_number"]
@@ -123,6 +124,9 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         "hidden_at",
         "hidden_by",
         "hidden_reason",
+        "order_check",
+        "order_checked_at",
+        "order_checked_by",
     ]
     readonly_fields = fields
 

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from complaints.models import Case, CaseKind, CaseStatus, Evaluation, Outcome
+from complaints.models import Case, CaseKind, CaseStatus, Evaluation, OrderCheck, Outcome
 from config.api.filters import BooleanFilter, IdFilter, IsoDateTimeFilter
 
 
@@ -37,6 +37,7 @@ class EvaluationFilter(django_filters.FilterSet):
     anchor = IdFilter(field_name="anchor_id")
     session = IdFilter(field_name="session_id")
     hidden = BooleanFilter(method="filter_hidden")
+    order_check = django_filters.ChoiceFilter(choices=OrderCheck.choices)
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     platform_ref = django_filters.CharFilter()
 
@@ -48,6 +49,7 @@ class EvaluationFilter(django_filters.FilterSet):
             "anchor",
             "session",
             "hidden",
+            "order_check",
             "created_after",
             "platform_ref",
         ]

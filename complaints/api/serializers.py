@@ -21,6 +21,7 @@ from complaints.models import (
     ConsumerRequest,
     Evaluation,
     Evidence,
+    OrderCheck,
     ReportCategory,
     Source,
 )
@@ -397,6 +398,16 @@ class EvaluationOut(serializers.ModelSerializer):
         ),
     )
     hidden_reason = serializers.CharField(read_only=True)
+    order_check = serializers.ChoiceField(
+        choices=OrderCheck.choices,
+        read_only=True,
+        help_text=_(
+            "Whether you vouched for the order: `forwarded` (you forwarded it), `pending` (made "
+            "on the public web form: answer the webhook `evaluation.order_check` with POST "
+            ".../order-check/), `confirmed`, `not_found`, or `before_checks` (stored before "
+            "orders were checked). Only forwarded, confirmed and before_checks count in credit."
+        ),
+    )
 
     class Meta:
         model = Evaluation
@@ -416,5 +427,16 @@ class EvaluationOut(serializers.ModelSerializer):
             "created_at",
             "hidden_at",
             "hidden_reason",
+            "order_check",
+            "order_checked_at",
         ]
         read_only_fields = fields
+
+
+class OrderCheckIn(serializers.Serializer):
+    found = serializers.BooleanField(
+        help_text=_(
+            "True when the order is the consumer's purchase from the merchant or anchor the "
+            "evaluation names; false when there is no such order."
+        )
+    )

@@ -37,6 +37,7 @@ from complaints.api.serializers import (
     EvidenceAddedOut,
     EvidenceIn,
     InformationIn,
+    OrderCheckIn,
     WithdrawIn,
 )
 from complaints.models import Case, CaseEvent, Evaluation, Source
@@ -391,3 +392,29 @@ class EvaluationViewSet(
             EvaluationOut(evaluation).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        request=OrderCheckIn,
+        responses={
+            200: OpenApiResponse(EvaluationOut, description="Recorded (or recorded before)."),
+            **errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="order-check")
+    def order_check(self, request, pk=None):
+        """Answer the webhook `evaluation.order_check`: is the order an evaluation made on the
+        public web form names the consumer's purchase from the party evaluated? Confirmed, the
+        evaluation counts in credit from then on; not found, it never counts and stays visible
+        to reviewers. Sending the same answer again changes nothing; a different answer, or one
+        on an evaluation you forwarded yourself, is a 409."""
+        # The party evaluated never vouches for its own evaluations.
+        self.refuse_party_bound(_("A key bound to a party cannot answer for an order."))
+        evaluation = self.get_object()
+        payload = OrderCheckIn(data=request.data)
+        payload.is_valid(raise_exception=True)
+        evaluation = services.evaluation_order_checked(
+            evaluation=evaluation,
+            found=payload.validated_data["found"],
+            actor=Actor.for_api_key(request.auth),
+        )
+        return Response(EvaluationOut(evaluation).data)

@@ -51,7 +51,12 @@ from complaints.services.deadlines import (
     refresh_deadlines,
     unsent_notices,
 )
-from complaints.services.evaluations import evaluation_hide, evaluation_submit, evaluation_summary
+from complaints.services.evaluations import (
+    evaluation_hide,
+    evaluation_order_checked,
+    evaluation_submit,
+    evaluation_summary,
+)
 from complaints.services.filing import CaseInput, Filed, case_add_evidence, case_file
 from complaints.services.handling import (
     apply_decision,
@@ -127,6 +132,7 @@ __all__ = [
     "end_expired_mediations",
     "escalate_overdue",
     "evaluation_hide",
+    "evaluation_order_checked",
     "evaluation_submit",
     "evaluation_summary",
     "mediation_expired_cases",

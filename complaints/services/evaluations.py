@@ -1,5 +1,10 @@
 """Evaluations (ECL Art. 39): submitted by consumers, never edited or deleted, hidden only by a
-reviewer with the reason recorded."""
+reviewer with the reason recorded.
+
+Only an evaluation whose order the platform vouches for weighs in credit. The platform forwards
+evaluations from its app with their orders; one made on the public web form names an order
+nobody has checked, so the platform is asked (webhook `evaluation.order_check`) and the
+evaluation counts once it answers that the order is the consumer's, dated when it was made."""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ from accounts.actors import Actor
 from accounts.models import Party, PartyKind
 from complaints import credit_events
 from complaints.models import (
+    COUNTED_ORDER_CHECKS,
     Evaluation,
+    OrderCheck,
     Source,
 )
 from complaints.services.base import require_staff
@@ -77,6 +84,7 @@ def evaluation_submit(
         source=source,
         platform_ref=platform_ref,
         contact_key=contact_key(email=contact) if "@" in contact else contact_key(phone=contact),
+        order_check=OrderCheck.FORWARDED if source == Source.API else OrderCheck.PENDING,
     )
     # Field validation only: the platform_ref uniqueness is the database's to decide (below), and
     # checking it here as well would turn a concurrent forward into a spurious 400.
@@ -89,8 +97,50 @@ def evaluation_submit(
             raise
         # Forwarded twice at the same moment: the other request stored it.
         return Evaluation.objects.get(source=source, platform_ref=platform_ref), False
-    credit_events.evaluation_submitted(evaluation)
+    if evaluation.order_check == OrderCheck.FORWARDED:
+        credit_events.evaluation_submitted(evaluation)
+    else:
+        _ask_for_the_order(evaluation)
     return evaluation, True
+
+
+def _ask_for_the_order(evaluation: Evaluation) -> None:
+    from accounts.services import webhook_emit
+
+    webhook_emit(
+        topic="evaluation.order_check",
+        data={
+            "evaluation_id": evaluation.pk,
+            "order_number": evaluation.order_number,
+            "merchant_id": evaluation.merchant_id,
+            "anchor_id": evaluation.anchor_id,
+            "session_id": evaluation.session_id,
+            "created_at": evaluation.created_at.isoformat(),
+        },
+    )
+
+
+@transaction.atomic
+def evaluation_order_checked(*, evaluation: Evaluation, found: bool, actor: Actor) -> Evaluation:
+    """The platform's answer on the order of an evaluation made on the web form: `found` when
+    the order is the consumer's purchase from the party evaluated. Found, the evaluation counts
+    from now on, dated when it was made; not found, it stays stored and visible to reviewers and
+    never counts. The same answer again is a retry and changes nothing; another answer, or an
+    answer on an evaluation the platform forwarded itself, is a Conflict."""
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    answer = OrderCheck.CONFIRMED if found else OrderCheck.NOT_FOUND
+    if evaluation.order_check == answer:
+        return evaluation
+    if evaluation.order_check != OrderCheck.PENDING:
+        raise Conflict(_("This evaluation's order is not waiting for the platform's answer."))
+    evaluation.order_check = answer
+    evaluation.order_checked_at = timezone.now()
+    evaluation.order_checked_by = actor.label[:150]
+    evaluation.save(update_fields=["order_check", "order_checked_at", "order_checked_by"])
+    # A reviewer may have hidden it meanwhile: hidden, it does not count either way.
+    if found and evaluation.hidden_at is None:
+        credit_events.evaluation_submitted(evaluation)
+    return evaluation
 
 
 @transaction.atomic
@@ -107,16 +157,19 @@ def evaluation_hide(*, evaluation: Evaluation, reason: str, actor: Actor) -> Eva
     evaluation.hidden_by = actor.user
     evaluation.hidden_reason = reason.strip()
     evaluation.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
-    credit_events.evaluation_hidden(evaluation, evaluation.hidden_reason)
+    if evaluation.order_check in COUNTED_ORDER_CHECKS:
+        credit_events.evaluation_hidden(evaluation, evaluation.hidden_reason)
     return evaluation
 
 
 def evaluation_summary(party: Party) -> dict:
-    """Averages and counts of a party's visible evaluations (credit reads these)."""
+    """Averages and counts of a party's visible evaluations that count (credit reads these)."""
     from django.db.models import Avg
 
     field_name = "merchant" if party.kind == PartyKind.MERCHANT else "anchor"
-    return Evaluation.objects.filter(**{field_name: party}, hidden_at__isnull=True).aggregate(
+    return Evaluation.objects.filter(
+        **{field_name: party}, hidden_at__isnull=True, order_check__in=COUNTED_ORDER_CHECKS
+    ).aggregate(
         count=Count("id"),
         description=Avg("stars_description"),
         service=Avg("stars_service"),

@@ -4,6 +4,7 @@ filed complaint. Parties are registered through the real services."""
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Party, PartyKind
@@ -75,3 +76,14 @@ def scene(db, settings, tmp_path) -> Scene:
 @pytest.fixture
 def reviewer_actor(scene) -> Actor:
     return Actor.for_user(scene.reviewer)
+
+
+@pytest.fixture
+def public(scene, tmp_path):
+    """The scene as the public sees it: its merchant and anchor approved. The approval
+    workflow is tested in accounts; the public pages only read its mark."""
+    Party.objects.filter(pk__in=[scene.merchant.pk, scene.anchor.pk]).update(
+        approved_at=timezone.now()
+    )
+    scene.media = tmp_path
+    return scene

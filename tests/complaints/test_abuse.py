@@ -11,7 +11,6 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.utils import timezone
 
-from accounts.models import Party
 from complaints import abuse, services
 from complaints.models import Case, CaseEvent, Evaluation, ReporterReputation
 from tests.complaints.test_web import complaint_data, evaluation_data, png, track_path
@@ -20,15 +19,6 @@ pytestmark = pytest.mark.django_db
 
 A = "198.51.100.7"
 B = "203.0.113.9"
-
-
-@pytest.fixture
-def public(scene, tmp_path):
-    Party.objects.filter(pk__in=[scene.merchant.pk, scene.anchor.pk]).update(
-        approved_at=timezone.now()
-    )
-    scene.media = tmp_path
-    return scene
 
 
 @pytest.fixture

@@ -45,6 +45,13 @@ def test_the_demo_has_cases_in_every_stage_and_runs_twice(db, settings, tmp_path
     }
     hidden = Evaluation.objects.get(hidden_at__isnull=False)
     assert hidden.hidden_reason and hidden.hidden_by.username == "reviewer1"
+    # Every state of an evaluation's order check is there to see.
+    assert set(Evaluation.objects.values_list("order_check", flat=True)) == {
+        "forwarded",
+        "confirmed",
+        "pending",
+        "not_found",
+    }
     assert ReplyTemplate.objects.filter(body_zh__gt="", body_en__gt="").count() == 3
 
     # Every tracking link is printed, and no e-mail went to the made-up addresses.

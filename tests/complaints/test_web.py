@@ -54,17 +54,6 @@ def normalised(html: str) -> str:
     return re.sub(r'name="next" value="[^"]+"', "", html)
 
 
-@pytest.fixture
-def public(scene, settings, tmp_path):
-    """The scene as the public sees it: its merchant and anchor approved. The approval
-    workflow is tested in accounts; these pages only read its mark."""
-    Party.objects.filter(pk__in=[scene.merchant.pk, scene.anchor.pk]).update(
-        approved_at=timezone.now()
-    )
-    scene.media = tmp_path
-    return scene
-
-
 def complaint_data(scene, **overrides) -> dict:
     data = {
         "action": "submit",

@@ -123,6 +123,8 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("evaluation-list", "get"): E("evaluations:read", OWN, EVALUATION),
     ("evaluation-list", "post"): E("evaluations:write", REFUSED),
     ("evaluation-detail", "get"): E("evaluations:read", OWN, EVALUATION),
+    # The platform vouches for an order; the party evaluated never does.
+    ("evaluation-order-check", "post"): E("evaluations:write", REFUSED, EVALUATION),
     ("violation-list", "get"): E("enforcement:read", OWN, VIOLATION),
     ("violation-detail", "get"): E("enforcement:read", OWN, VIOLATION),
     ("measure-list", "get"): E("enforcement:read", OWN, MEASURE),

@@ -1,0 +1,244 @@
+"""An evaluation weighs in credit only once the platform, which holds the orders, vouches for its
+order: those it forwards come with their orders; one made on the public web form waits for the
+platform's answer to the webhook `evaluation.order_check`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.actors import Actor
+from accounts.models import WebhookDelivery
+from accounts.services import webhook_endpoint_create
+from complaints import services
+from complaints.models import Evaluation, OrderCheck, Source
+from config.errors import Conflict
+from credit.models import CreditEvent, EventKind
+from tests.complaints.test_admin import login
+from tests.complaints.test_web import evaluation_data
+from tests.factories import TEST_ACTOR
+
+pytestmark = pytest.mark.django_db
+EVALUATIONS = "/api/v1/evaluations/"
+PLATFORM = Actor(label="api:platform-app")
+
+
+def client_with(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def platform(make_key):
+    _key, raw = make_key(name="platform-app")
+    return client_with(raw)
+
+
+def from_the_web(scene, **overrides) -> Evaluation:
+    fields = {
+        "merchant": scene.merchant,
+        "anchor": scene.anchor,
+        "order_number": "ORD-WEB-1",
+        "stars_description": 1,
+        "stars_service": 1,
+        "stars_logistics": 1,
+        "stars_anchor_honesty": 1,
+        "text": "差评",
+        "source": Source.WEB,
+        **overrides,
+    }
+    evaluation, created = services.evaluation_submit(**fields)
+    assert created
+    return evaluation
+
+
+def credit_events(evaluation) -> list[CreditEvent]:
+    return list(
+        CreditEvent.objects.filter(
+            kind=EventKind.EVALUATION, source=f"complaints.evaluation:{evaluation.pk}"
+        )
+    )
+
+
+def answer(client, evaluation, found) -> tuple[int, dict]:
+    response = client.post(
+        f"{EVALUATIONS}{evaluation.pk}/order-check/", {"found": found}, format="json"
+    )
+    return response.status_code, response.json()
+
+
+def test_a_web_evaluation_waits_for_the_platform_and_asks_it(scene):
+    endpoint, _secret = webhook_endpoint_create(
+        name="platform", url="https://platform.example.com/hooks", actor=TEST_ACTOR
+    )
+    evaluation = from_the_web(scene)
+
+    assert evaluation.order_check == OrderCheck.PENDING
+    assert credit_events(evaluation) == []
+    assert services.evaluation_summary(scene.merchant)["count"] == 0
+    delivery = WebhookDelivery.objects.get(topic="evaluation.order_check")
+    assert delivery.endpoint == endpoint
+    assert delivery.payload == {
+        "evaluation_id": evaluation.pk,
+        "order_number": "ORD-WEB-1",
+        "merchant_id": scene.merchant.pk,
+        "anchor_id": scene.anchor.pk,
+        "session_id": None,
+        "created_at": evaluation.created_at.isoformat(),
+    }
+
+
+def test_the_web_form_stores_a_waiting_evaluation_and_says_when_it_counts(client, public, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.post("/evaluations/new/", evaluation_data(public), follow=True)
+
+    assert Evaluation.objects.get().order_check == OrderCheck.PENDING
+    assert "once the platform confirms that the order you gave is yours" in (
+        response.content.decode()
+    )
+
+
+def test_a_confirmed_order_counts_dated_when_the_evaluation_was_made(scene, platform, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    evaluation = from_the_web(scene)
+    made = evaluation.created_at
+    time_machine.shift(timedelta(days=2))
+
+    code, body = answer(platform, evaluation, True)
+
+    assert code == 200
+    assert (body["order_check"], body["id"]) == ("confirmed", evaluation.pk)
+    evaluation.refresh_from_db()
+    assert evaluation.order_checked_at == timezone.now()
+    assert evaluation.order_checked_by == "api:platform-app"
+    events = credit_events(evaluation)
+    assert {e.party_id for e in events} == {scene.merchant.pk, scene.anchor.pk}
+    assert {e.occurred_at for e in events} == {made}
+    assert services.evaluation_summary(scene.merchant)["count"] == 1
+    # The platform retries: the same answer changes nothing; another is a conflict.
+    assert answer(platform, evaluation, True)[0] == 200
+    assert len(credit_events(evaluation)) == 2
+    assert answer(platform, evaluation, False)[0] == 409
+    evaluation.refresh_from_db()
+    assert evaluation.order_check == OrderCheck.CONFIRMED
+
+
+def test_an_order_the_platform_does_not_know_never_counts_and_stays_on_record(scene, platform):
+    evaluation = from_the_web(scene)
+
+    code, body = answer(platform, evaluation, False)
+
+    assert (code, body["order_check"]) == (200, "not_found")
+    assert credit_events(evaluation) == []
+    assert answer(platform, evaluation, True)[0] == 409
+    assert credit_events(evaluation) == []
+    listed = platform.get(EVALUATIONS, {"order_check": "not_found"}).json()["results"]
+    assert [row["id"] for row in listed] == [evaluation.pk]
+    assert platform.get(EVALUATIONS, {"order_check": "pending"}).json()["results"] == []
+
+
+def test_a_forwarded_evaluation_counts_at_once_and_takes_no_answer(scene, platform):
+    response = platform.post(
+        EVALUATIONS,
+        {
+            "platform_ref": "eval-fwd-1",
+            "merchant_id": scene.merchant.pk,
+            "order_number": "ORD-APP-1",
+            "stars_description": 5,
+            "stars_service": 5,
+            "stars_logistics": 5,
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["order_check"] == "forwarded"
+    evaluation = Evaluation.objects.get(platform_ref="eval-fwd-1")
+    assert len(credit_events(evaluation)) == 1
+    assert not WebhookDelivery.objects.filter(topic="evaluation.order_check").exists()
+    assert answer(platform, evaluation, True)[0] == 409
+
+
+def test_hidden_while_waiting_it_does_not_count_when_confirmed(scene, reviewer_actor):
+    evaluation = from_the_web(scene)
+    services.evaluation_hide(evaluation=evaluation, reason="辱骂", actor=reviewer_actor)
+
+    services.evaluation_order_checked(evaluation=evaluation, found=True, actor=PLATFORM)
+
+    evaluation.refresh_from_db()
+    assert evaluation.order_check == OrderCheck.CONFIRMED
+    assert credit_events(evaluation) == []
+
+
+def test_hidden_after_it_counted_it_is_taken_back(scene, reviewer_actor):
+    evaluation = from_the_web(scene)
+    services.evaluation_order_checked(evaluation=evaluation, found=True, actor=PLATFORM)
+
+    counted = credit_events(evaluation)
+    assert len(counted) == 2
+
+    services.evaluation_hide(evaluation=evaluation, reason="刷评", actor=reviewer_actor)
+
+    assert services.evaluation_summary(scene.merchant)["count"] == 0
+    reversals = CreditEvent.objects.filter(kind=EventKind.REVERSAL, reverses__in=counted)
+    assert reversals.count() == 2
+
+
+def test_only_the_platforms_own_keys_with_the_write_scope_answer(scene, make_key):
+    evaluation = from_the_web(scene)
+    _key, bound = make_key(party=scene.merchant, name="merchant-key")
+    _key, reader = make_key(scopes=["evaluations:read"], name="reader")
+    _key, writer = make_key(scopes=["evaluations:read", "evaluations:write"], name="writer")
+
+    assert answer(client_with(bound), evaluation, True)[0] == 403
+    assert answer(client_with(reader), evaluation, True)[0] == 403
+    anonymous = APIClient().post(
+        f"{EVALUATIONS}{evaluation.pk}/order-check/", {"found": True}, format="json"
+    )
+    assert anonymous.status_code == 401
+    evaluation.refresh_from_db()
+    assert evaluation.order_check == OrderCheck.PENDING
+
+    client = client_with(writer)
+    missing = client.post(f"{EVALUATIONS}999999/order-check/", {"found": True}, format="json")
+    assert missing.status_code == 404
+    for body in ({}, {"found": "perhaps"}):
+        response = client.post(f"{EVALUATIONS}{evaluation.pk}/order-check/", body, format="json")
+        assert response.status_code == 400
+        assert "found" in response.json()
+    assert answer(client, evaluation, True)[0] == 200
+
+
+def test_the_service_refuses_a_second_different_answer(scene):
+    evaluation = from_the_web(scene)
+    services.evaluation_order_checked(evaluation=evaluation, found=False, actor=PLATFORM)
+    with pytest.raises(Conflict):
+        services.evaluation_order_checked(evaluation=evaluation, found=True, actor=PLATFORM)
+
+
+def test_the_admin_shows_and_filters_the_order_check(scene):
+    waiting = from_the_web(scene, order_number="ORD-WAIT")
+    refused = from_the_web(scene, order_number="ORD-NONE")
+    services.evaluation_order_checked(evaluation=refused, found=False, actor=PLATFORM)
+    admin_client = login(scene.reviewer)
+
+    page = admin_client.get("/admin/complaints/evaluation/", {"order_check__exact": "pending"})
+
+    assert page.status_code == 200
+    shown = [row.pk for row in page.context["cl"].result_list]
+    assert shown == [waiting.pk]
+    detail = admin_client.get(f"/admin/complaints/evaluation/{refused.pk}/change/")
+    assert "api:platform-app" in detail.content.decode()
+
+
+def test_the_migration_keeps_evaluations_stored_before_the_checks_counted():
+    """complaints 0009: the column's value for the rows already there."""
+    import importlib
+
+    migration = importlib.import_module("complaints.migrations.0009_evaluation_order_check")
+    added = migration.Migration.operations[0]
+    assert added.name == "order_check" and added.field.default == OrderCheck.BEFORE_CHECKS
+    assert OrderCheck.BEFORE_CHECKS in services.evaluations.COUNTED_ORDER_CHECKS

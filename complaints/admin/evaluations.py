@@ -18,11 +18,13 @@ from accounts.actors import Actor
 from accounts.admin import parties_matching
 from accounts.admin_forms import add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin
+from accounts.admin_site import Queue
 from accounts.models import PartyKind
 from complaints import services
 from complaints.admin.common import ReasonForm
 from complaints.models import (
     Evaluation,
+    OrderCheck,
 )
 from config.errors import Conflict
 
@@ -287,3 +289,18 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             and self.has_hide_permission(request),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+# The platform answers an order check within seconds when its integration works: evaluations
+# piling up here mean it does not (no endpoint for `evaluation.order_check`, or failing ones).
+admin.site.register_queue(
+    Queue(
+        key="evaluations_order_pending",
+        title=_("Evaluations waiting for the platform to confirm the order"),
+        permission="complaints.view_evaluation",
+        url_name="admin:complaints_evaluation_changelist",
+        query="order_check__exact=pending",
+        count=lambda request: Evaluation.objects.filter(order_check=OrderCheck.PENDING).count(),
+        order=36,
+    )
+)

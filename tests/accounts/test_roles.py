@@ -297,6 +297,7 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         *file_queues,
         *patrol_queues,
         *case_queues,
+        "evaluations_order_pending",
         "violations_suspected",
         "restrictions_in_force",
     ]
@@ -311,6 +312,7 @@ def test_index_shows_queues_first_and_only_those_the_role_may_see(client):
         *patrol_queues,
         *case_queues,
         "reporters_flagged",
+        "evaluations_order_pending",
         "violations_suspected",
         # Four eyes, corrections, appeals, the referral outbox and the ledger are the leads'.
         "measures_awaiting_approval",

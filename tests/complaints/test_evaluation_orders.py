@@ -242,3 +242,13 @@ def test_the_migration_keeps_evaluations_stored_before_the_checks_counted():
     added = migration.Migration.operations[0]
     assert added.name == "order_check" and added.field.default == OrderCheck.BEFORE_CHECKS
     assert OrderCheck.BEFORE_CHECKS in services.evaluations.COUNTED_ORDER_CHECKS
+
+
+def test_evaluations_waiting_for_the_platform_are_a_queue_on_the_front_page(scene):
+    from tests.complaints.test_admin import queue_counts
+
+    from_the_web(scene, order_number="ORD-Q1")
+    answered = from_the_web(scene, order_number="ORD-Q2")
+    services.evaluation_order_checked(evaluation=answered, found=True, actor=PLATFORM)
+
+    assert queue_counts(login(scene.reviewer))["evaluations_order_pending"] == 1

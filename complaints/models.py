@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -496,6 +497,8 @@ class OrderCheck(models.TextChoices):
     PENDING = "pending", _("Waiting for the platform to confirm the order")
     CONFIRMED = "confirmed", _("Order confirmed by the platform")
     NOT_FOUND = "not_found", _("No such order, says the platform")
+    # An order is evaluated once: one real purchase must not carry a stream of evaluations.
+    DUPLICATE_ORDER = "duplicate_order", _("The order's evaluation already counts")
     BEFORE_CHECKS = "before_checks", _("Stored before orders were checked")
 
 
@@ -575,6 +578,9 @@ class Evaluation(models.Model):
         max_length=16,
         choices=OrderCheck.choices,
         default=OrderCheck.PENDING,
+        # What a row means when a process that predates the field writes it: that code counted
+        # every evaluation at once. It also fills the rows stored before (migration 0009).
+        db_default=OrderCheck.BEFORE_CHECKS,
         editable=False,
     )
     order_checked_at = models.DateTimeField(
@@ -582,7 +588,7 @@ class Evaluation(models.Model):
     )
     # Who answered: the platform's API key ("api:<name>").
     order_checked_by = models.CharField(
-        _("order checked by"), max_length=150, blank=True, editable=False
+        _("order checked by"), max_length=150, blank=True, db_default="", editable=False
     )
 
     class Meta:
@@ -619,6 +625,8 @@ class Evaluation(models.Model):
         indexes = [
             models.Index(fields=["merchant", "created_at"], name="evaluation_merchant_idx"),
             models.Index(fields=["anchor", "created_at"], name="evaluation_anchor_idx"),
+            # The other evaluations of an order (an order is evaluated once).
+            models.Index(Upper("order_number"), name="evaluation_order_idx"),
             # The few waiting for the platform's answer, for their queue.
             models.Index(
                 fields=["created_at"],

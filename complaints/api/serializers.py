@@ -404,8 +404,10 @@ class EvaluationOut(serializers.ModelSerializer):
         help_text=_(
             "Whether you vouched for the order: `forwarded` (you forwarded it), `pending` (made "
             "on the public web form: answer the webhook `evaluation.order_check` with POST "
-            ".../order-check/), `confirmed`, `not_found`, or `before_checks` (stored before "
-            "orders were checked). Only forwarded, confirmed and before_checks count in credit."
+            ".../order-check/), `confirmed`, `not_found`, `duplicate_order` (the order's "
+            "evaluation of this merchant or anchor already counts: an order is evaluated once) "
+            "or `before_checks` (stored before orders were checked). Only forwarded, confirmed "
+            "and before_checks count in credit; show the others as unverified, or not at all."
         ),
     )
 

@@ -331,7 +331,8 @@ class CaseViewSet(
         description=(
             "Evaluations newest first, cursor-paginated, hidden ones included: an evaluation a "
             "reviewer hid has `hidden_at` and `hidden_reason`; stop showing it. `?hidden=false` "
-            "lists only the visible ones."
+            "lists only the visible ones. Only those whose `order_check` is `forwarded`, "
+            "`confirmed` or `before_checks` count in credit; `?order_check=` filters by it."
         ),
         responses={200: EvaluationOut(many=True), **errors(400, 401, 403, 429)},
     ),
@@ -404,9 +405,12 @@ class EvaluationViewSet(
     def order_check(self, request, pk=None):
         """Answer the webhook `evaluation.order_check`: is the order an evaluation made on the
         public web form names the consumer's purchase from the party evaluated? Confirmed, the
-        evaluation counts in credit from then on; not found, it never counts and stays visible
-        to reviewers. Sending the same answer again changes nothing; a different answer, or one
-        on an evaluation you forwarded yourself, is a 409."""
+        evaluation counts in credit from then on (`confirmed`), unless that order's evaluation
+        of the same merchant or anchor already counts (`duplicate_order`: an order is evaluated
+        once); not found, it never counts and stays visible to reviewers. A "not found" may be
+        corrected with `found: true`; a confirmation may not. Sending the same answer again
+        changes nothing; any other answer, or one on an evaluation you forwarded yourself, is a
+        409."""
         # The party evaluated never vouches for its own evaluations.
         self.refuse_party_bound(_("A key bound to a party cannot answer for an order."))
         evaluation = self.get_object()

@@ -1,6 +1,9 @@
-"""Evaluations carry the platform's answer on their order. Those already stored were counted as
-they came: they are marked as stored before the checks began, and stay counted. New ones wait
-for the platform (the model's default) unless it forwarded them itself."""
+"""Evaluations carry the platform's answer on their order.
+
+The columns have database defaults, so that processes still on the previous code go on inserting
+evaluations while this is deployed: such a row is counted at once, as that code does, and the
+default says so (`before_checks`), as it does for the rows already stored. New code writes the
+state itself (`pending` until the platform answers, or `forwarded`)."""
 
 from django.db import migrations, models
 
@@ -9,6 +12,7 @@ CHOICES = [
     ("pending", "Waiting for the platform to confirm the order"),
     ("confirmed", "Order confirmed by the platform"),
     ("not_found", "No such order, says the platform"),
+    ("duplicate_order", "The order's evaluation already counts"),
     ("before_checks", "Stored before orders were checked"),
 ]
 
@@ -19,23 +23,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # A constant default: PostgreSQL adds the column without rewriting the table.
+        # Constant defaults: PostgreSQL adds the columns without rewriting the table.
         migrations.AddField(
             model_name="evaluation",
             name="order_check",
             field=models.CharField(
                 choices=CHOICES,
-                default="before_checks",
-                editable=False,
-                max_length=16,
-                verbose_name="order check",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evaluation",
-            name="order_check",
-            field=models.CharField(
-                choices=CHOICES,
+                db_default="before_checks",
                 default="pending",
                 editable=False,
                 max_length=16,
@@ -53,7 +47,11 @@ class Migration(migrations.Migration):
             model_name="evaluation",
             name="order_checked_by",
             field=models.CharField(
-                blank=True, editable=False, max_length=150, verbose_name="order checked by"
+                blank=True,
+                db_default="",
+                editable=False,
+                max_length=150,
+                verbose_name="order checked by",
             ),
         ),
     ]

@@ -4,13 +4,16 @@ reviewer with the reason recorded.
 Only an evaluation whose order the platform vouches for weighs in credit. The platform forwards
 evaluations from its app with their orders; one made on the public web form names an order
 nobody has checked, so the platform is asked (webhook `evaluation.order_check`) and the
-evaluation counts once it answers that the order is the consumer's, dated when it was made."""
+evaluation counts once it answers that the order is the consumer's, dated when it was made.
+An order is evaluated once: a second evaluation of an order whose evaluation of the same merchant
+or anchor already counts is kept and never counts (`duplicate_order`), or one real purchase could
+carry a stream of evaluations."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -84,11 +87,17 @@ def evaluation_submit(
         source=source,
         platform_ref=platform_ref,
         contact_key=contact_key(email=contact) if "@" in contact else contact_key(phone=contact),
-        order_check=OrderCheck.FORWARDED if source == Source.API else OrderCheck.PENDING,
     )
     # Field validation only: the platform_ref uniqueness is the database's to decide (below), and
     # checking it here as well would turn a concurrent forward into a spurious 400.
     evaluation.full_clean(validate_unique=False, validate_constraints=False)
+    _lock_parties(evaluation)
+    if _order_counts_elsewhere(evaluation):
+        evaluation.order_check = OrderCheck.DUPLICATE_ORDER
+    elif source == Source.API:
+        evaluation.order_check = OrderCheck.FORWARDED
+    else:
+        evaluation.order_check = OrderCheck.PENDING
     try:
         with transaction.atomic():
             evaluation.save()
@@ -99,9 +108,35 @@ def evaluation_submit(
         return Evaluation.objects.get(source=source, platform_ref=platform_ref), False
     if evaluation.order_check == OrderCheck.FORWARDED:
         credit_events.evaluation_submitted(evaluation)
-    else:
+    elif evaluation.order_check == OrderCheck.PENDING:
         _ask_for_the_order(evaluation)
     return evaluation, True
+
+
+def _lock_parties(evaluation: Evaluation) -> None:
+    """Evaluations of a party are decided one at a time, so that two of one order, stored or
+    confirmed at the same moment, cannot both find the other not counted yet."""
+    ids = sorted({evaluation.merchant_id, evaluation.anchor_id} - {None})
+    list(Party.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+
+
+def _order_counts_elsewhere(evaluation: Evaluation) -> bool:
+    """Another evaluation of the same order and of the same merchant or anchor already counts."""
+    parties = Q()
+    if evaluation.merchant_id:
+        parties |= Q(merchant_id=evaluation.merchant_id)
+    if evaluation.anchor_id:
+        parties |= Q(anchor_id=evaluation.anchor_id)
+    return (
+        Evaluation.objects.filter(
+            parties,
+            order_number__iexact=evaluation.order_number,
+            order_check__in=COUNTED_ORDER_CHECKS,
+            hidden_at__isnull=True,
+        )
+        .exclude(pk=evaluation.pk)
+        .exists()
+    )
 
 
 def _ask_for_the_order(evaluation: Evaluation) -> None:
@@ -124,21 +159,31 @@ def _ask_for_the_order(evaluation: Evaluation) -> None:
 def evaluation_order_checked(*, evaluation: Evaluation, found: bool, actor: Actor) -> Evaluation:
     """The platform's answer on the order of an evaluation made on the web form: `found` when
     the order is the consumer's purchase from the party evaluated. Found, the evaluation counts
-    from now on, dated when it was made; not found, it stays stored and visible to reviewers and
-    never counts. The same answer again is a retry and changes nothing; another answer, or an
-    answer on an evaluation the platform forwarded itself, is a Conflict."""
+    from now on, dated when it was made, unless the order's evaluation already counts; not
+    found, it stays stored and visible to reviewers and never counts. The platform may correct
+    a "not found" (its order records were behind) but not a confirmation: an evaluation that
+    should not count is a reviewer's to hide. The same answer again is a retry and changes
+    nothing; any other answer, or one on an evaluation the platform forwarded itself, is a
+    Conflict."""
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
-    answer = OrderCheck.CONFIRMED if found else OrderCheck.NOT_FOUND
-    if evaluation.order_check == answer:
+    state = evaluation.order_check
+    if (found and state in (OrderCheck.CONFIRMED, OrderCheck.DUPLICATE_ORDER)) or (
+        not found and state == OrderCheck.NOT_FOUND
+    ):
         return evaluation
-    if evaluation.order_check != OrderCheck.PENDING:
+    if state != OrderCheck.PENDING and not (found and state == OrderCheck.NOT_FOUND):
         raise Conflict(_("This evaluation's order is not waiting for the platform's answer."))
+    answer = OrderCheck.NOT_FOUND
+    if found:
+        _lock_parties(evaluation)
+        duplicate = _order_counts_elsewhere(evaluation)
+        answer = OrderCheck.DUPLICATE_ORDER if duplicate else OrderCheck.CONFIRMED
     evaluation.order_check = answer
     evaluation.order_checked_at = timezone.now()
     evaluation.order_checked_by = actor.label[:150]
     evaluation.save(update_fields=["order_check", "order_checked_at", "order_checked_by"])
     # A reviewer may have hidden it meanwhile: hidden, it does not count either way.
-    if found and evaluation.hidden_at is None:
+    if answer == OrderCheck.CONFIRMED and evaluation.hidden_at is None:
         credit_events.evaluation_submitted(evaluation)
     return evaluation
 

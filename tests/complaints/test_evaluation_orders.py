@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.actors import Actor
-from accounts.models import WebhookDelivery
+from accounts.models import PartyKind, WebhookDelivery
 from accounts.services import webhook_endpoint_create
 from complaints import services
 from complaints.models import Evaluation, OrderCheck, Source
@@ -19,7 +19,7 @@ from config.errors import Conflict
 from credit.models import CreditEvent, EventKind
 from tests.complaints.test_admin import login
 from tests.complaints.test_web import evaluation_data
-from tests.factories import TEST_ACTOR
+from tests.factories import TEST_ACTOR, register_party
 
 pytestmark = pytest.mark.django_db
 EVALUATIONS = "/api/v1/evaluations/"
@@ -134,11 +134,72 @@ def test_an_order_the_platform_does_not_know_never_counts_and_stays_on_record(sc
 
     assert (code, body["order_check"]) == (200, "not_found")
     assert credit_events(evaluation) == []
-    assert answer(platform, evaluation, True)[0] == 409
-    assert credit_events(evaluation) == []
+    assert answer(platform, evaluation, False)[0] == 200  # a retry
     listed = platform.get(EVALUATIONS, {"order_check": "not_found"}).json()["results"]
     assert [row["id"] for row in listed] == [evaluation.pk]
     assert platform.get(EVALUATIONS, {"order_check": "pending"}).json()["results"] == []
+
+
+def test_the_platform_may_correct_a_not_found_but_not_a_confirmation(scene, platform):
+    late = from_the_web(scene, order_number="ORD-LATE")
+    assert answer(platform, late, False)[1]["order_check"] == "not_found"
+    # Its order records were behind: the order exists after all.
+    code, body = answer(platform, late, True)
+    assert (code, body["order_check"]) == (200, "confirmed")
+    assert len(credit_events(late)) == 2
+    # A confirmation stands; an evaluation that should not count is a reviewer's to hide.
+    assert answer(platform, late, False)[0] == 409
+    late.refresh_from_db()
+    assert late.order_check == OrderCheck.CONFIRMED
+
+
+def test_an_order_is_evaluated_once(scene, platform):
+    first = from_the_web(scene, order_number="ORD-ONCE")
+    again = from_the_web(scene, order_number="ord-once", stars_description=2)
+    other_party = from_the_web(
+        scene, order_number="ORD-ONCE", merchant=None, anchor=register_party(PartyKind.ANCHOR)
+    )
+    assert {e.order_check for e in (first, again, other_party)} == {OrderCheck.PENDING}
+
+    assert answer(platform, first, True)[1]["order_check"] == "confirmed"
+    assert answer(platform, again, True)[1]["order_check"] == "duplicate_order"
+    # Another party's evaluation of the order is its own.
+    assert answer(platform, other_party, True)[1]["order_check"] == "confirmed"
+    assert credit_events(again) == []
+    assert answer(platform, again, True)[0] == 200  # a retry changes nothing
+    assert services.evaluation_summary(scene.merchant)["count"] == 1
+
+    # Once the order counts, a further one from the web form is not even asked about.
+    deliveries = WebhookDelivery.objects.filter(topic="evaluation.order_check").count()
+    third = from_the_web(scene, order_number="ORD-ONCE")
+    assert third.order_check == OrderCheck.DUPLICATE_ORDER
+    assert WebhookDelivery.objects.filter(topic="evaluation.order_check").count() == deliveries
+    # Nor does the platform's own forward of the same order count twice.
+    forwarded, _created = services.evaluation_submit(
+        merchant=scene.merchant,
+        anchor=None,
+        order_number="ORD-ONCE",
+        stars_description=5,
+        stars_service=5,
+        stars_logistics=5,
+        source=Source.API,
+        platform_ref="fwd-once",
+    )
+    assert forwarded.order_check == OrderCheck.DUPLICATE_ORDER
+    assert credit_events(forwarded) == []
+
+
+def test_when_the_counted_evaluation_is_hidden_the_order_may_be_evaluated_again(
+    scene, platform, reviewer_actor
+):
+    first = from_the_web(scene, order_number="ORD-H")
+    answer(platform, first, True)
+    services.evaluation_hide(evaluation=first, reason="刷评", actor=reviewer_actor)
+
+    again = from_the_web(scene, order_number="ORD-H")
+
+    assert answer(platform, again, True)[1]["order_check"] == "confirmed"
+    assert len(credit_events(again)) == 2
 
 
 def test_a_forwarded_evaluation_counts_at_once_and_takes_no_answer(scene, platform):
@@ -212,11 +273,11 @@ def test_only_the_platforms_own_keys_with_the_write_scope_answer(scene, make_key
     assert answer(client, evaluation, True)[0] == 200
 
 
-def test_the_service_refuses_a_second_different_answer(scene):
+def test_the_service_refuses_to_undo_a_confirmation(scene):
     evaluation = from_the_web(scene)
-    services.evaluation_order_checked(evaluation=evaluation, found=False, actor=PLATFORM)
+    services.evaluation_order_checked(evaluation=evaluation, found=True, actor=PLATFORM)
     with pytest.raises(Conflict):
-        services.evaluation_order_checked(evaluation=evaluation, found=True, actor=PLATFORM)
+        services.evaluation_order_checked(evaluation=evaluation, found=False, actor=PLATFORM)
 
 
 def test_the_admin_shows_and_filters_the_order_check(scene):
@@ -234,14 +295,24 @@ def test_the_admin_shows_and_filters_the_order_check(scene):
     assert "api:platform-app" in detail.content.decode()
 
 
-def test_the_migration_keeps_evaluations_stored_before_the_checks_counted():
-    """complaints 0009: the column's value for the rows already there."""
-    import importlib
+def test_a_row_written_without_the_new_columns_counts_as_before_the_checks(scene):
+    """complaints 0009: the database's defaults fill the rows already stored and those that
+    processes on the previous code write while it is deployed (they count evaluations at
+    once)."""
+    from django.db import connection
 
-    migration = importlib.import_module("complaints.migrations.0009_evaluation_order_check")
-    added = migration.Migration.operations[0]
-    assert added.name == "order_check" and added.field.default == OrderCheck.BEFORE_CHECKS
-    assert OrderCheck.BEFORE_CHECKS in services.evaluations.COUNTED_ORDER_CHECKS
+    table = Evaluation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (merchant_id, order_number, stars_description, "  # noqa: S608
+            "stars_service, stars_logistics, text, source, platform_ref, contact_key, "
+            "created_at, hidden_reason) VALUES (%s, 'ORD-OLD', 3, 3, 3, '', 'web', '', '', "
+            "%s, '')",
+            [scene.merchant.pk, timezone.now()],
+        )
+    old = Evaluation.objects.get(order_number="ORD-OLD")
+    assert (old.order_check, old.order_checked_by) == (OrderCheck.BEFORE_CHECKS, "")
+    assert services.evaluation_summary(scene.merchant)["count"] == 1
 
 
 def test_evaluations_waiting_for_the_platform_are_a_queue_on_the_front_page(scene):

@@ -495,16 +495,21 @@ def test_only_a_reviewer_hides_an_evaluation_and_always_with_a_reason(scene, rev
 
 def test_the_summary_counts_visible_evaluations_only(scene, reviewer):
     def forwarded(ref, **overrides):
+        overrides.setdefault("order_number", f"ORD-{ref}")
         return evaluate(scene, source=Source.API, platform_ref=ref, **overrides)
 
     forwarded("e1", stars_description=5, stars_service=5, stars_logistics=5)
-    confirmed, _ = evaluate(scene, stars_description=3, stars_service=1, stars_logistics=4)
+    confirmed, _ = evaluate(
+        scene, order_number="ORD-web-1", stars_description=3, stars_service=1, stars_logistics=4
+    )
     services.evaluation_order_checked(
         evaluation=confirmed, found=True, actor=Actor(label="api:platform")
     )
     hidden, _ = forwarded("e2", stars_description=1, stars_service=1, stars_logistics=1)
     # Made on the web form, its order not confirmed by the platform: it does not count.
-    evaluate(scene, stars_description=1, stars_service=1, stars_logistics=1)
+    evaluate(scene, order_number="ORD-web-2", stars_description=1, stars_service=1)
+    # A second evaluation of an order that counts does not count either.
+    forwarded("e1-again", order_number="ORD-e1", stars_description=1, stars_service=1)
     forwarded("e3", merchant=None, anchor=scene.anchor, stars_anchor_honesty=2)
     services.evaluation_hide(evaluation=hidden, reason="刷差评。", actor=reviewer)
 

@@ -219,6 +219,9 @@ def test_an_evaluation_carries_its_stars_and_hiding_it_takes_them_out(world):
         stars_service=4,
         stars_logistics=3,
         stars_anchor_honesty=2,
+        # Forwarded by the platform with its order: it counts at once.
+        source="api",
+        platform_ref="ev-9",
     )
     values = dict(CreditEvent.objects.filter(kind="evaluation").values_list("party_id", "value"))
     assert values == {world.merchant.pk: Decimal("4.00"), world.anchor.pk: Decimal("2.00")}

@@ -1,5 +1,7 @@
-"""The index of the evaluations waiting for the platform, built without blocking writes."""
+"""The indexes of evaluations' order checks, built without blocking writes: the other
+evaluations of an order, and the few waiting for the platform's answer."""
 
+import django.db.models.functions.text
 from django.db import migrations, models
 
 from config.migration_operations import AddIndexConcurrently
@@ -13,6 +15,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        AddIndexConcurrently(
+            model_name="evaluation",
+            index=models.Index(
+                django.db.models.functions.text.Upper("order_number"),
+                name="evaluation_order_idx",
+            ),
+        ),
         AddIndexConcurrently(
             model_name="evaluation",
             index=models.Index(

@@ -35,7 +35,9 @@ def open_load(user_ids: list[int] | None = None) -> dict[int, int]:
 
 def _may_handle(user_ids: list[int]) -> set[int]:
     """Those of the users who hold the permission to handle cases, directly, through a group or
-    as superusers: what User.has_perm answers for each, in one query."""
+    as superusers: what User.has_perm answers for each, in one query. It asks ModelBackend, the
+    only backend that grants permissions here (axes' backend only refuses logins); a backend
+    added later that grants them must be asked here as well."""
     if not user_ids:
         return set()
     holders = get_user_model().objects.with_perm(

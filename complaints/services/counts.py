@@ -37,14 +37,17 @@ def complaint_counts(party_ids: list[int], *, days: int = 30) -> dict[int, int]:
     return counts
 
 
-def complainant_counts(party_ids: list[int], *, days: int = 30) -> dict[int, int]:
+def complainant_counts(
+    party_ids: list[int], *, days: int = 30, columns: tuple[str, ...] = ("merchant", "anchor")
+) -> dict[int, int]:
     """Distinct complainants per party over the last `days` days, the measure of concentrated
     complaints for the room risk grade: one consumer filing again and again is one voice, or a
     single person could raise a room's grade (LCM Art. 20: abuse of the complaint mechanism).
-    Complaints forwarded without a contact cannot be told apart and count one each."""
+    Complaints forwarded without a contact cannot be told apart and count one each. `columns`:
+    where the parties are named, as the merchant, the anchor or either (one query each)."""
     counts: dict[int, int] = {}
     base = _counted_complaints(days)
-    for column in ("merchant", "anchor"):
+    for column in columns:
         rows = (
             base.filter(**{f"{column}__in": party_ids})
             .values(column)

@@ -229,8 +229,7 @@ def case_file(
         case.possible_duplicate_of = duplicate
         case.save(update_fields=["possible_duplicate_of"])
     if case.contact_key:
-        ReporterReputation.objects.get_or_create(contact_key=case.contact_key)
-        ReporterReputation.objects.filter(contact_key=case.contact_key).update(filed=F("filed") + 1)
+        _count_filing(case.contact_key)
     record_event(
         case,
         CaseEvent.Kind.FILED,
@@ -244,13 +243,30 @@ def case_file(
     return Filed(case, created=True)
 
 
+def _count_filing(contact_key: str) -> None:
+    """One more case filed by this contact: one UPDATE for a contact seen before."""
+    reputations = ReporterReputation.objects.filter(contact_key=contact_key)
+    if reputations.update(filed=F("filed") + 1):
+        return
+    _reputation, created = ReporterReputation.objects.get_or_create(
+        contact_key=contact_key, defaults={"filed": 1}
+    )
+    if not created:  # another filing by the same contact created it at this moment
+        reputations.update(filed=F("filed") + 1)
+
+
 def _regrade_if_concentrated(case: Case) -> None:
     """Concentrated complaints raise the party's rooms at once, not at the nightly regrade."""
     from liverooms.models import LiveRoom
     from liverooms.services import rooms_regrade
 
     parties = [pk for pk in (case.merchant_id, case.anchor_id) if pk]
-    counts = complainant_counts(parties)
+    # Each party is counted in its own column: a merchant is never a case's anchor.
+    counts = {}
+    if case.merchant_id:
+        counts |= complainant_counts([case.merchant_id], columns=("merchant",))
+    if case.anchor_id:
+        counts |= complainant_counts([case.anchor_id], columns=("anchor",))
     crossed = [
         pk for pk in parties if counts.get(pk, 0) >= settings.COMPLAINT_CONCENTRATION_THRESHOLD
     ]

@@ -913,3 +913,18 @@ def test_a_received_time_more_than_a_year_ago_is_refused(scene):
         scene.file(received_at=timezone.now() - timedelta(days=400))
     assert "received_at" in refused.value.message_dict
     assert not Case.objects.exists()
+
+
+def test_a_contacts_first_two_filings_at_the_same_moment_count_two(db, monkeypatch):
+    """The second filing's UPDATE finds no row yet, and its INSERT meets the first's."""
+    from complaints.services import filing
+
+    original = ReporterReputation.objects.get_or_create
+
+    def first_filing_lands_meanwhile(*args, **kwargs):
+        ReporterReputation.objects.create(contact_key="k-race", filed=1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ReporterReputation.objects, "get_or_create", first_filing_lands_meanwhile)
+    filing._count_filing("k-race")
+    assert ReporterReputation.objects.get(contact_key="k-race").filed == 2

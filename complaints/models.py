@@ -14,8 +14,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Upper
+from django.db.models import F, Q, Value
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -502,6 +502,10 @@ class OrderCheck(models.TextChoices):
     BEFORE_CHECKS = "before_checks", _("Stored before orders were checked")
 
 
+# An evaluation's order number as the once-per-order rule compares it: in capitals, without
+# spaces (stored order numbers are already folded to half width and stripped); it has an index.
+ORDER_KEY = Upper(Replace(F("order_number"), Value(" "), Value("")))
+
 # The evaluations that weigh in credit and in a party's published averages. Those stored before
 # orders were checked were counted as they came, and stay counted.
 COUNTED_ORDER_CHECKS = (OrderCheck.FORWARDED, OrderCheck.CONFIRMED, OrderCheck.BEFORE_CHECKS)
@@ -626,7 +630,7 @@ class Evaluation(models.Model):
             models.Index(fields=["merchant", "created_at"], name="evaluation_merchant_idx"),
             models.Index(fields=["anchor", "created_at"], name="evaluation_anchor_idx"),
             # The other evaluations of an order (an order is evaluated once).
-            models.Index(Upper("order_number"), name="evaluation_order_idx"),
+            models.Index(ORDER_KEY, name="evaluation_order_idx"),
             # The few waiting for the platform's answer, for their queue.
             models.Index(
                 fields=["created_at"],

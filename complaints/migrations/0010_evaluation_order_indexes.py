@@ -18,7 +18,11 @@ class Migration(migrations.Migration):
         AddIndexConcurrently(
             model_name="evaluation",
             index=models.Index(
-                django.db.models.functions.text.Upper("order_number"),
+                django.db.models.functions.text.Upper(
+                    django.db.models.functions.text.Replace(
+                        models.F("order_number"), models.Value(" "), models.Value("")
+                    )
+                ),
                 name="evaluation_order_idx",
             ),
         ),

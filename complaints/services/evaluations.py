@@ -22,6 +22,7 @@ from accounts.models import Party, PartyKind
 from complaints import credit_events
 from complaints.models import (
     COUNTED_ORDER_CHECKS,
+    ORDER_KEY,
     Evaluation,
     OrderCheck,
     Source,
@@ -117,7 +118,11 @@ def _lock_parties(evaluation: Evaluation) -> None:
     """Evaluations of a party are decided one at a time, so that two of one order, stored or
     confirmed at the same moment, cannot both find the other not counted yet."""
     ids = sorted({evaluation.merchant_id, evaluation.anchor_id} - {None})
-    list(Party.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    # FOR NO KEY UPDATE: it queues evaluations per party without blocking the foreign-key
+    # checks of rows that name the party (cases, credit events), which FOR UPDATE would, and
+    # which PostgreSQL takes at commit in its own order: that could deadlock.
+    parties = Party.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    list(parties.values_list("pk"))
 
 
 def _order_counts_elsewhere(evaluation: Evaluation) -> bool:
@@ -127,10 +132,12 @@ def _order_counts_elsewhere(evaluation: Evaluation) -> bool:
         parties |= Q(merchant_id=evaluation.merchant_id)
     if evaluation.anchor_id:
         parties |= Q(anchor_id=evaluation.anchor_id)
+    key = "".join(evaluation.order_number.split()).upper()
     return (
-        Evaluation.objects.filter(
+        Evaluation.objects.alias(order_key=ORDER_KEY)
+        .filter(
             parties,
-            order_number__iexact=evaluation.order_number,
+            order_key=key,
             order_check__in=COUNTED_ORDER_CHECKS,
             hidden_at__isnull=True,
         )
@@ -166,6 +173,8 @@ def evaluation_order_checked(*, evaluation: Evaluation, found: bool, actor: Acto
     nothing; any other answer, or one on an evaluation the platform forwarded itself, is a
     Conflict."""
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    if evaluation.source != Source.WEB:
+        raise Conflict(_("This evaluation's order is not waiting for the platform's answer."))
     state = evaluation.order_check
     if (found and state in (OrderCheck.CONFIRMED, OrderCheck.DUPLICATE_ORDER)) or (
         not found and state == OrderCheck.NOT_FOUND

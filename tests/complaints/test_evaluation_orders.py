@@ -155,7 +155,8 @@ def test_the_platform_may_correct_a_not_found_but_not_a_confirmation(scene, plat
 
 def test_an_order_is_evaluated_once(scene, platform):
     first = from_the_web(scene, order_number="ORD-ONCE")
-    again = from_the_web(scene, order_number="ord-once", stars_description=2)
+    # The same order typed in small letters and with a space.
+    again = from_the_web(scene, order_number="ord -once", stars_description=2)
     other_party = from_the_web(
         scene, order_number="ORD-ONCE", merchant=None, anchor=register_party(PartyKind.ANCHOR)
     )
@@ -187,6 +188,8 @@ def test_an_order_is_evaluated_once(scene, platform):
     )
     assert forwarded.order_check == OrderCheck.DUPLICATE_ORDER
     assert credit_events(forwarded) == []
+    # The platform answers for the web form's evaluations only.
+    assert answer(platform, forwarded, True)[0] == 409
 
 
 def test_when_the_counted_evaluation_is_hidden_the_order_may_be_evaluated_again(

@@ -34,7 +34,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
-from complaints.services.contacts import fold_width
+from complaints.services.contacts import order_key
 
 HOUR = 60 * 60
 DAY = 24 * HOUR
@@ -287,8 +287,7 @@ def address_ident(request) -> str:
 
 
 def order_ident(order_number: str) -> str:
-    normalised = "".join(fold_width(order_number).split()).upper()
-    return salted_hmac("complaints.abuse.order", normalised).hexdigest()[:32]
+    return salted_hmac("complaints.abuse.order", order_key(order_number)).hexdigest()[:32]
 
 
 def honeypot_filled(data) -> bool:

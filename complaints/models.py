@@ -502,8 +502,9 @@ class OrderCheck(models.TextChoices):
     BEFORE_CHECKS = "before_checks", _("Stored before orders were checked")
 
 
-# An evaluation's order number as the once-per-order rule compares it: in capitals, without
-# spaces (stored order numbers are already folded to half width and stripped); it has an index.
+# An evaluation's order number as the once-per-order rule compares it, in SQL: in capitals,
+# without spaces (stored order numbers are already folded to half width and stripped), as
+# complaints.services.contacts.order_key makes it of a new one; it has an index.
 ORDER_KEY = Upper(Replace(F("order_number"), Value(" "), Value("")))
 
 # The evaluations that weigh in credit and in a party's published averages. Those stored before

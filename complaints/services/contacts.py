@@ -34,6 +34,12 @@ def fold_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def order_key(order_number: str) -> str:
+    """An order number as limits and the once-per-order rule compare it: half width, no spaces,
+    in capitals (complaints.models.ORDER_KEY is the same in SQL, over stored numbers)."""
+    return "".join(fold_width(order_number).split()).upper()
+
+
 def normalise_email(email: str) -> str:
     return fold_width(email).strip().lower()
 

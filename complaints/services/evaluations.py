@@ -28,7 +28,7 @@ from complaints.models import (
     Source,
 )
 from complaints.services.base import require_staff
-from complaints.services.contacts import contact_key
+from complaints.services.contacts import contact_key, order_key
 from config.errors import Conflict
 
 # --- Evaluations -------------------------------------------------------------------------------
@@ -132,12 +132,11 @@ def _order_counts_elsewhere(evaluation: Evaluation) -> bool:
         parties |= Q(merchant_id=evaluation.merchant_id)
     if evaluation.anchor_id:
         parties |= Q(anchor_id=evaluation.anchor_id)
-    key = "".join(evaluation.order_number.split()).upper()
     return (
         Evaluation.objects.alias(order_key=ORDER_KEY)
         .filter(
             parties,
-            order_key=key,
+            order_key=order_key(evaluation.order_number),
             order_check__in=COUNTED_ORDER_CHECKS,
             hidden_at__isnull=True,
         )
@@ -173,14 +172,12 @@ def evaluation_order_checked(*, evaluation: Evaluation, found: bool, actor: Acto
     nothing; any other answer, or one on an evaluation the platform forwarded itself, is a
     Conflict."""
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
-    if evaluation.source != Source.WEB:
-        raise Conflict(_("This evaluation's order is not waiting for the platform's answer."))
-    state = evaluation.order_check
-    if (found and state in (OrderCheck.CONFIRMED, OrderCheck.DUPLICATE_ORDER)) or (
-        not found and state == OrderCheck.NOT_FOUND
-    ):
-        return evaluation
-    if state != OrderCheck.PENDING and not (found and state == OrderCheck.NOT_FOUND):
+    state, web = evaluation.order_check, evaluation.source == Source.WEB
+    given = (OrderCheck.CONFIRMED, OrderCheck.DUPLICATE_ORDER) if found else (OrderCheck.NOT_FOUND,)
+    if web and state in given:
+        return evaluation  # a retry
+    open_to = (OrderCheck.PENDING, OrderCheck.NOT_FOUND) if found else (OrderCheck.PENDING,)
+    if not web or state not in open_to:
         raise Conflict(_("This evaluation's order is not waiting for the platform's answer."))
     answer = OrderCheck.NOT_FOUND
     if found:

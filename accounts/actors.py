@@ -29,6 +29,11 @@ class Actor:
     def system(cls, task: str) -> Actor:
         return cls(label=f"system:{task}")
 
+    @property
+    def is_system(self) -> bool:
+        """A task of the product's own, which no person or key can act as."""
+        return self.user is None and self.label.startswith("system:")
+
     def event_fields(self) -> dict:
         """The columns every event table uses to record the actor."""
         return {"actor_user": self.user, "actor_label": self.label}

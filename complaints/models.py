@@ -595,11 +595,20 @@ class Evaluation(models.Model):
     order_checked_by = models.CharField(
         _("order checked by"), max_length=150, blank=True, db_default="", editable=False
     )
+    # When the platform was last asked about the order (webhook `evaluation.order_check`, taken
+    # by at least one endpoint). Empty while waiting: nobody took the question yet, and the
+    # periodic ask (complaints.ask_unasked_orders) sends it once an endpoint takes the topic.
+    order_asked_at = models.DateTimeField(
+        _("platform asked at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("evaluation")
         verbose_name_plural = _("evaluations")
-        permissions = [("hide_evaluation", _("Can hide an evaluation, with a reason"))]
+        permissions = [
+            ("hide_evaluation", _("Can hide an evaluation, with a reason")),
+            ("ask_order_check", _("Can ask the platform again about an evaluation's order")),
+        ]
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(

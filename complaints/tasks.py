@@ -83,3 +83,12 @@ def relay_notices() -> int:
     for pk in leads:
         notify_leads.delay(pk)
     return len(consumers) + len(leads)
+
+
+@shared_task(name="complaints.ask_unasked_orders", time_limit=300, soft_time_limit=270)
+def ask_unasked_orders() -> int:
+    """Every 15 minutes: web evaluations made while no webhook endpoint took
+    `evaluation.order_check` are asked about once one does (they count only once answered)."""
+    from complaints.services import ask_unasked_orders as ask
+
+    return ask()

@@ -90,6 +90,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=0),
     },
     # Notices whose message was lost (like relay-webhooks).
+    # Evaluations made on the web form while no endpoint took their order question.
+    "complaints-ask-unasked-orders": {
+        "task": "complaints.ask_unasked_orders",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
     "complaints-relay-notices": {
         "task": "complaints.relay_notices",
         "schedule": 300.0,

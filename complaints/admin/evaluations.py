@@ -109,7 +109,7 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     search_fields = ["=order_number"]
     show_full_result_count = False
     list_per_page = 50
-    actions = ["hide_selected"]
+    actions = ["hide_selected", "ask_platform_again"]
     fields = [
         "merchant",
         "anchor",
@@ -129,6 +129,7 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         "order_check",
         "order_checked_at",
         "order_checked_by",
+        "order_asked_at",
     ]
     readonly_fields = fields
 
@@ -144,6 +145,9 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     def has_hide_permission(self, request):
         return request.user.has_perm("complaints.hide_evaluation")
+
+    def has_ask_permission(self, request):
+        return request.user.has_perm("complaints.ask_order_check")
 
     def get_search_results(self, request, queryset, search_term):
         filtered = queryset
@@ -232,6 +236,41 @@ class EvaluationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             button=_("Hide"),
             action="hide_selected",
         )
+
+    @admin.action(
+        description=_("Ask the platform again about the orders of the selected evaluations"),
+        permissions=["ask"],
+    )
+    def ask_platform_again(self, request, queryset):
+        if not services.order_check_taken():
+            self.message_user(
+                request,
+                _(
+                    "No active webhook endpoint takes the topic evaluation.order_check: add it "
+                    "to the platform's endpoint first. Nothing was sent."
+                ),
+                messages.ERROR,
+            )
+            return None
+        actor, asked, problems = Actor.for_user(request.user), 0, []
+        for evaluation in queryset.order_by("created_at", "pk"):
+            try:
+                asked += services.evaluation_order_ask(evaluation=evaluation, actor=actor)
+            except Conflict as exc:
+                problems.append(f"{evaluation}: {exc.message}")
+        for problem in problems:
+            self.message_user(request, problem, messages.WARNING)
+        self.message_user(
+            request,
+            ngettext(
+                "The platform was asked about %d order.",
+                "The platform was asked about %d orders.",
+                asked,
+            )
+            % asked,
+            messages.SUCCESS if asked else messages.WARNING,
+        )
+        return None
 
     def get_urls(self):
         return [

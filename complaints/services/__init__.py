@@ -52,10 +52,13 @@ from complaints.services.deadlines import (
     unsent_notices,
 )
 from complaints.services.evaluations import (
+    ask_unasked_orders,
     evaluation_hide,
+    evaluation_order_ask,
     evaluation_order_checked,
     evaluation_submit,
     evaluation_summary,
+    order_check_taken,
 )
 from complaints.services.filing import CaseInput, Filed, case_add_evidence, case_file
 from complaints.services.handling import (
@@ -101,6 +104,7 @@ __all__ = [
     "CaseInput",
     "Filed",
     "apply_decision",
+    "ask_unasked_orders",
     "case_accept",
     "case_add_evidence",
     "case_assign",
@@ -132,6 +136,7 @@ __all__ = [
     "end_expired_mediations",
     "escalate_overdue",
     "evaluation_hide",
+    "evaluation_order_ask",
     "evaluation_order_checked",
     "evaluation_submit",
     "evaluation_summary",
@@ -142,6 +147,7 @@ __all__ = [
     "notice_told_otherwise",
     "on_case_decided",
     "open_load",
+    "order_check_taken",
     "overdue_cases",
     "overdue_clock",
     "refresh_deadlines",

@@ -27,11 +27,22 @@ _CODE_SHAPE = re.compile(f"[CR][{_CODE_ALPHABET}]{{9}}")
 # --- Contacts ----------------------------------------------------------------------------------
 
 
+# Every dash (Unicode's "Pd": the hyphen U+2010, the en and em dashes an input method offers for
+# '-', the wave dash...) and the minus sign, as the ASCII hyphen-minus. NFKC leaves them as they
+# are. Only the Basic Multilingual Plane has dashes an order number or a phone could carry.
+_DASHES = {
+    code: "-"
+    for code in range(0x80, 0x10000)
+    if unicodedata.category(chr(code)) == "Pd" or code == 0x2212
+}
+
+
 def fold_width(text: str) -> str:
-    """Full-width letters, digits and signs as their ASCII forms (NFKC): what a Chinese input
-    method types in full-width mode, '１３８…' or 'ＯＲＤ－１', is the same number as 138… or
-    ORD-1, for every limit, duplicate check and reputation that keys on it."""
-    return unicodedata.normalize("NFKC", text)
+    """Full-width letters, digits and signs as their ASCII forms (NFKC), and any dash as '-':
+    what a Chinese input method types in full-width mode, '１３８…' or 'ＯＲＤ－１', or with
+    another dash, 'ORD‐1' or 'ORD—1', is the same number as 138… or ORD-1, for every limit,
+    duplicate check and reputation that keys on it."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
 
 
 def order_key(order_number: str) -> str:

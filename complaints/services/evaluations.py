@@ -145,11 +145,19 @@ def _order_counts_elsewhere(evaluation: Evaluation) -> bool:
     )
 
 
-def _ask_for_the_order(evaluation: Evaluation) -> None:
+ORDER_CHECK_TOPIC = "evaluation.order_check"
+# How many waiting evaluations one run of the periodic ask sends at most: a platform that takes
+# the topic for the first time gets its backlog over a few runs, not in one burst.
+ASK_BATCH = 500
+
+
+def _ask_for_the_order(evaluation: Evaluation) -> bool:
+    """Send the platform the question; True when an endpoint took it (`order_asked_at`)."""
+    from accounts.models import WebhookDelivery
     from accounts.services import webhook_emit
 
-    webhook_emit(
-        topic="evaluation.order_check",
+    event_id = webhook_emit(
+        topic=ORDER_CHECK_TOPIC,
         data={
             "evaluation_id": evaluation.pk,
             "order_number": evaluation.order_number,
@@ -159,6 +167,54 @@ def _ask_for_the_order(evaluation: Evaluation) -> None:
             "created_at": evaluation.created_at.isoformat(),
         },
     )
+    if not WebhookDelivery.objects.filter(event_id=event_id).exists():
+        return False
+    evaluation.order_asked_at = timezone.now()
+    Evaluation.objects.filter(pk=evaluation.pk).update(order_asked_at=evaluation.order_asked_at)
+    return True
+
+
+@transaction.atomic
+def evaluation_order_ask(*, evaluation: Evaluation, actor: Actor) -> bool:
+    """Ask the platform about a waiting evaluation's order again: its integration lost the
+    question, or no endpoint took the topic when the evaluation was made. Returns whether an
+    endpoint took it. The platform answers the same way whether asked once or twice."""
+    if not actor.is_system:
+        require_staff(actor, "complaints.ask_order_check")
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    if evaluation.source != Source.WEB or evaluation.order_check != OrderCheck.PENDING:
+        raise Conflict(_("This evaluation's order is not waiting for the platform's answer."))
+    if evaluation.hidden_at is not None:
+        raise Conflict(_("This evaluation is hidden: it will not count whatever the answer."))
+    return _ask_for_the_order(evaluation)
+
+
+def order_check_taken() -> bool:
+    """Whether an active webhook endpoint takes the platform's order questions."""
+    from accounts.models import WebhookEndpoint
+
+    return any(e.wants(ORDER_CHECK_TOPIC) for e in WebhookEndpoint.objects.filter(is_active=True))
+
+
+def ask_unasked_orders(*, limit: int = ASK_BATCH) -> int:
+    """Periodic: the waiting evaluations whose question no endpoint has taken yet are asked,
+    once an endpoint takes the topic, oldest first. Returns how many an endpoint took."""
+    if not order_check_taken():
+        return 0
+    waiting = Evaluation.objects.filter(
+        source=Source.WEB,
+        order_check=OrderCheck.PENDING,
+        order_asked_at__isnull=True,
+        hidden_at__isnull=True,
+    ).order_by("created_at", "pk")
+    actor = Actor.system("ask_unasked_orders")
+    asked = 0
+    for evaluation in waiting[:limit]:
+        try:
+            asked += evaluation_order_ask(evaluation=evaluation, actor=actor)
+        except Conflict:
+            continue  # answered or hidden since it was listed
+    return asked
 
 
 @transaction.atomic

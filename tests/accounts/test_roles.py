@@ -52,6 +52,7 @@ COMPLAINTS = {
     "complaints.view_replytemplate",
     "complaints.view_evaluation",
     "complaints.hide_evaluation",
+    "complaints.ask_order_check",
     "complaints.view_reviewercapacity",
     "liverooms.view_livesession",
 }

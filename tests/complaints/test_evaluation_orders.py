@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -15,11 +16,12 @@ from accounts.models import PartyKind, WebhookDelivery
 from accounts.services import webhook_endpoint_create
 from complaints import services
 from complaints.models import Evaluation, OrderCheck, Source
+from complaints.services.contacts import order_key
 from config.errors import Conflict
 from credit.models import CreditEvent, EventKind
 from tests.complaints.test_admin import login
 from tests.complaints.test_web import evaluation_data
-from tests.factories import TEST_ACTOR, register_party
+from tests.factories import TEST_ACTOR, UserFactory, register_party
 
 pytestmark = pytest.mark.django_db
 EVALUATIONS = "/api/v1/evaluations/"
@@ -90,6 +92,8 @@ def test_a_web_evaluation_waits_for_the_platform_and_asks_it(scene):
         "session_id": None,
         "created_at": evaluation.created_at.isoformat(),
     }
+    evaluation.refresh_from_db()
+    assert evaluation.order_asked_at >= delivery.created_at
 
 
 def test_the_web_form_stores_a_waiting_evaluation_and_says_when_it_counts(client, public, settings):
@@ -381,3 +385,125 @@ def test_two_evaluations_of_one_order_confirmed_at_the_same_moment_count_once(sc
         OrderCheck.DUPLICATE_ORDER,
     )
     assert credit_events(second) == []
+
+
+def asked_about(evaluation) -> int:
+    return WebhookDelivery.objects.filter(
+        topic="evaluation.order_check", payload__evaluation_id=evaluation.pk
+    ).count()
+
+
+def test_a_question_no_endpoint_took_is_sent_once_an_endpoint_takes_the_topic(
+    scene, reviewer_actor
+):
+    waiting = from_the_web(scene, order_number="ORD-A1")
+    hidden = from_the_web(scene, order_number="ORD-A2")
+    services.evaluation_hide(evaluation=hidden, reason="广告", actor=reviewer_actor)
+    answered = from_the_web(scene, order_number="ORD-A3")
+    services.evaluation_order_checked(evaluation=answered, found=False, actor=PLATFORM)
+    assert (waiting.order_asked_at, WebhookDelivery.objects.count()) == (None, 0)
+    assert services.ask_unasked_orders() == 0
+
+    webhook_endpoint_create(
+        name="other",
+        url="https://other.example.com/hooks",
+        topics=["party.approved"],
+        actor=TEST_ACTOR,
+    )
+    assert services.ask_unasked_orders() == 0
+    webhook_endpoint_create(
+        name="platform",
+        url="https://platform.example.com/hooks",
+        topics=["evaluation.order_check"],
+        actor=TEST_ACTOR,
+    )
+    assert services.ask_unasked_orders() == 1
+    assert services.ask_unasked_orders() == 0
+
+    assert [asked_about(e) for e in (waiting, hidden, answered)] == [1, 0, 0]
+    waiting.refresh_from_db()
+    assert waiting.order_asked_at is not None
+    assert waiting.order_check == OrderCheck.PENDING
+
+
+def test_the_periodic_ask_runs_every_quarter_of_an_hour():
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["complaints-ask-unasked-orders"]
+    # tests/accounts/test_webhooks.py checks that every scheduled task exists.
+    assert (entry["task"], entry["schedule"]) == ("complaints.ask_unasked_orders", 900.0)
+
+
+def ask_again(client, *evaluations):
+    selection = {"action": "ask_platform_again", "_selected_action": [e.pk for e in evaluations]}
+    response = client.post("/admin/complaints/evaluation/", {**selection, "index": "0"})
+    return response, [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_a_reviewer_asks_the_platform_again_from_the_admin(scene):
+    webhook_endpoint_create(
+        name="platform", url="https://platform.example.com/hooks", actor=TEST_ACTOR
+    )
+    waiting = from_the_web(scene, order_number="ORD-B1")
+    confirmed = from_the_web(scene, order_number="ORD-B2")
+    services.evaluation_order_checked(evaluation=confirmed, found=True, actor=PLATFORM)
+    client = login(scene.reviewer)
+    client.cookies["django_language"] = "en"
+
+    response, said = ask_again(client, waiting, confirmed)
+
+    assert response.status_code == 302
+    assert [asked_about(e) for e in (waiting, confirmed)] == [2, 1]
+    assert "The platform was asked about 1 order." in said
+    assert any("ORD-B2" in line and "not waiting" in line for line in said)
+
+
+def test_asking_again_while_no_endpoint_takes_the_topic_says_so_and_sends_nothing(scene):
+    waiting = from_the_web(scene, order_number="ORD-C1")
+    client = login(scene.reviewer)
+    client.cookies["django_language"] = "en"
+
+    _response, said = ask_again(client, waiting)
+
+    assert WebhookDelivery.objects.count() == 0
+    assert any("No active webhook endpoint takes the topic" in line for line in said)
+    waiting.refresh_from_db()
+    assert waiting.order_asked_at is None
+
+
+def test_only_staff_with_the_permission_may_ask_again(scene):
+    webhook_endpoint_create(
+        name="platform", url="https://platform.example.com/hooks", actor=TEST_ACTOR
+    )
+    waiting = from_the_web(scene, order_number="ORD-D1")
+    auditor = UserFactory(roles=["auditor"])
+    client = login(auditor)
+
+    page = client.get("/admin/complaints/evaluation/")
+    assert page.status_code == 200
+    offered = page.context["cl"].model_admin.get_actions(page.wsgi_request)
+    assert "ask_platform_again" not in offered
+    ask_again(client, waiting)
+    with pytest.raises(PermissionError):
+        services.evaluation_order_ask(evaluation=waiting, actor=Actor.for_user(auditor))
+    assert asked_about(waiting) == 1
+
+
+def test_an_order_number_with_another_dash_is_the_same_order(scene, platform):
+    """Input methods offer U+2010, en and em dashes and the minus sign for '-'."""
+    for typed in ("ORD‐77", "ORD–77", "ORD—77", "ORD−77"):
+        body = {
+            "merchant_id": scene.merchant.pk,
+            "order_number": typed,
+            "stars_description": 5,
+            "stars_service": 5,
+            "stars_logistics": 5,
+            "platform_ref": f"app-{ord(typed[3])}",
+        }
+        response = platform.post(EVALUATIONS, body, format="json")
+        assert response.status_code == 201, response.json()
+        assert response.json()["order_number"] == "ORD-77"
+    checks = sorted(Evaluation.objects.values_list("order_check", flat=True))
+    assert checks == [OrderCheck.DUPLICATE_ORDER] * 3 + [OrderCheck.FORWARDED]
+    # A number stored before the fold (complaints 0012 folds those) and one typed now.
+    assert order_key("ord‐77 ") == order_key("ORD-77") == "ORD-77"

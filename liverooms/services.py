@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -94,6 +94,9 @@ def _graded(room: LiveRoom) -> LiveRoom:
 class GoLive:
     session: LiveSession | None
     reasons: list[gate.Reason]
+    # The rows written with an opened session: its anchors on air and products shown.
+    anchors: list[SessionAnchor] = field(default_factory=list)
+    products: list[SessionProduct] = field(default_factory=list)
 
     @property
     def allowed(self) -> bool:
@@ -218,7 +221,7 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
     reasons = gate.decide(context)
     if reasons:
         refusal = GoLiveRefusal(
-            room=context.room,
+            room_id=context.room.pk,
             reasons=[r.as_dict() for r in reasons],
             requested={
                 "anchors": [a.pk for a in context.anchors] + context.missing_anchor_ids,
@@ -228,8 +231,9 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
         )
         _insert(refusal)
         return GoLive(None, reasons)
+    # By id: setting a relation through its descriptor costs more than the rest of the row.
     session = LiveSession(
-        room=context.room, ai_generated=context.ai_generated, pre_stream_checklist=checklist
+        room_id=context.room.pk, ai_generated=context.ai_generated, pre_stream_checklist=checklist
     )
     # The rows name their anchor and product by id, and get their session once it is written:
     # setting a relation through its descriptor costs more than the rest of building a row.
@@ -241,7 +245,7 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
         raise Conflict(_("This room is already on air.")) from None
     # The caller answers with these; no need to read back what was just written.
     session._prefetched_objects_cache = {"anchors": on_air, "products": shown}
-    return GoLive(session, [])
+    return GoLive(session, [], on_air, shown)
 
 
 def _reported_identity(party: Party) -> SessionAnchor:

@@ -51,6 +51,33 @@ def test_an_allowed_go_live_answers_exactly_what_the_session_serializer_would(wo
     assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
 
 
+def test_the_hot_paths_answers_are_the_rest_frameworks_bytes_and_headers(world, answered_by):
+    """The hot path builds plain responses; the REST framework view (an id sent as a string
+    goes to it) renders its own. Byte for byte and header for header they must not differ."""
+    from rest_framework.renderers import JSONRenderer
+
+    from liverooms.services import session_end
+    from merchants.services import product_set_listing_status
+    from tests.factories import TEST_ACTOR
+
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    hot = world.go_live(headers=english)
+    session_end(session=LiveSession.objects.get(pk=hot.json()["id"]), reason="x", actor=TEST_ACTOR)
+    rest = world.go_live(headers=english, room_id=str(world.room.pk))
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    hot_refusal = world.go_live(headers=english)
+    rest_refusal = world.go_live(headers=english, room_id=str(world.room.pk))
+
+    assert answered_by == ["hot", "handed back", "rest framework"] * 2
+    assert [r.status_code for r in (hot, rest, hot_refusal, rest_refusal)] == [201, 201, 403, 403]
+    # Two sessions differ in id and time, so in length; nothing else.
+    assert {**hot.headers, "Content-Length": ""} == {**rest.headers, "Content-Length": ""}
+    assert hot.content == JSONRenderer().render(hot.json())
+    assert list(hot.json()) == list(rest.json())
+    assert dict(hot_refusal.headers) == dict(rest_refusal.headers)
+    assert hot_refusal.content == rest_refusal.content
+
+
 def test_a_refusal_is_recorded_not_logged_as_a_failed_request(world, caplog):
     """A refusal is a decision (a GoLiveRefusal row); Django's request log keeps its WARNING for
     requests that failed."""

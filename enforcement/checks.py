@@ -40,7 +40,7 @@ gate_read(
     DepositAccount,
     "d",
     ["party", "balance_fen"],
-    "d.party_id IN (SELECT merchant_id FROM product)",
+    "d.party_id {in_merchants}",
 )
 
 

@@ -162,7 +162,9 @@ def gate_read(kind: str, model, alias: str, columns: Iterable[str], where: str) 
     """Add a part to the gate's one read: the named columns of `model`'s rows (as `alias`) that
     `where` selects, into `GateContext.rows[kind]` as model instances. `where` may name the
     read's `room`, `product` and `involved` (the ids of every party in the request) and takes
-    no parameters, so the statement's text stays the same for any request. An app's checks
+    no parameters, so the statement's text stays the same for any request. `{in_involved}` and
+    `{in_merchants}` in `where` are membership tests of a key in those ids and in the merchants
+    of the products, written for an index look-up on each database (see `_READ`). An app's checks
     read what they need here rather than in a query of their own: a query that ran only for
     some requests would tell a caller by its time what the answer does not say."""
     if kind in _KINDS:
@@ -471,7 +473,12 @@ _BARRING_ARRAY = "{" + ",".join(BARRING_LIVE) + "}"
 
 
 # Column names are Django's defaults for these models; table names come from their metadata. The
-# restriction test is RestrictionQuerySet.in_force, written out. `{products}`, `{anchors}` and
+# restriction test is RestrictionQuerySet.in_force, written out. A table the ids come to by
+# primary or unique key alone is read with `{in_involved}`, on PostgreSQL `= ANY(ARRAY(SELECT
+# ...))`: the generic plan cannot know how few ids a CTE holds (it guesses 21), and with
+# `IN (SELECT ...)` it hashed them against a sequential scan of the credit scores, which took
+# 40 % of the read's execution on the benchmark's database (bench/README.md); the array is an
+# index look-up whatever the table's size. `{products}`, `{anchors}` and
 # `{barring}` are membership tests: `= ANY(array)` on PostgreSQL, so that the text is the same for
 # any number of ids, and `IN (...)` elsewhere.
 _READ = """
@@ -513,7 +520,7 @@ SELECT 'licence', {licence}
 UNION ALL
 SELECT 'grade', {grade}
     FROM {score_table} cs
-    WHERE cs.party_id IN (SELECT id FROM involved){parts}
+    WHERE cs.party_id {in_involved}{parts}
 """
 _KINDS = frozenset({"room", "product", "party", "restriction", "training", "licence", "grade"})
 
@@ -535,14 +542,22 @@ def _statement(vendor: str, anchors: int = 0, products: int = 0) -> str:
             return f"= ANY(%s::{array_type}[])"
         return "IN (" + (", ".join(["%s"] * n) if n else "NULL") + ")"  # IN (NULL): none
 
+    def member(subquery: str) -> str:
+        return f"= ANY(ARRAY({subquery}))" if postgresql else f"IN ({subquery})"
+
+    members = {
+        "in_involved": member("SELECT id FROM involved"),
+        "in_merchants": member("SELECT merchant_id FROM product"),
+    }
     parts = "".join(
         f"\nUNION ALL\nSELECT '{part.kind}', {obj(part.columns)}\n"
         f"    FROM {quote(part.columns.model._meta.db_table)} {part.columns.alias}\n"
-        f"    WHERE {part.where}"
+        f"    WHERE {part.where.format(**members)}"
         for part in _parts.values()
     )
     return _READ.format(
         parts=parts,
+        in_involved=members["in_involved"],
         room_table=quote(LiveRoom._meta.db_table),
         product_table=quote(Product._meta.db_table),
         party_table=quote(Party._meta.db_table),

@@ -23,6 +23,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -129,9 +130,17 @@ class Rules:
         return self.grades[-1][0]
 
     def rank(self, grade: str) -> int:
-        """0 for the best grade; a larger number is worse."""
-        names = [name for name, _floor in self.grades]
-        return names.index(grade) if grade in names else len(names)
+        """0 for the best grade; a larger number is worse (an unknown grade is the worst)."""
+        return self._ranks.get(grade, len(self.grades))
+
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        # Asked several times for every go-live (liverooms/credit_gate.py). cached_property
+        # writes the instance's __dict__ directly, which a frozen dataclass allows.
+        ranks: dict[str, int] = {}
+        for index, (name, _floor) in enumerate(self.grades):
+            ranks.setdefault(name, index)
+        return ranks
 
     def live_grade(self, category: str) -> str:
         return self.live_grades.get(category, self.live_grades.get("default", self.grades[-1][0]))

@@ -330,11 +330,13 @@ def _insert_session(session, on_air, shown) -> None:
             SessionProduct.objects.bulk_create(shown)
         return
     params = prepared.params(_values(session, _fields(LiveSession), db))
-    for model, rows in ((SessionAnchor, on_air), (SessionProduct, shown)):
-        fields = _fields(model, but=("session",))
-        columns = [f.column for f in fields]
-        records = [dict(zip(columns, _values(row, fields, db), strict=True)) for row in rows]
-        params.append(json.dumps(records))
+    for rows, columns in (
+        (on_air, _record_columns(SessionAnchor)),
+        (shown, _record_columns(SessionProduct)),
+    ):
+        # Ids, text and flags, which JSON carries as they are (json.dumps refuses anything
+        # else loudly): no field's database preparation to go through.
+        params.append(json.dumps([{c: getattr(row, a) for c, a in columns} for row in rows]))
     # In autocommit the statement is its own transaction. Inside a caller's transaction it
     # runs in a savepoint, so that a conflict leaves that transaction usable.
     savepoint = transaction.atomic() if db.in_atomic_block else nullcontext()
@@ -344,7 +346,19 @@ def _insert_session(session, on_air, shown) -> None:
     session._state.adding = False
     session._state.db = db.alias
     for row in (*on_air, *shown):
-        row.session = session
+        # What `row.session = session` does, without the descriptor's checks of a new row.
+        row.session_id = session.pk
+        _SESSION_OF[type(row)].set_cached_value(row, session)
+
+
+_SESSION_OF = {model: model._meta.get_field("session") for model in (SessionAnchor, SessionProduct)}
+
+
+@lru_cache(maxsize=2)
+def _record_columns(model) -> tuple[tuple[str, str], ...]:
+    """(column, attribute) of a session row's fields but its session, as the statement's
+    json_to_recordset reads them."""
+    return tuple((f.column, f.attname) for f in _fields(model, but=("session",)))
 
 
 def session_end(*, session: LiveSession, reason: str, actor: Actor) -> LiveSession:

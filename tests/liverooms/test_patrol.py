@@ -582,10 +582,15 @@ def test_the_last_shift_of_a_day_runs_into_the_next(settings):
     assert shift_at(datetime(2026, 12, 2, 6, 0, tzinfo=tz)).begins == time(6)
 
 
-def test_the_coverage_report_takes_as_many_queries_for_many_sessions_as_for_one(world, client):
+def test_the_coverage_report_takes_as_many_queries_for_many_sessions_as_for_one(
+    world, client, time_machine
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    # Seven hours into a shift: within the first hour of one, the sessions below began in the
+    # shift before and the report of the shift under way would not list them.
+    at_local(time_machine, 15)
     reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
     url = "/admin/liverooms/livesession/coverage/"
     high_risk_session(world, started_ago=60, ended_ago=30, inspected_after=5)

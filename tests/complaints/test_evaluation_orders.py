@@ -21,6 +21,7 @@ from config.errors import Conflict
 from credit.models import CreditEvent, EventKind
 from tests.complaints.test_admin import login
 from tests.complaints.test_web import evaluation_data
+from tests.concurrency import attempt_while_held
 from tests.factories import TEST_ACTOR, UserFactory, register_party
 
 pytestmark = pytest.mark.django_db
@@ -337,46 +338,14 @@ def test_evaluations_waiting_for_the_platform_are_a_queue_on_the_front_page(scen
 def test_two_evaluations_of_one_order_confirmed_at_the_same_moment_count_once(scene):
     """The first confirmation holds the party's lock until it commits; the second waits for it
     and then finds the order counted. Without the lock each saw the other uncounted."""
-    import threading
-
-    from django.db import connection, transaction
-
     first = from_the_web(scene, order_number="ORD-RACE")
     second = from_the_web(scene, order_number="ORD-RACE")
-    confirmed, commit_first, second_done = threading.Event(), threading.Event(), threading.Event()
-    failures = []
 
-    def confirm_first():
-        try:
-            with transaction.atomic():
-                services.evaluation_order_checked(evaluation=first, found=True, actor=PLATFORM)
-                confirmed.set()
-                commit_first.wait(timeout=30)
-        except Exception as exc:  # the outcome is what the test inspects
-            failures.append(exc)
-        finally:
-            confirmed.set()
-            connection.close()
+    finished_early = attempt_while_held(
+        lambda: services.evaluation_order_checked(evaluation=first, found=True, actor=PLATFORM),
+        lambda: services.evaluation_order_checked(evaluation=second, found=True, actor=PLATFORM),
+    )
 
-    def confirm_second():
-        try:
-            services.evaluation_order_checked(evaluation=second, found=True, actor=PLATFORM)
-        except Exception as exc:
-            failures.append(exc)
-        finally:
-            second_done.set()
-            connection.close()
-
-    one = threading.Thread(target=confirm_first)
-    one.start()
-    assert confirmed.wait(timeout=30)
-    two = threading.Thread(target=confirm_second)
-    two.start()
-    finished_early = second_done.wait(timeout=1)
-    commit_first.set()
-    one.join(timeout=30)
-    two.join(timeout=30)
-    assert not failures, failures
     assert not finished_early, "the second confirmation did not wait for the first"
     first.refresh_from_db()
     second.refresh_from_db()

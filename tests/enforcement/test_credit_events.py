@@ -14,6 +14,7 @@ from credit import scoring
 from credit.models import CreditEvent, CreditScore, EventKind
 from enforcement import services
 from enforcement.models import MeasureEvent, MeasureStatus
+from tests.concurrency import attempt_while_held
 from tests.factories import UserFactory
 
 
@@ -253,49 +254,17 @@ def test_a_rejection_racing_the_reversal_it_follows_still_takes_the_violation_ba
     """The reversal of the warning holds the violation's lock and has seen the deduction still
     standing; the deduction's rejection, at that moment, must wait for it and then see the
     warning reversed. Read before the lock, it saw neither and the points stayed for good."""
-    import threading
-
-    from django.db import connection, transaction
-
     violation = world.violation("offline_transaction")
     warning = world.propose(violation, kind="warning", departure_reason="情节较轻。")
     deduction = world.propose(violation, kind="deposit_deduction", amount_fen=500_000)
-    reversal_checked, commit_reversal = threading.Event(), threading.Event()
-    rejected = threading.Event()
-    failures = []
 
-    def reverse():
-        try:
-            with transaction.atomic():
-                _reversed_on_appeal(world, warning)
-                reversal_checked.set()
-                commit_reversal.wait(timeout=30)
-        except Exception as exc:  # the outcome is what the test inspects
-            failures.append(exc)
-        finally:
-            reversal_checked.set()
-            connection.close()
-
-    def reject():
-        try:
-            services.measure_reject(measure=deduction, actor=world.lead_actor, note="金额过高。")
-        except Exception as exc:
-            failures.append(exc)
-        finally:
-            rejected.set()
-            connection.close()
-
-    reversing = threading.Thread(target=reverse)
-    reversing.start()
-    assert reversal_checked.wait(timeout=30)
-    rejecting = threading.Thread(target=reject)
-    rejecting.start()
     # The rejection may not finish while the reversal holds the violation (it would have read
     # the warning as not yet reversed).
-    finished_early = rejected.wait(timeout=1)
-    commit_reversal.set()
-    reversing.join(timeout=30)
-    rejecting.join(timeout=30)
-    assert not failures, failures
+    finished_early = attempt_while_held(
+        lambda: _reversed_on_appeal(world, warning),
+        lambda: services.measure_reject(
+            measure=deduction, actor=world.lead_actor, note="金额过高。"
+        ),
+    )
     assert not finished_early, "the rejection did not wait for the reversal's lock"
     assert _violation_reversals(violation) == 1

@@ -21,6 +21,7 @@ from liverooms.models import (
     RiskGrade,
 )
 from tests.accounts.test_roles import verified_client
+from tests.concurrency import attempt_while_held
 from tests.factories import TEST_ACTOR, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -611,51 +612,24 @@ def test_two_regrades_of_a_room_at_once_leave_the_grade_a_regrade_gives_now(worl
     """An alert dismissed (its room regraded, not yet committed) while a batch raises another
     in the same room: the batch's regrade waits for the room and reads the dismissal. Read in the
     statement that waited for the lock, it counted the dismissed alert as open."""
-    import threading
-
-    from django.db import connection, transaction
-
     session = on_air(world)
     dismissed = alert(session)
-    held, release, failures = threading.Event(), threading.Event(), []
-
-    def dismiss():
-        try:
-            with transaction.atomic():
-                services.alert_decide(
-                    alert=dismissed, status=AlertStatus.DISMISSED, note="误报", actor=TEST_ACTOR
-                )
-                held.set()
-                release.wait(timeout=30)
-        except Exception as exc:  # the outcome is what the test inspects
-            failures.append(exc)
-        finally:
-            held.set()
-            connection.close()
 
     def raise_another():
-        try:
-            received = services.signals_ingest(
-                session=session,
-                signals=[{"kind": "chat", "at": timezone.now(), "text": "加微信私聊转账"}],
-                actor=TEST_ACTOR,
-            )
-            assert received.alerts
-        except Exception as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
+        received = services.signals_ingest(
+            session=session,
+            signals=[{"kind": "chat", "at": timezone.now(), "text": "加微信私聊转账"}],
+            actor=TEST_ACTOR,
+        )
+        assert received.alerts
 
-    dismissing = threading.Thread(target=dismiss)
-    dismissing.start()
-    assert held.wait(timeout=30)
-    raising = threading.Thread(target=raise_another)
-    raising.start()
-    raising.join(timeout=1)  # it waits for the room's row
-    release.set()
-    dismissing.join(timeout=30)
-    raising.join(timeout=30)
-    assert not failures, failures
+    # The batch's regrade waits for the room's row, held by the dismissal's.
+    attempt_while_held(
+        lambda: services.alert_decide(
+            alert=dismissed, status=AlertStatus.DISMISSED, note="误报", actor=TEST_ACTOR
+        ),
+        raise_another,
+    )
     world.room.refresh_from_db()
     stored = (world.room.risk_score, world.room.risk_reasons)
     services.rooms_regrade(room_ids=[world.room.pk])

@@ -7,13 +7,16 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from liverooms import services
 from liverooms.api import golive
 from liverooms.api.serializers import SessionOut
 from liverooms.api.views import SessionViewSet
-from liverooms.models import GoLiveRefusal, LiveSession
+from liverooms.models import GoLiveRefusal, LiveSession, SessionAnchor, SessionProduct
 
 pytestmark = pytest.mark.django_db
 
@@ -462,3 +465,39 @@ def test_a_nul_character_in_the_checklist_is_a_field_error(world):
     assert response.status_code == 400
     assert "pre_stream_checklist" in response.json()
     assert not LiveSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "values"),
+    [
+        (LiveSession, {"room_id": 7, "ai_generated": True, "pre_stream_checklist": {"a": True}}),
+        (
+            SessionAnchor,
+            {
+                "anchor_id": 3,
+                "name": "主播",
+                "id_number_masked": "1101**********0011",
+                "identity_hash": "ab" * 32,
+                "is_ai_presenter": False,
+            },
+        ),
+        (SessionProduct, {"product_id": 5, "merchant_id": 9}),
+        (GoLiveRefusal, {"room_id": 7, "reasons": [{"code": "c", "message": "m"}]}),
+    ],
+)
+def test_the_gates_new_rows_are_what_the_models_constructor_makes(model, values):
+    built, made = services._new(model, **values), model(**values)
+    # Two defaults differ between any two rows: the start time and the content label.
+    varying = {"_state", "started_at", "content_label", "at"}
+    assert {k: v for k, v in built.__dict__.items() if k not in varying} == {
+        k: v for k, v in made.__dict__.items() if k not in varying
+    }
+    assert built.__dict__.keys() == made.__dict__.keys()
+    assert (built._state.adding, built._state.db) == (made._state.adding, made._state.db)
+    if model is LiveSession:
+        assert built.content_label != made.content_label
+        assert built.started_at <= timezone.now()
+    # What `_new` leaves out of Model.__init__: a receiver here would need it back.
+    assert not signals.pre_init.receivers and not signals.post_init.receivers
+    with pytest.raises(TypeError, match="no field session"):
+        services._new(model, session=None)

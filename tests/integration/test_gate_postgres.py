@@ -125,3 +125,21 @@ def test_the_throttle_counts_on_after_redis_drops_its_connections(settings):
     kept = _counter(caches["default"]).registered_client.client_id()
     redis.Redis.from_url(settings.REDIS_URL).client_kill_filter(_id=kept)
     assert throttle.count(key) == first + 1
+
+
+def test_instrumentation_sees_the_gates_statements_and_a_conflict_is_djangos_error(go_live):
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append(sql.split(None, 1)[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        assert go_live().status_code == 201
+    assert seen.count("WITH") == 2  # the read and the write, as any other query would be seen
+    # Without instrumentation or query logging the statements skip Django's cursor wrapper, and
+    # its error translation still holds: the room is on air, a 409 and not a server error.
+    assert go_live().status_code == 409
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)

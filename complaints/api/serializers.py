@@ -28,6 +28,7 @@ from complaints.models import (
 from complaints.notifications import tracking_url
 from complaints.services.contacts import fold_width
 from config.api.fields import AwareDateTimeField
+from config.api.serializers import FieldsBuiltOnce
 from liverooms.models import LiveSession
 
 # Longer than any stream; a larger offset is a unit mistake (milliseconds sent as seconds).
@@ -192,7 +193,7 @@ def _blank_choice(name: str) -> serializers.ChoiceField:
     )
 
 
-class CaseOut(serializers.ModelSerializer):
+class CaseOut(FieldsBuiltOnce, serializers.ModelSerializer):
     """A case as the platform reads it. `contact` and `tracking_url` are given to the platform's
     own keys only (context `platform_view`); a key bound to a merchant or anchor gets null, and
     so does the platform for `tracking_url` of a case filed on the public web form."""

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.actors import Actor
@@ -934,3 +935,33 @@ def test_the_schema_documents_every_endpoint_and_its_errors(tmp_path):
         assert {"400", "401", "403", "404", "409", "429"} <= set(responses)
     evaluation_paths = paths["/api/v1/evaluations/{id}/"]
     assert set(evaluation_paths) - {"parameters"} == {"get"}
+
+
+def test_a_case_reads_the_same_with_fields_built_once_as_built_for_each_answer(
+    scene, api, after_receipt
+):
+    """CaseOut builds its fields once per language (config.api.serializers.FieldsBuiltOnce):
+    the answer is what the REST framework's own get_fields gives, each serializer holds fields
+    of its own, and labels are read in the language active when they are read."""
+    from rest_framework import serializers
+
+    from complaints.api.serializers import CaseDetailOut
+
+    class Rebuilt(CaseDetailOut):
+        def get_fields(self):
+            return serializers.ModelSerializer.get_fields(self)
+
+    code = file_via_api(api, complaint(scene, anchor_id=scene.anchor.pk))["tracking_code"]
+    case = Case.objects.get(tracking_code=code)
+    case.public_events = list(CaseEvent.objects.filter(case=case, public=True).order_by("at", "id"))
+    case.evidence_count = 0
+    context = {"platform_view": True}
+    assert CaseDetailOut(case, context=context).data == Rebuilt(case, context=context).data
+    first, second = CaseDetailOut(case), CaseDetailOut(case)
+    assert first.fields["purchase"] is not second.fields["purchase"]
+    assert first.fields["purchase"].parent is first
+    with translation.override("en"):
+        assert CaseDetailOut().fields["purchase"].label == "What was bought"
+    with translation.override("zh-hans"):
+        label = CaseDetailOut().fields["purchase"].label
+        assert label == Rebuilt().fields["purchase"].label != "What was bought"

@@ -176,7 +176,7 @@ class CaseIn(serializers.Serializer):
         )
 
 
-class TimelineEventOut(serializers.ModelSerializer):
+class TimelineEventOut(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = CaseEvent
         fields = ["kind", "status", "at", "message"]
@@ -386,7 +386,7 @@ class EvaluationIn(serializers.Serializer):
     text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class EvaluationOut(serializers.ModelSerializer):
+class EvaluationOut(FieldsBuiltOnce, serializers.ModelSerializer):
     merchant_id = serializers.IntegerField(read_only=True, allow_null=True)
     anchor_id = serializers.IntegerField(read_only=True, allow_null=True)
     session_id = serializers.IntegerField(read_only=True, allow_null=True)

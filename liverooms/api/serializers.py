@@ -9,6 +9,7 @@ from config.api.fields import (
     StrictModelSerializer,
     bound_party_id,
 )
+from config.api.serializers import FieldsBuiltOnce
 from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
 from merchants.models import Category
 
@@ -200,7 +201,7 @@ class ClipOut(serializers.Serializer):
     ai_generated = serializers.BooleanField()
 
 
-class AlertOut(serializers.ModelSerializer):
+class AlertOut(FieldsBuiltOnce, serializers.ModelSerializer):
     rule = serializers.CharField(source="rule.code", read_only=True)
     rule_version = serializers.IntegerField(source="rule.version", read_only=True)
     category = serializers.CharField(source="rule.category", read_only=True)

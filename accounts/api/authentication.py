@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import HTTP_HEADER_ENCODING, authentication, exceptions
 
 from accounts.models import ApiKey
 from accounts.services import api_key_digest, api_key_touch
@@ -88,11 +88,22 @@ def active_key(raw: str) -> ApiKey | None:
     return key
 
 
+def authorization_header(request) -> bytes:
+    """The Authorization header as bytes, as the REST framework's `get_authorization_header`
+    gives it, read from the WSGI environment. That function goes through `request.headers`,
+    which builds a mapping of every header on first use: 3 % of the instructions of a go-live
+    decision, which reads no other header by name (bench/README.md)."""
+    header = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(header, str):
+        header = header.encode(HTTP_HEADER_ENCODING)
+    return header
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request):
-        parts = authentication.get_authorization_header(request).split()
+        parts = authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword:
             return None
         if len(parts) != 2:

@@ -132,6 +132,22 @@ def test_missing_malformed_or_unknown_keys_get_401(header):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
+@pytest.mark.parametrize("value", [None, "Bearer abc", b"Bearer abc", "Bearer \u00e9"])
+def test_the_header_is_read_as_the_rest_framework_reads_it_without_building_headers(value):
+    from rest_framework.authentication import get_authorization_header
+    from rest_framework.test import APIRequestFactory
+
+    from accounts.api.authentication import authorization_header
+
+    extra = {} if value is None else {"HTTP_AUTHORIZATION": value}
+    ours = APIRequestFactory().get("/api/v1/key/", **extra)
+    theirs = APIRequestFactory().get("/api/v1/key/", **extra)
+    assert authorization_header(ours) == get_authorization_header(theirs)
+    # `request.headers` is a cached property: reading the key must not have built it.
+    assert "headers" not in ours.__dict__
+    assert "headers" in theirs.__dict__
+
+
 def test_a_key_without_the_scope_gets_403(make_key):
     _key, raw = make_key(scopes=["webhooks:manage"], name="narrow")
     assert client_with(raw).get("/api/v1/parties/").status_code == 403

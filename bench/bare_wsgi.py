@@ -5,14 +5,17 @@
 The product has no bare view, and the benchmark must not add one to it, so this module builds
 Django with the product's own settings (production under the bench's environment: the same
 middleware stack, database, cache and REST framework defaults) and swaps only ROOT_URLCONF for
-the URLconf below, before django.setup():
+the URLconf below, before django.setup(). Its views are under the API's prefix, /api/v1/, so
+that they pass through the middleware an API request passes through, not the heavier stack of a
+page (the browser's middleware -- sessions, login, messages, the page policy -- leave the API
+out: config/middleware.py):
 
-  POST /bare/  a plain Django view answering JsonResponse({"ok": True}) through the whole
+  POST /api/v1/bare/  a plain Django view answering JsonResponse({"ok": True}) through the
                middleware stack. It is csrf_exempt, as every REST framework view is, so it takes
                the same POST with the same body and headers as the gate. No database, no cache.
-  POST /sql/   the same plain view plus one query (SELECT 1) through Django's connection: the
+  POST /api/v1/sql/   the same plain view plus one query (SELECT 1) through Django's connection: the
                floor for anything that reads the database once per request.
-  POST /drf/   a REST framework APIView with the project's default authentication (the Bearer
+  POST /api/v1/drf/   a REST framework APIView with the project's default authentication (the Bearer
                API key look-up), permission (scopes) and throttling (per key, in Redis), and no
                work of its own: what the API costs before the gate runs at all.
 """
@@ -64,9 +67,9 @@ class AuthOnly(APIView):
 
 
 urlpatterns = [
-    path("bare/", bare),
-    path("sql/", one_query),
-    path("drf/", AuthOnly.as_view()),
+    path("api/v1/bare/", bare),
+    path("api/v1/sql/", one_query),
+    path("api/v1/drf/", AuthOnly.as_view()),
 ]
 
 application = get_wsgi_application()

@@ -1318,7 +1318,7 @@ def bench_load(pop: Population, args, database_url: str, redis_url: str) -> list
     runs_profiled: dict = {}
     try:
         product.wait_ready("/healthz")
-        bare.wait_ready("/bare/")
+        bare.wait_ready("/api/v1/bare/")
         print(f"  product:  gunicorn {' '.join(product.command[1:])}")
         print(f"  baseline: gunicorn {' '.join(bare.command[1:])}")
         print(
@@ -1340,12 +1340,12 @@ def bench_load(pop: Population, args, database_url: str, redis_url: str) -> list
         c, t = args.connections, args.wrk_threads
         paced_c, pause = paced(args)
         runs = [
-            Run("bare Django view", bare, "/bare/", refused, auth("drf"), 200, c, t),
-            Run("bare view + one SQL query", bare, "/sql/", refused, auth("drf"), 200, c, t),
+            Run("bare Django view", bare, "/api/v1/bare/", refused, auth("drf"), 200, c, t),
+            Run("bare view + one SQL query", bare, "/api/v1/sql/", refused, auth("drf"), 200, c, t),
             Run(
                 "DRF + key auth + throttle, no gate",
                 bare,
-                "/drf/",
+                "/api/v1/drf/",
                 refused,
                 auth("drf"),
                 200,

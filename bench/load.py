@@ -13,12 +13,12 @@ driver from.
      cache, the throttles and the broker) and bench/bare_wsgi.py with a second gunicorn of the same
      size;
   2. drives each with wrk (-t2 -c16 by default, a warm-up, then the measured run), in pairs:
-     - POST /bare/ with a complaint's body, then POST /api/v1/complaints/: each request files a
-       new complaint against one of the 1,000,000 parties (a new platform_ref every time, so
-       every answer is a 201 and a case row, its event and its notification task);
-     - GET /bare/, then GET /api/v1/public/credit/parties/<id>/: the public profile of a random
-       approved party (its grade and score, deductions, recent measures, evaluations and score
-       history from 10,000,000 credit events);
+     - POST /api/v1/bare/ with a complaint's body, then POST /api/v1/complaints/: each request
+       files a new complaint against one of the 1,000,000 parties (a new platform_ref every
+       time, so every answer is a 201 and a case row, its event and its notification task);
+     - GET /api/v1/bare/, then GET /api/v1/public/credit/parties/<id>/: the public profile of a
+       random approved party (its grade and score, deductions, recent measures, evaluations and
+       score history from 10,000,000 credit events);
   3. prints requests/s, the latency distribution and the answers' statuses of each, the ratio of
      each product endpoint to its bare view, the CPU each process used, and PASS/FAIL against
      the targets (complaint intake >= 250 requests/s with p99 <= 300 ms). It exits 1 if one fails.
@@ -352,7 +352,7 @@ def main() -> int:
     fails = 0
     try:
         product.wait_ready("/healthz")
-        bare.wait_ready("/bare/")
+        bare.wait_ready("/api/v1/bare/")
         print(f"  product:  gunicorn {' '.join(product.command[1:])}")
         print(f"  baseline: gunicorn {' '.join(bare.command[1:])}")
         print(
@@ -360,13 +360,13 @@ def main() -> int:
             f"{args.duration:g} s measured"
         )
 
-        heading("Complaint intake: POST /api/v1/complaints/ beside POST /bare/")
+        heading("Complaint intake: POST /api/v1/complaints/ beside POST /api/v1/bare/")
         intake = run_pair(
             "complaint intake",
             servers,
             "POST",
             [("/api/v1/complaints/", b) for b in bodies],
-            [("/bare/", b) for b in bodies],
+            [("/api/v1/bare/", b) for b in bodies],
             f"Bearer {raw}",
             201,
             args,
@@ -374,13 +374,13 @@ def main() -> int:
         )
         report("complaint intake", intake)
 
-        heading("Credit look-up: GET /api/v1/public/credit/parties/<id>/ beside GET /bare/")
+        heading("Credit look-up: GET /api/v1/public/credit/parties/<id>/ beside GET /api/v1/bare/")
         lookup = run_pair(
             "credit look-up",
             servers,
             "GET",
             [(p, None) for p in paths],
-            [("/bare/", None) for _ in paths[:1000]],
+            [("/api/v1/bare/", None) for _ in paths[:1000]],
             "",
             200,
             args,

@@ -85,7 +85,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, login, the second factor, messages and the content security policy serve
+    # browsers: these subclasses leave them out of the JSON API (config/middleware).
+    "config.middleware.SessionMiddleware",
     # LocaleMiddleware, but Chinese unless the language switch says otherwise (config/middleware).
     "config.middleware.ChineseFirstLocaleMiddleware",
     # Before anything reads a body (CSRF reads the form): a body larger than the path's largest
@@ -93,9 +95,9 @@ MIDDLEWARE = [
     "config.middleware.request_size_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.OTPMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, with the policy built once rather than on every response.
     "config.middleware.CSPMiddleware",

@@ -165,7 +165,7 @@ def _body(request: HttpRequest) -> dict | None:
         return None
     try:
         # Decoded as UTF-8 here: json.loads would guess UTF-16 or a BOM that the view refuses.
-        data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants)
+        data = _DECODER.decode(request.body.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     if type(data) is not dict:
@@ -205,6 +205,10 @@ def _ids(value, field: serializers.ListField) -> bool:
 def _no_constants(name: str):
     # NaN and Infinity are not JSON; the REST framework's parser refuses them.
     raise ValueError(name)
+
+
+# Built once: json.loads with an argument builds a decoder on every call, half its time here.
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
 def _error(view, request, exc: Exception) -> Response:

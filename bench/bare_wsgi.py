@@ -11,13 +11,15 @@ page (the browser's middleware -- sessions, login, messages, the page policy -- 
 out: config/middleware.py):
 
   POST /api/v1/bare/  a plain Django view answering JsonResponse({"ok": True}) through the
-               middleware stack. It is csrf_exempt, as every REST framework view is, so it takes
-               the same POST with the same body and headers as the gate. No database, no cache.
-  POST /api/v1/sql/   the same plain view plus one query (SELECT 1) through Django's connection: the
-               floor for anything that reads the database once per request.
-  POST /api/v1/drf/   a REST framework APIView with the project's default authentication (the Bearer
-               API key look-up), permission (scopes) and throttling (per key, in Redis), and no
-               work of its own: what the API costs before the gate runs at all.
+                      middleware stack. It is csrf_exempt, as every REST framework view is, so
+                      it takes the same POST with the same body and headers as the gate. No
+                      database, no cache.
+  POST /api/v1/sql/   the same plain view plus one query (SELECT 1) through Django's
+                      connection: the floor for anything that reads the database once per
+                      request.
+  POST /api/v1/drf/   a REST framework APIView with the project's default authentication (the
+                      Bearer API key look-up), permission (scopes) and throttling (per key, in
+                      Redis), and no work of its own: what the API costs before the gate runs.
 """
 
 import os

@@ -34,7 +34,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django_otp.middleware import OTPMiddleware as DjangoOTP
 
-# The JSON API's paths (config/urls.py mounts it here).
+# The JSON API's paths: config/urls.py mounts the API here.
 API_PREFIX = "/api/v1/"
 
 

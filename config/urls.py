@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import views
+from config.middleware import API_PREFIX
 
 # Django tries the patterns in order, and the go-live gate (live-sessions/) is asked a thousand
 # times a second: its routes come first, where they take a few microseconds to find.
@@ -18,7 +19,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("api/v1/", include(api_v1)),
+    path(API_PREFIX.removeprefix("/"), include(api_v1)),
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -17,7 +17,8 @@ class FieldsBuiltOnce:
     copying fields built before takes 0.74 ms (docs/PERFORMANCE.md). Labels, help texts and
     choices stay lazy and are translated when read; the building also compares each verbose
     name, in the active language, with the field's name, so each language has fields of its
-    own."""
+    own. A serializer using this must build the same fields for every instance: fields chosen
+    by the context or the instance belong in `to_representation`, not `get_fields`."""
 
     def get_fields(self):
         key = (type(self), translation.get_language())

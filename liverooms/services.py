@@ -103,6 +103,11 @@ class GoLive:
     def allowed(self) -> bool:
         return self.session is not None
 
+    def release(self) -> None:
+        """Cuts the rows' links to their session, which holds them (GateContext.release)."""
+        for row in (*self.anchors, *self.products):
+            row._state.fields_cache.pop("session", None)
+
 
 def session_start(
     *,

@@ -136,6 +136,7 @@ class SessionViewSet(
         if request.method == "POST" and self.action_map.get("post") == "create":
             response = golive.answer(self, request)
             if response is not None:
+                golive.unbind_handlers(self)
                 return response
         return super().dispatch(request, *args, **kwargs)
 

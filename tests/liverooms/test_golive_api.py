@@ -516,3 +516,83 @@ def test_the_gates_new_rows_are_what_the_models_constructor_makes(model, values)
     assert not signals.pre_init.receivers and not signals.post_init.receivers
     with pytest.raises(TypeError, match="no field session"):
         services._new(model, session=None)
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["allowed", "refused"])
+def test_a_go_live_leaves_nothing_for_the_cycle_collector(world, refused):
+    """The hot path cuts the reference cycles of its rows and of its view (GateContext.release,
+    golive.unbind_handlers), so that a decision is freed by reference counting: left to the
+    cycle collector, it ran every seventh decision under load. Called through Django's WSGI
+    handler as a server calls it; the test client keeps cycles of its own."""
+    import gc
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from accounts import services as accounts
+    from tests.factories import TEST_ACTOR
+    from tests.liverooms.conftest import warm_process_caches
+
+    if refused:
+        accounts.restriction_impose(
+            party=world.anchor, kind="live", reason="违规", actor=TEST_ACTOR
+        )
+    handler = WSGIHandler()
+    body = json.dumps(
+        {
+            "room_id": world.room.pk,
+            "anchor_ids": [world.anchor.pk],
+            "product_ids": [world.product.pk],
+        }
+    ).encode()
+
+    def go_live() -> str:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": URL,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": world.api._credentials["HTTP_AUTHORIZATION"],
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": io.StringIO(),
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        statuses = []
+        answer = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        b"".join(answer)
+        answer.close()
+        LiveSession.objects.update(status="ended")
+        return statuses[0]
+
+    # As the test client does: the test's transaction would have Django close the connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        warm_process_caches()
+        go_live()  # what is built once per process
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            status = go_live()
+            gc.collect()
+            left = sorted({type(o).__qualname__ for o in gc.garbage})
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    assert status.startswith("403" if refused else "201")
+    assert left == []

@@ -114,7 +114,11 @@ class LiveSession(models.Model):
 class SessionAnchor(models.Model):
     """An anchor on air in a session, with the identity reported for it (LCM Art. 28)."""
 
-    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="anchors")
+    # No index of its own: session_anchor_once, (session, anchor), serves look-ups by session,
+    # and a go-live writes one index entry fewer per anchor.
+    session = models.ForeignKey(
+        LiveSession, on_delete=models.CASCADE, related_name="anchors", db_index=False
+    )
     anchor = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="sessions_on_air")
     name = models.CharField(_("name"), max_length=200)
     id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True)
@@ -133,7 +137,10 @@ class SessionAnchor(models.Model):
 
 
 class SessionProduct(models.Model):
-    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="products")
+    # As SessionAnchor.session: session_product_once serves look-ups by session.
+    session = models.ForeignKey(
+        LiveSession, on_delete=models.CASCADE, related_name="products", db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     merchant = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="sessions_selling")
 

@@ -8,10 +8,20 @@ only the index goes here."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-INDEXES = [
-    ("liverooms_sessionanchor", "liverooms_sessionanchor_session_id_7f1e8994"),
-    ("liverooms_sessionproduct", "liverooms_sessionproduct_session_id_0cea5205"),
+# (model, its reverse accessor on LiveSession, the index Django made for its key to a session)
+ROWS = [
+    ("sessionanchor", "anchors", "liverooms_sessionanchor_session_id_7f1e8994"),
+    ("sessionproduct", "products", "liverooms_sessionproduct_session_id_0cea5205"),
 ]
+
+
+def session_key(related_name: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        db_index=False,
+        on_delete=django.db.models.deletion.CASCADE,
+        related_name=related_name,
+        to="liverooms.livesession",
+    )
 
 
 class Migration(migrations.Migration):
@@ -22,33 +32,18 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.AlterField(
-                    model_name="sessionanchor",
-                    name="session",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="anchors",
-                        to="liverooms.livesession",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="sessionproduct",
-                    name="session",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="products",
-                        to="liverooms.livesession",
-                    ),
-                ),
+                migrations.AlterField(model_name=model, name="session", field=session_key(name))
+                for model, name, _index in ROWS
             ],
             database_operations=[
                 migrations.RunSQL(
                     f'DROP INDEX IF EXISTS "{index}"',
-                    reverse_sql=f'CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" ("session_id")',
+                    reverse_sql=(
+                        f'CREATE INDEX IF NOT EXISTS "{index}" '
+                        f'ON "liverooms_{model}" ("session_id")'
+                    ),
                 )
-                for table, index in INDEXES
+                for model, _name, index in ROWS
             ],
         ),
     ]

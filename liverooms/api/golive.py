@@ -33,7 +33,7 @@ from accounts.models import ApiKey
 from config.api.exceptions import exception_handler
 from config.api.throttling import ApiKeyRateThrottle
 from config.errors import Conflict
-from liverooms import services
+from liverooms import gate, services
 from liverooms.api.serializers import GoLiveIn, has_nul
 
 _FIELDS = GoLiveIn().fields
@@ -96,7 +96,7 @@ def decide(view, key: ApiKey, data: dict) -> HttpResponse:
         outcome.release()
 
 
-def _answer(view, key: ApiKey, context, outcome: services.GoLive) -> HttpResponse:
+def _answer(view, key: ApiKey, context: gate.GateContext, outcome: services.GoLive) -> HttpResponse:
     if not outcome.allowed:
         reasons = outcome.reasons
         if key.party_id is not None:

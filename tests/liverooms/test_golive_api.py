@@ -522,15 +522,15 @@ def test_the_gates_new_rows_are_what_the_models_constructor_makes(model, values)
 def test_a_go_live_leaves_nothing_for_the_cycle_collector(world, refused, rf, make_key):
     """The hot path cuts the reference cycles of its rows and of its view (GateContext.release,
     golive.unbind_handlers), so that a decision is freed by reference counting: left to the
-    cycle collector, it ran every seventh decision under load. Called through Django's WSGI
+    cycle collector, it ran every seventh decision under load. Called through the project's WSGI
     handler as a server calls it; the test client keeps cycles of its own."""
     import gc
 
-    from django.core.handlers.wsgi import WSGIHandler
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
     from accounts import services as accounts
+    from config.handler import Handler
     from tests.factories import TEST_ACTOR
     from tests.liverooms.conftest import warm_process_caches
 
@@ -538,7 +538,8 @@ def test_a_go_live_leaves_nothing_for_the_cycle_collector(world, refused, rf, ma
         accounts.restriction_impose(
             party=world.anchor, kind="live", reason="违规", actor=TEST_ACTOR
         )
-    handler = WSGIHandler()
+    handler = Handler()  # config.wsgi's, with the go-live's route taken flat
+    assert handler.flat_routes
     _key, raw = make_key(name="cycles")
     body = {
         "room_id": world.room.pk,

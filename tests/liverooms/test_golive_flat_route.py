@@ -1,0 +1,218 @@
+"""config.handler: the go-live's request taken through the middleware flat answers exactly what
+Django's own handler answers, status, headers and body, for every kind of request to that route;
+and the route is built only from middleware it knows how to take flat."""
+
+import json
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.urls import reverse
+from django.utils.deprecation import MiddlewareMixin
+
+from config.handler import Handler
+from liverooms.api import golive
+from liverooms.models import LiveSession
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/live-sessions/"
+
+
+def served(handler, environ: dict) -> tuple[str, dict, bytes]:
+    seen = []
+    answer = handler(environ, lambda status, headers, exc_info=None: seen.append((status, headers)))
+    try:
+        body = b"".join(answer)
+    finally:
+        answer.close()
+    status, headers = seen[0]
+    return status, dict(headers), body
+
+
+@pytest.fixture
+def both(rf):
+    """The same request through the project's handler and through Django's."""
+    flat, django = Handler(), WSGIHandler()
+
+    def ask(build, *, between=None):
+        answers = []
+        for handler in (flat, django):
+            answers.append(served(handler, build().environ))
+            if between:
+                between()
+        return answers
+
+    return ask
+
+
+@pytest.fixture
+def key(make_key):
+    return make_key(name="flat route")[1]
+
+
+def post(rf, raw_key=None, body=None, **extra):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"} if raw_key else {}
+    return lambda: rf.post(
+        URL,
+        body if isinstance(body, (str, bytes)) else json.dumps(body),
+        content_type="application/json",
+        **headers,
+        **extra,
+    )
+
+
+def go_live_body(world, **overrides):
+    return {
+        "room_id": world.room.pk,
+        "anchor_ids": [world.anchor.pk],
+        "product_ids": [world.product.pk],
+        **overrides,
+    }
+
+
+def test_the_project_serves_the_go_live_route_flat():
+    handler = Handler()
+    assert list(handler.flat_routes) == [("POST", reverse("live-session-list"))]
+    from config.wsgi import application
+
+    assert isinstance(application, Handler) and application.flat_routes
+
+
+def test_an_allowed_go_live_is_answered_alike(world, rf, key, both):
+    (flat, django) = both(
+        post(rf, key, go_live_body(world)),
+        between=lambda: LiveSession.objects.update(status="ended"),
+    )
+    assert flat[0] == django[0] == "201 Created"
+    # Two sessions differ in id and time, so in length; nothing else.
+    assert {**flat[1], "Content-Length": ""} == {**django[1], "Content-Length": ""}
+    assert list(json.loads(flat[2])) == list(json.loads(django[2]))
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("refused", "403 Forbidden"),
+        ("no key", "401 Unauthorized"),
+        ("malformed JSON", "400 Bad Request"),
+        ("an id as a string", "201 Created"),
+        ("English", "403 Forbidden"),
+        ("an unknown host", "400 Bad Request"),
+        ("a body over the cap", "413 Request Entity Too Large"),
+        ("another Accept", "406 Not Acceptable"),
+    ],
+)
+def test_every_other_go_live_is_answered_alike(world, rf, key, both, case, status):
+    from accounts import services as accounts
+    from tests.factories import TEST_ACTOR
+
+    body = go_live_body(world)
+    extra = {}
+    if case in ("refused", "English"):
+        accounts.restriction_impose(
+            party=world.anchor, kind="live", reason="违规", actor=TEST_ACTOR
+        )
+    if case == "English":
+        extra["HTTP_ACCEPT_LANGUAGE"] = "en"
+    if case == "malformed JSON":
+        body = '{"room_id": '
+    if case == "an id as a string":
+        body = go_live_body(world, room_id=str(world.room.pk))
+    if case == "an unknown host":
+        extra["HTTP_HOST"] = "elsewhere.example"
+    if case == "a body over the cap":
+        extra["CONTENT_LENGTH"] = str(10**9)
+    if case == "another Accept":
+        extra["HTTP_ACCEPT"] = "text/csv"
+    raw_key = None if case == "no key" else key
+    flat, django = both(
+        post(rf, raw_key, body, **extra),
+        between=lambda: LiveSession.objects.update(status="ended"),
+    )
+    assert flat[0] == django[0] == status
+    if status == "201 Created":
+        assert {**flat[1], "Content-Length": ""} == {**django[1], "Content-Length": ""}
+    else:
+        assert flat == django
+
+
+def test_a_failing_view_is_answered_alike(world, rf, key, both, monkeypatch):
+    def fails(*args, **kwargs):
+        raise RuntimeError("the gate broke")
+
+    monkeypatch.setattr(golive, "decide", fails)
+    flat, django = both(post(rf, key, go_live_body(world)))
+    assert flat[0] == django[0] == "500 Internal Server Error"
+    assert flat == django
+
+
+def test_the_other_methods_of_the_route_go_down_djangos_chain(world, rf, key, both):
+    flat, django = both(lambda: rf.get(URL, HTTP_AUTHORIZATION=f"Bearer {key}"))
+    assert flat[0] == django[0] == "200 OK"
+    assert flat == django
+
+
+CALLS = []
+
+
+class Recorder(MiddlewareMixin):
+    """A middleware with every hook, recording the order Django calls them in."""
+
+    def process_request(self, request):
+        CALLS.append("request")
+
+    def process_view(self, request, view, args, kwargs):
+        CALLS.append("view")
+
+    def process_exception(self, request, exception):
+        CALLS.append("exception")
+
+    def process_template_response(self, request, response):
+        CALLS.append("template")
+        return response
+
+    def process_response(self, request, response):
+        CALLS.append(f"response {response.status_code}")
+        return response
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["answered", "failing view"])
+def test_a_middleware_added_later_sees_the_same_calls_on_the_flat_route(
+    world, rf, key, settings, monkeypatch, fail
+):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.Recorder"]
+    if fail:
+        monkeypatch.setattr(golive, "decide", lambda *a, **k: 1 / 0)
+    flat, django = Handler(), WSGIHandler()
+    assert flat.flat_routes
+    seen = []
+    for handler in (flat, django):
+        CALLS.clear()
+        seen.append((served(handler, post(rf, key, go_live_body(world))().environ)[0], [*CALLS]))
+        LiveSession.objects.update(status="ended")
+    assert seen[0] == seen[1]
+    assert seen[0][1][:2] == ["request", "view"]
+
+
+class Unknown:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["a middleware of its own making", "atomic requests"],
+)
+def test_what_the_route_does_not_know_leaves_every_request_to_djangos_chain(
+    settings, monkeypatch, change
+):
+    from django.db import connections
+
+    if change == "atomic requests":
+        monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", True)
+    else:
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.Unknown"]
+    assert not hasattr(Handler(), "flat_routes")

@@ -4,39 +4,46 @@ The go-live gate (`POST /api/v1/live-sessions/`) is asked a thousand times a sec
 (bench/README.md). Django hands each request down a chain of one wrapper per middleware and back,
 the browser's middleware passing an API request on, then resolves its URL. For that one route
 this handler calls the same middleware's hooks in the same order, then the view that the URLconf
-names for it: 4 to 6 % less CPU per allowed decision in-process, 3 to 10 % less of a worker's
-under load (bench/README.md).
+names for it: 6 % fewer instructions per allowed decision in-process (callgrind), 3 to 10 %
+less of a worker's CPU under load (bench/README.md). What it calls, as Django's handler and MiddlewareMixin would:
 
-- `process_request`, `process_view`, `process_template_response`, `process_exception` and
-  `process_response` of every middleware built on Django's MiddlewareMixin, as the mixin and
-  Django's handler call them, an exception in a hook or the view answered as Django answers it;
-- the body cap (`request_size_middleware`) and django-axes' lockout answer, the two middleware
-  written as plain callables, through their own code;
-- the browser's middleware (`config.middleware.BrowserOnly`) and WhiteNoise, which hand an API
-  request that names no static file straight on, left out, as they leave it.
+- `process_request` of each middleware from the outermost in; one that answers has its own
+  `process_response` and the outer ones' applied, and one that raises, the outer ones' only, to
+  Django's answer to the error;
+- then, as BaseHandler._get_response: `process_view`, the view, `process_exception` for its
+  error, `process_template_response` and the rendering;
+- then `process_response` from the innermost out, an error in one becoming the answer the outer
+  ones see.
 
-Until the view is called nothing is irreversible: if a request hook answers or raises, or a view
-hook answers, the request goes down Django's chain from the start instead and is answered by it.
+The body cap (`request_size_middleware`) and django-axes' lockout answer, the two middleware
+written as plain callables, are called through their own code. The browser's middleware
+(`config.middleware.BrowserOnly`) hand an API request on untouched and WhiteNoise one that names
+no static file, so their request and response hooks are left out, as they leave them out.
 Everything around the chain -- the request signals, the request object, the script prefix, the
 response's closing, Django's log of 4xx and 5xx answers, the cookies -- is Django's handler's, as
 for any other request.
 
 The route is built from MIDDLEWARE when the handler loads it. A middleware it does not know how
-to take flat, an atomic request, or a view that is not CSRF-exempt leave it unbuilt, and every
-request goes down the chain (a test holds the route built with the project's settings).
+to take flat (another callable, one that overrides `__call__`, one that is not sync-capable or
+has a coroutine hook), atomic requests, or a view that is not CSRF-exempt leave it unbuilt, and
+every request goes down Django's chain (a test holds the route built with the project's
+settings). Its middleware instances are its own, given a next step that refuses to be called:
+MiddlewareMixin's hooks never call it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction
 from axes.middleware import AxesMiddleware
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connections
-from django.urls import get_resolver, reverse
+from django.urls import ResolverMatch, get_resolver, reverse
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -55,7 +62,7 @@ class Handler(WSGIHandler):
         chain = self._middleware_chain
         routes = {}
         for method, name in FLAT_ROUTES:
-            route = FlatRoute.build(self, chain, method, name)
+            route = FlatRoute.build(self, method, name)
             if route is not None:
                 routes[(method, route.path)] = route
         if routes:
@@ -68,39 +75,29 @@ class Handler(WSGIHandler):
             self._middleware_chain = dispatch
 
 
-class _Hooks:
-    """The middleware's hooks in the order Django's handler calls them."""
+class _Layer:
+    """One middleware as the route calls it: a request hook (a response or None) and a response
+    hook, either possibly absent."""
 
-    def __init__(self):
-        self.before: list[Callable] = []  # request phase, outermost first: a response or None
-        self.view: list[Callable] = []  # outermost first
-        self.template: list[Callable] = []  # innermost first
-        self.exception: list[Callable] = []  # innermost first
-        self.after: list[Callable] = []  # response phase, innermost first
+    __slots__ = ("after", "before")
 
-    def add(self, instance, *, request_and_response: bool) -> None:
-        if request_and_response and hasattr(instance, "process_request"):
-            self.before.append(instance.process_request)
-        if hasattr(instance, "process_view"):
-            self.view.append(instance.process_view)
-        if hasattr(instance, "process_template_response"):
-            self.template.insert(0, instance.process_template_response)
-        if hasattr(instance, "process_exception"):
-            self.exception.insert(0, instance.process_exception)
-        if request_and_response and hasattr(instance, "process_response"):
-            self.after.insert(0, instance.process_response)
+    def __init__(self, before: Callable | None = None, after: Callable | None = None):
+        self.before = before
+        self.after = after
 
 
 class FlatRoute:
-    def __init__(self, handler, chain, path: str, match, hooks: _Hooks):
+    def __init__(self, handler, path: str, match, layers, view, template, exception):
         self.handler = handler
-        self.chain = chain
         self.path = path
         self.match = match
-        self.hooks = hooks
+        self.layers = layers  # outermost first
+        self.view_hooks = view  # outermost first, as Django calls them
+        self.template_hooks = template  # innermost first
+        self.exception_hooks = exception  # innermost first
 
     @classmethod
-    def build(cls, handler, chain, method: str, name: str) -> FlatRoute | None:
+    def build(cls, handler, method: str, name: str) -> FlatRoute | None:
         """The route of `name` taken flat, or None if this MIDDLEWARE or view do not allow it."""
         # Django's handler would wrap the view in a transaction (make_view_atomic).
         if any(db["ATOMIC_REQUESTS"] for db in connections.settings.values()):
@@ -114,70 +111,118 @@ class FlatRoute:
             or (actions is not None and method.lower() not in actions)
         ):
             return None
-        hooks = _Hooks()
+        layers, view, template, exception = [], [], [], []
         for middleware_path in settings.MIDDLEWARE:
             middleware = import_string(middleware_path)
             if middleware is request_size_middleware:
-                hooks.before.append(middleware(_nothing))
-            elif middleware is AxesMiddleware:
-                hooks.after.insert(0, _axes_lockout)
-            elif middleware is WhiteNoiseMiddleware:
-                # It answers only for a static file: under STATIC_URL, or anywhere with a root.
-                if getattr(settings, "WHITENOISE_ROOT", None) or path.startswith(
-                    settings.STATIC_URL
-                ):
+                layers.append(_Layer(before=middleware(_nothing)))
+                continue
+            if middleware is AxesMiddleware:
+                layers.append(_Layer(after=_axes_lockout))
+                continue
+            if middleware is WhiteNoiseMiddleware:
+                if _static(path):
                     return None
-            elif _calls(middleware, BrowserOnly):
-                if not path.startswith(API_PREFIX):
-                    return None
-                # It hands an API request on untouched; Django's handler still calls its view,
-                # template and exception hooks, if it has any.
-                hooks.add(middleware(chain), request_and_response=False)
-            elif _calls(middleware, MiddlewareMixin):
-                hooks.add(middleware(chain), request_and_response=True)
-            else:
+                continue
+            browser_only = _calls(middleware, BrowserOnly)
+            if browser_only and not path.startswith(API_PREFIX):
                 return None
-        return cls(handler, chain, path, match, hooks)
+            if not (browser_only or _calls(middleware, MiddlewareMixin)):
+                return None
+            if not getattr(middleware, "sync_capable", True):
+                return None
+            try:
+                instance = middleware(_no_next_step)
+            except MiddlewareNotUsed:
+                continue  # as Django's handler leaves it out
+            hooks = {
+                hook: getattr(instance, hook, None)
+                for hook in (
+                    "process_request",
+                    "process_view",
+                    "process_template_response",
+                    "process_exception",
+                    "process_response",
+                )
+            }
+            if any(iscoroutinefunction(h) for h in hooks.values() if h is not None):
+                return None  # Django would adapt it; the route does not
+            if not browser_only:
+                # BrowserOnly hands an API request on without its request and response hooks;
+                # Django's handler still calls the view, template and exception hooks.
+                layers.append(_Layer(hooks["process_request"], hooks["process_response"]))
+            if hooks["process_view"]:
+                view.append(hooks["process_view"])
+            if hooks["process_template_response"]:
+                template.insert(0, hooks["process_template_response"])
+            if hooks["process_exception"]:
+                exception.insert(0, hooks["process_exception"])
+        return cls(handler, path, match, layers, view, template, exception)
 
     def __call__(self, request):
-        # Before the view: any answer or error, and Django's chain takes the request instead.
+        for depth, layer in enumerate(self.layers):
+            if layer.before is None:
+                continue
+            try:
+                response = layer.before(request)
+            except Exception as exc:
+                # Out of this middleware: its wrapper answers, the outer ones see that answer.
+                return self._outwards(request, response_for_exception(request, exc), depth - 1)
+            if response is not None:
+                return self._outwards(request, response, depth)
         try:
-            for hook in self.hooks.before:
-                if hook(request) is not None:
-                    return self.chain(request)
-            if hasattr(request, "urlconf"):  # a middleware chose another URLconf
-                return self.chain(request)
-            request.resolver_match = self.match
-            view, args, kwargs = self.match.func, self.match.args, self.match.kwargs
-            for hook in self.hooks.view:
-                if hook(request, view, args, kwargs):
-                    return self.chain(request)
-        except Exception:
-            return self.chain(request)
-        try:
-            response = self._get_response(request, view, args, kwargs)
+            response = self._get_response(request)
         except Exception as exc:
             response = response_for_exception(request, exc)
-        for hook in self.hooks.after:
-            # An error in one middleware's answer becomes the answer the outer ones see, as
-            # Django's wrapper around each middleware makes it.
+        return self._outwards(request, response, len(self.layers) - 1)
+
+    def _outwards(self, request, response, depth: int):
+        """The response hooks of the middleware from `depth` out."""
+        for layer in reversed(self.layers[: depth + 1]):
+            if layer.after is None:
+                continue
             try:
-                response = hook(request, response)
+                response = layer.after(request, response)
             except Exception as exc:
                 response = response_for_exception(request, exc)
         return response
 
-    def _get_response(self, request, view, args, kwargs):
-        """BaseHandler._get_response from the view on."""
-        try:
-            response = view(request, *args, **kwargs)
-        except Exception as exc:
-            response = self._by_hooks(request, exc)
-            if response is None:
-                raise
+    def _get_response(self, request):
+        """BaseHandler._get_response, with the URL resolved once when the route was built."""
+        if hasattr(request, "urlconf"):  # a middleware chose another URLconf: Django's look-up
+            view, args, kwargs = self.handler.resolve_request(request)
+        else:
+            # A match of its own, as Django's resolver gives each request.
+            m = self.match
+            match = ResolverMatch(
+                m.func,
+                m.args,
+                dict(m.kwargs),
+                m.url_name,
+                m.app_names,
+                m.namespaces,
+                m.route,
+                m.tried,
+                _copy(m.captured_kwargs),
+                _copy(m.extra_kwargs),
+            )
+            request.resolver_match = match
+            view, args, kwargs = match.func, match.args, match.kwargs
+        response = None
+        for hook in self.view_hooks:
+            response = hook(request, view, args, kwargs)
+            if response:
+                break
+        if response is None:
+            try:
+                response = view(request, *args, **kwargs)
+            except Exception as exc:
+                response = self._by_hooks(request, exc)
+                if response is None:
+                    raise
         self.handler.check_response(response, view)
         if hasattr(response, "render") and callable(response.render):
-            for hook in self.hooks.template:
+            for hook in self.template_hooks:
                 response = hook(request, response)
                 self.handler.check_response(
                     response,
@@ -193,11 +238,30 @@ class FlatRoute:
         return response
 
     def _by_hooks(self, request, exc: Exception):
-        for hook in self.hooks.exception:
+        for hook in self.exception_hooks:
             response = hook(request, exc)
             if response:
                 return response
         return None
+
+
+def _static(path: str) -> bool:
+    """Whether WhiteNoise could answer `path` with a file: under its static prefix, or anywhere
+    once it serves a root."""
+    if getattr(settings, "WHITENOISE_ROOT", None):
+        return True
+    prefix = getattr(settings, "WHITENOISE_STATIC_PREFIX", None)
+    if prefix is None:
+        prefix = urlsplit(settings.STATIC_URL or "").path
+    return path.startswith("/" + prefix.strip("/") + "/") if prefix.strip("/") else True
+
+
+def _copy(kwargs: dict | None) -> dict | None:
+    return None if kwargs is None else dict(kwargs)
+
+
+def _no_next_step(request):
+    raise RuntimeError("the flat route calls middleware hooks, never a next step")
 
 
 def _calls(middleware, base: type) -> bool:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
 
@@ -26,7 +27,7 @@ def served(handler, environ: dict) -> tuple[str, dict, bytes]:
     finally:
         answer.close()
     status, headers = seen[0]
-    return status, dict(headers), body
+    return status, list(headers), body
 
 
 @pytest.fixture
@@ -61,6 +62,10 @@ def post(rf, raw_key=None, body=None, **extra):
     )
 
 
+def without_length(headers: list) -> list:
+    return [(name, "" if name == "Content-Length" else value) for name, value in headers]
+
+
 def go_live_body(world, **overrides):
     return {
         "room_id": world.room.pk,
@@ -85,7 +90,7 @@ def test_an_allowed_go_live_is_answered_alike(world, rf, key, both):
     )
     assert flat[0] == django[0] == "201 Created"
     # Two sessions differ in id and time, so in length; nothing else.
-    assert {**flat[1], "Content-Length": ""} == {**django[1], "Content-Length": ""}
+    assert without_length(flat[1]) == without_length(django[1])
     assert list(json.loads(flat[2])) == list(json.loads(django[2]))
 
 
@@ -131,7 +136,7 @@ def test_every_other_go_live_is_answered_alike(world, rf, key, both, case, statu
     )
     assert flat[0] == django[0] == status
     if status == "201 Created":
-        assert {**flat[1], "Content-Length": ""} == {**django[1], "Content-Length": ""}
+        assert without_length(flat[1]) == without_length(django[1])
     else:
         assert flat == django
 
@@ -152,35 +157,130 @@ def test_the_other_methods_of_the_route_go_down_djangos_chain(world, rf, key, bo
     assert flat == django
 
 
+def test_the_route_answers_without_djangos_chain(world, rf, key, monkeypatch):
+    """Every other test compares answers; this one shows whose they are: with the innermost
+    step of Django's chain broken, the route still answers, and a request off the route
+    does not."""
+    from django.core.handlers.base import BaseHandler
+
+    def broken(self, request):
+        raise RuntimeError("Django's chain was called")
+
+    monkeypatch.setattr(BaseHandler, "_get_response", broken)
+    handler = Handler()
+    assert served(handler, post(rf, key, go_live_body(world))().environ)[0] == "201 Created"
+    listed = served(handler, rf.get(URL, HTTP_AUTHORIZATION=f"Bearer {key}").environ)
+    assert listed[0] == "500 Internal Server Error"
+
+
 CALLS = []
 
 
 class Recorder(MiddlewareMixin):
-    """A middleware with every hook, recording the order Django calls them in."""
+    """A middleware with every hook, recording the order they are called in."""
+
+    name = "recorder"
 
     def process_request(self, request):
-        CALLS.append("request")
+        CALLS.append(f"{self.name} request")
 
     def process_view(self, request, view, args, kwargs):
-        CALLS.append("view")
+        CALLS.append(f"{self.name} view")
 
     def process_exception(self, request, exception):
-        CALLS.append("exception")
+        CALLS.append(f"{self.name} exception")
 
     def process_template_response(self, request, response):
-        CALLS.append("template")
+        CALLS.append(f"{self.name} template")
         return response
 
     def process_response(self, request, response):
-        CALLS.append(f"response {response.status_code}")
+        CALLS.append(f"{self.name} response {response.status_code}")
+        response.headers[f"X-{self.name}"] = "seen"
         return response
 
 
-@pytest.mark.parametrize("fail", [False, True], ids=["answered", "failing view"])
-def test_a_middleware_added_later_sees_the_same_calls_on_the_flat_route(
-    world, rf, key, settings, monkeypatch, fail
+class Outer(Recorder):
+    name = "outer"
+
+
+class Inner(Recorder):
+    name = "inner"
+
+
+class AnswersFirst(MiddlewareMixin):
+    def process_request(self, request):
+        CALLS.append("answers first")
+        return HttpResponse("teapot", status=418)
+
+
+class RaisesFirst(MiddlewareMixin):
+    def process_request(self, request):
+        raise ValueError("before the view")
+
+    def process_response(self, request, response):
+        CALLS.append("raises first: response")  # never: its request hook raised
+        return response
+
+
+class AnswersInstead(MiddlewareMixin):
+    def process_view(self, request, view, args, kwargs):
+        return HttpResponse("instead", status=409)
+
+
+class Rescues(MiddlewareMixin):
+    def process_exception(self, request, exception):
+        return HttpResponse("rescued", status=503)
+
+
+class BreaksResponse(MiddlewareMixin):
+    def process_response(self, request, response):
+        raise ValueError("after the view")
+
+
+class ChoosesUrlconf(MiddlewareMixin):
+    def process_request(self, request):
+        from django.conf import settings
+
+        request.urlconf = settings.ROOT_URLCONF
+
+
+class NotUsed(MiddlewareMixin):
+    def __init__(self, get_response):
+        from django.core.exceptions import MiddlewareNotUsed
+
+        raise MiddlewareNotUsed
+
+
+@pytest.mark.parametrize(
+    ("middle", "fail"),
+    [
+        (None, False),
+        (None, True),
+        ("AnswersFirst", False),
+        ("RaisesFirst", False),
+        ("AnswersInstead", False),
+        ("Rescues", True),
+        ("BreaksResponse", False),
+        ("ChoosesUrlconf", False),
+        ("NotUsed", False),
+    ],
+)
+def test_middleware_added_later_see_the_same_calls_on_the_flat_route(
+    world, rf, key, settings, monkeypatch, middle, fail
 ):
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.Recorder"]
+    """Two recording middleware, the outermost and the innermost, and between them one that
+    answers, raises or rescues at some hook: the calls, the status, the headers in their order
+    and the body are the same through the route as through Django's chain."""
+    here = __name__
+    between = [f"{here}.{middle}"] if middle else []
+    settings.MIDDLEWARE = [
+        f"{here}.Outer",
+        *settings.MIDDLEWARE[:4],
+        *between,
+        *settings.MIDDLEWARE[4:],
+        f"{here}.Inner",
+    ]
     if fail:
         monkeypatch.setattr(golive, "decide", lambda *a, **k: 1 / 0)
     flat, django = Handler(), WSGIHandler()
@@ -188,10 +288,21 @@ def test_a_middleware_added_later_sees_the_same_calls_on_the_flat_route(
     seen = []
     for handler in (flat, django):
         CALLS.clear()
-        seen.append((served(handler, post(rf, key, go_live_body(world))().environ)[0], [*CALLS]))
+        status, headers, body = served(handler, post(rf, key, go_live_body(world))().environ)
+        seen.append((status, without_length(headers), [*CALLS]))
+        if status == "201 Created":
+            body = sorted(json.loads(body))
+        else:
+            seen[-1] += (body,)
         LiveSession.objects.update(status="ended")
     assert seen[0] == seen[1]
-    assert seen[0][1][:2] == ["request", "view"]
+    assert seen[0][2][0] == "outer request"
+    assert seen[0][2][-1].startswith("outer response")
+
+
+class AsyncView(MiddlewareMixin):
+    async def process_view(self, request, view, args, kwargs):
+        return None
 
 
 class Unknown:
@@ -202,17 +313,31 @@ class Unknown:
         return self.get_response(request)
 
 
+def factory(get_response):
+    return get_response
+
+
 @pytest.mark.parametrize(
     "change",
-    ["a middleware of its own making", "atomic requests"],
+    [
+        "a middleware class of its own making",
+        "a middleware factory function",
+        "a coroutine hook",
+        "atomic requests",
+    ],
 )
 def test_what_the_route_does_not_know_leaves_every_request_to_djangos_chain(
     settings, monkeypatch, change
 ):
     from django.db import connections
 
+    added = {
+        "a middleware class of its own making": "Unknown",
+        "a middleware factory function": "factory",
+        "a coroutine hook": "AsyncView",
+    }
     if change == "atomic requests":
         monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", True)
     else:
-        settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.Unknown"]
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.{added[change]}"]
     assert not hasattr(Handler(), "flat_routes")

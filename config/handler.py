@@ -5,7 +5,8 @@ The go-live gate (`POST /api/v1/live-sessions/`) is asked a thousand times a sec
 the browser's middleware passing an API request on, then resolves its URL. For that one route
 this handler calls the same middleware's hooks in the same order, then the view that the URLconf
 names for it: 6 % fewer instructions per allowed decision in-process (callgrind), 3 to 10 %
-less of a worker's CPU under load (bench/README.md). What it calls, as Django's handler and MiddlewareMixin would:
+less of a worker's CPU under load (bench/README.md). What it calls, as Django's handler and
+MiddlewareMixin would:
 
 - `process_request` of each middleware from the outermost in; one that answers has its own
   `process_response` and the outer ones' applied, and one that raises, the outer ones' only, to
@@ -168,7 +169,7 @@ class FlatRoute:
             except Exception as exc:
                 # Out of this middleware: its wrapper answers, the outer ones see that answer.
                 return self._outwards(request, response_for_exception(request, exc), depth - 1)
-            if response is not None:
+            if response:  # as MiddlewareMixin: `response or self.get_response(request)`
                 return self._outwards(request, response, depth)
         try:
             response = self._get_response(request)

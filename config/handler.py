@@ -56,6 +56,8 @@ FLAT_ROUTES = (("POST", "live-session-list"),)
 
 
 class Handler(WSGIHandler):
+    """Django's WSGI handler; the routes of FLAT_ROUTES, when they can be, taken flat."""
+
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async)
         if is_async:
@@ -254,7 +256,8 @@ def _static(path: str) -> bool:
     prefix = getattr(settings, "WHITENOISE_STATIC_PREFIX", None)
     if prefix is None:
         prefix = urlsplit(settings.STATIC_URL or "").path
-    return path.startswith("/" + prefix.strip("/") + "/") if prefix.strip("/") else True
+    prefix = prefix.strip("/")
+    return not prefix or path.startswith(f"/{prefix}/")
 
 
 def _copy(kwargs: dict | None) -> dict | None:

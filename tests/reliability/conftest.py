@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -125,12 +125,18 @@ def staff(transactional_db) -> Staff:
     )
 
 
-def until(predicate, *, timeout: float, what: str, interval: float = 0.1) -> None:
-    """Wait for `predicate`; fail saying what never happened."""
+def until(predicate, *, timeout: float, what: str, interval: float = 0.1, state=None) -> None:
+    """Wait for `predicate`; fail saying what never happened and, if `state` is given, what
+    `state()` describes at that moment (counts, queues, the worker's last log lines): a wait
+    that runs out in CI is otherwise lost with the clone."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+            try:
+                found = f"\n{state()}" if state else ""
+            except Exception as error:  # the timeout is the failure to report, not this
+                found = f"\n(what was found could not be read: {error!r})"
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}{found}")
         time.sleep(interval)
 
 
@@ -314,6 +320,11 @@ class Worker:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    def tail(self, lines: int = 60) -> str:
+        """The last `lines` lines of the worker's log, over every start."""
+        with self.log.open(errors="replace") as log:
+            return "".join(deque(log, maxlen=lines))
 
     def task_lines(self, task: str, outcome: str) -> int:
         """How many runs of `task` ended with `outcome`, over every start, from the log."""

@@ -435,6 +435,14 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
     worker = worker_for(RELIABILITY_MAIL_DIR=str(mail)).start()
     started = time.monotonic()
 
+    def state() -> str:
+        queues = {q: broker.queued(q) for q in ("default", "notify", "money")}
+        return (
+            f"done {sweep.done(ids)} of {ITEMS}; waiting in the queues {queues}; taken and not"
+            f" acknowledged {broker.unacknowledged()}; worker's backends waiting for a lock"
+            f" {worker.blocked_on_locks()}; the worker's log ends:\n{worker.tail()}"
+        )
+
     with sweep.halt(sweep, ids):
         # Two runs at once (a beat that fired twice, an operator who ran it by hand).
         sweep.task.delay()
@@ -446,6 +454,7 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
             ),
             timeout=120,
             what="both sweeps waiting half-way, their notifications sent",
+            state=state,
         )
         at_kill = sweep.done(ids)
         worker.kill()
@@ -462,6 +471,7 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
         lambda: sweep.done(ids) == ITEMS and drained(broker, "default", "notify", "money", held=2),
         timeout=180,
         what="every item dealt with and the worker idle",
+        state=state,
     )
     # What the relays would pick up (notices and webhooks whose message was lost): nothing
     # should be, but they run as beat runs them, until the worker is idle again.
@@ -474,6 +484,7 @@ def _run(name, sweep, broker, worker_for, staff, figures, tmp_path, monkeypatch,
         lambda: drained(broker, "default", "notify", "money", held=2),
         timeout=60,
         what="the relays' work done",
+        state=state,
     )
     elapsed = time.monotonic() - started
 

@@ -23,6 +23,8 @@ from accounts.models import Party, PartyKind
 from config.errors import Conflict
 from liverooms import gate, prepared
 from liverooms.models import (
+    ClipKind,
+    ContentLabel,
     GoLiveRefusal,
     LiveRoom,
     LiveSession,
@@ -948,15 +950,29 @@ def rule_try(*, rule, text: str, signal_kind: str = "transcript"):
 
 def clip_label(
     *, session: LiveSession, kind: str, platform_ref: str, ai_generated: bool, actor: Actor
-):
-    """Identify a clip cut from a session; a clip of an AI-labelled stream stays labelled."""
-    from liverooms.models import ClipKind, ContentLabel
+) -> tuple[ContentLabel, bool]:
+    """Identify a clip cut from a session; a clip of an AI-labelled stream stays labelled.
 
+    Returns the label and whether it is new. The same clip sent again (a retry) gets the label
+    it has; one sent again as AI-generated gains the AI label (LCM Art. 37: labelled as long as
+    it is shown), never loses it; one sent again as another kind of content is a Conflict, as a
+    clip id names one clip."""
     if kind not in ClipKind.values:
         raise ValidationError({"kind": _("Unknown clip kind.")})
-    label, _created = ContentLabel.objects.get_or_create(
-        session=session,
-        platform_ref=platform_ref,
-        defaults={"kind": kind, "ai_generated": ai_generated or session.ai_generated},
-    )
-    return label
+    with transaction.atomic():
+        label, created = ContentLabel.objects.select_for_update().get_or_create(
+            session=session,
+            platform_ref=platform_ref,
+            defaults={"kind": kind, "ai_generated": ai_generated or session.ai_generated},
+        )
+        if created:
+            return label, True
+        if label.kind != kind:
+            raise Conflict(
+                _("Clip %(ref)s of this session is already labelled as %(kind)s content.")
+                % {"ref": platform_ref, "kind": label.get_kind_display()}
+            )
+        if ai_generated and not label.ai_generated:
+            label.ai_generated = True
+            label.save(update_fields=["ai_generated"])
+    return label, False

@@ -27,6 +27,10 @@ from liverooms.api.serializers import (
 )
 from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
 
+PLATFORM_ONLY = _(
+    "Monitoring signals and clip labels are the platform's own: a key bound to a party cannot "
+    "send them."
+)
 ROOM_REGISTER_REFUSED = _(
     "A key bound to a party updates its own rooms, named by their platform_ref; registering "
     "rooms is the platform's."
@@ -197,7 +201,12 @@ class SessionViewSet(
         is a 409, one out of order within the batch, in the future or from before the session
         went live a 400; nothing of a refused batch is kept. A batch sent again unchanged (after
         a timeout) raises nothing new: the answer has the first time's alerts and
-        `replayed: true`."""
+        `replayed: true`.
+
+        Only the platform's keys send signals: the monitored party's own key could otherwise
+        move a kind's clock ahead (within the allowed skew) and have the platform's signals
+        refused as out of order."""
+        self._platform_only()
         session = self.get_object()
         payload = SignalsIn(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -208,17 +217,33 @@ class SessionViewSet(
         )
         return Response(SignalsOut({"alerts": received.alerts, "replayed": received.replayed}).data)
 
-    @extend_schema(request=ClipIn, responses={201: ClipOut})
+    @extend_schema(
+        request=ClipIn,
+        responses={
+            201: ClipOut,
+            200: ClipOut,
+            **error_responses(409, not_found="", conflict="The clip is labelled as another kind"),
+        },
+    )
     @action(detail=True, methods=["post"])
     def clips(self, request, pk=None):
-        """Identify a clip cut from the session: its content label, AI label included."""
+        """Identify a clip cut from the session: its content label, AI label included. 201 for
+        a new clip, 200 with its label for one sent before; the same clip id sent as another
+        kind of content is a 409. Only the platform's keys label clips."""
+        self._platform_only()
         session = self.get_object()
         payload = ClipIn(data=request.data)
         payload.is_valid(raise_exception=True)
-        label = services.clip_label(
+        label, created = services.clip_label(
             session=session, actor=Actor.for_api_key(request.auth), **payload.validated_data
         )
-        return Response(ClipOut(label).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ClipOut(label).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def _platform_only(self) -> None:
+        if self.request.auth.party_id is not None:
+            raise PermissionDenied(PLATFORM_ONLY)
 
 
 class AlertFilter(django_filters.FilterSet):

@@ -3,10 +3,19 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
+from rest_framework.test import APIClient
 
 from liverooms import services
-from liverooms.models import Alert, AlertStatus, LiveSession, MonitoringRule, RuleStatus
+from liverooms.api.views import PLATFORM_ONLY
+from liverooms.models import (
+    Alert,
+    AlertStatus,
+    ContentLabel,
+    LiveSession,
+    MonitoringRule,
+    RuleStatus,
+)
 from liverooms.monitoring import rules
 
 pytestmark = pytest.mark.django_db
@@ -394,5 +403,65 @@ def test_clips_get_a_content_label_and_keep_the_ai_label(world):
         {"kind": "video", "platform_ref": "clip-1"},
         format="json",
     )
+    assert again.status_code == 200, again.content  # a retry: the label it has
     assert again.json()["identifier"] == body["identifier"]
     assert body["identifier"] != ai["content_label"]
+
+
+def clip(world, session_id, **body):
+    return world.api.post(f"/api/v1/live-sessions/{session_id}/clips/", body, format="json")
+
+
+def test_a_clip_sent_again_as_ai_generated_gains_the_label_and_never_loses_it(world, session):
+    first = clip(world, session.pk, kind="audio", platform_ref="a-1")
+    assert first.status_code == 201 and first.json()["ai_generated"] is False
+    gained = clip(world, session.pk, kind="audio", platform_ref="a-1", ai_generated=True)
+    assert gained.status_code == 200, gained.content
+    assert gained.json() == {**first.json(), "ai_generated": True}
+    kept = clip(world, session.pk, kind="audio", platform_ref="a-1", ai_generated=False)
+    assert kept.status_code == 200 and kept.json()["ai_generated"] is True
+    assert ContentLabel.objects.get(session=session, platform_ref="a-1").ai_generated
+
+
+def test_a_clip_id_sent_again_as_another_kind_of_content_is_a_conflict(world, session):
+    first = clip(world, session.pk, kind="video", platform_ref="v-1")
+    assert first.status_code == 201
+    response = clip(world, session.pk, kind="graphic", platform_ref="v-1", ai_generated=True)
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "conflict"
+    assert "v-1" in response.json()["detail"]
+    label = ContentLabel.objects.get(session=session, platform_ref="v-1")
+    assert (label.kind, label.ai_generated, str(label.identifier)) == (
+        "video",
+        False,
+        first.json()["identifier"],
+    )
+
+
+def test_a_key_bound_to_the_monitored_party_cannot_send_signals_or_label_clips(
+    world, session, make_key
+):
+    """The room owner's key, with every scope, would otherwise move the chat clock a minute
+    ahead and have the platform's own signals refused as out of order."""
+    from datetime import timedelta
+
+    _key, raw = make_key(party=world.merchant, name="room-owner")
+    owner = APIClient()
+    owner.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    ahead = (timezone.now() + timedelta(seconds=55)).isoformat()
+    url = f"/api/v1/live-sessions/{session.pk}/"
+    refused = owner.post(
+        url + "signals/", {"signals": [{"kind": "chat", "at": ahead, "text": "你好"}]}, "json"
+    )
+    assert refused.status_code == 403, refused.content
+    with translation.override("zh-hans"):  # the API's default language
+        assert refused.json()["detail"] == str(PLATFORM_ONLY)
+    labelled = owner.post(url + "clips/", {"kind": "video", "platform_ref": "c-1"}, "json")
+    assert labelled.status_code == 403, labelled.content
+    assert not ContentLabel.objects.filter(session=session).exists()
+    assert not session.signal_batches.exists() and not session.alerts.exists()
+    # The owner's key still reads its own session, and the platform's signal goes through.
+    assert owner.get(url).status_code == 200
+    sent = send(world, session, {"kind": "chat", "at": now(), "text": "加微信私下转账"})
+    assert sent.status_code == 200, sent.content
+    assert [a["rule"] for a in sent.json()["alerts"]] == ["offline_transaction_lure"]

@@ -724,7 +724,7 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "category", "severity", "kind"]
     search_fields = ["code", "description", "keywords"]
-    actions = ["publish", "new_version"]
+    actions = ["publish", "new_version", "withdraw"]
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -785,6 +785,26 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%d rule published.", "%d rules published.", done) % done,
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Withdraw the selected rules in force (no version in their place)"),
+        permissions=["change"],
+    )
+    def withdraw(self, request, queryset):
+        actor, done = Actor.for_user(request.user), 0
+        for rule in queryset:
+            try:
+                services.rule_withdraw(rule=rule, actor=actor)
+            except Conflict as exc:
+                self.message_user(request, f"{rule}: {exc}", messages.ERROR)
+                continue
+            self.log_change(request, rule, "Withdrawn")
+            done += 1
+        self.message_user(
+            request,
+            ngettext("%d rule withdrawn.", "%d rules withdrawn.", done) % done,
             messages.SUCCESS,
         )
 

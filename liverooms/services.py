@@ -917,6 +917,22 @@ def rule_publish(*, rule, actor: Actor):
     return rule
 
 
+def rule_withdraw(*, rule, actor: Actor):
+    """Take a published rule out of force with no version in its place (one that floods the
+    reviewers with false alarms, or whose ground has gone). It is retired, kept as the record of
+    its alerts; to bring it back, a lead starts a new draft from it and publishes that. The
+    engine drops it at the next batch (liverooms/rules.py counts the published rules)."""
+    from liverooms.models import MonitoringRule, RuleStatus
+
+    withdrawn = MonitoringRule.objects.filter(pk=rule.pk, status=RuleStatus.PUBLISHED).update(
+        status=RuleStatus.RETIRED
+    )
+    if withdrawn != 1:
+        raise Conflict(_("Only the version in force can be withdrawn."))
+    rule.refresh_from_db()
+    return rule
+
+
 def rule_new_version(*, rule, actor: Actor):
     """A new draft copied from a rule; published versions are never edited."""
     from django.db.models import Max

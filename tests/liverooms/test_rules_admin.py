@@ -177,3 +177,48 @@ def test_a_rule_s_page_and_the_list_link_to_trying_it(client):
     assert page.status_code == 200 and url in page.content.decode()
     assert url in reviewer.get("/admin/liverooms/monitoringrule/").content.decode()
     assert reviewer.get(url).status_code == 200
+
+
+def test_a_lead_withdraws_a_rule_in_force_and_the_engine_drops_it(client, world):
+    """A rule that floods reviewers is taken out of force with no version in its place; it is
+    kept, retired, as the record of its alerts, and a new draft from it brings it back."""
+    from django.contrib.admin.models import LogEntry
+    from django.utils import timezone
+
+    from liverooms.models import LiveSession
+
+    rule = draft()
+    services.rule_publish(rule=rule, actor=TEST_ACTOR)
+    session = LiveSession.objects.get(pk=world.go_live().json()["id"])
+    url = f"/api/v1/live-sessions/{session.pk}/signals/"
+
+    def raised(text):
+        signal = {"kind": "chat", "at": timezone.now().isoformat(), "text": text}
+        response = world.api.post(url, {"signals": [signal]}, format="json")
+        assert response.status_code == 200, response.content
+        return [a["rule"] for a in response.json()["alerts"]]
+
+    assert raised("抽奖送盲盒") == ["gambling_terms"]
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    changelist = "/admin/liverooms/monitoringrule/"
+    reviewer.post(changelist, {"action": "withdraw", "_selected_action": [rule.pk]})
+    rule.refresh_from_db()
+    assert rule.status == RuleStatus.PUBLISHED  # a reviewer may not
+    reviewer.logout()
+    lead = verified_client(reviewer, UserFactory(roles=["compliance_lead"]))
+    waiting = draft(code="other_terms")
+    response = lead.post(
+        changelist, {"action": "withdraw", "_selected_action": [rule.pk, waiting.pk]}, follow=True
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("other_terms" in m for m in shown), shown  # a draft is not in force
+    rule.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (rule.status, waiting.status) == (RuleStatus.RETIRED, RuleStatus.DRAFT)
+    assert LogEntry.objects.filter(object_id=str(rule.pk), change_message="Withdrawn").exists()
+    assert raised("抽奖送盲盒 第二场") == []
+    with pytest.raises(Conflict):
+        services.rule_withdraw(rule=rule, actor=TEST_ACTOR)
+    again = services.rule_new_version(rule=rule, actor=TEST_ACTOR)
+    services.rule_publish(rule=again, actor=TEST_ACTOR)
+    assert raised("抽奖送盲盒 第三场") == ["gambling_terms"]

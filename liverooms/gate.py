@@ -738,6 +738,11 @@ def _valid(until: date | None, today: date) -> bool:
     return until is None or until >= today
 
 
+def _licence_in_force(licence: Licence, today: date) -> bool:
+    """In force today: from its first day to its last, both included."""
+    return licence.valid_from <= today and _valid(licence.valid_until, today)
+
+
 @gate_check("products")
 def _products(context: GateContext) -> Iterable[Reason]:
     for product in context.products:
@@ -759,14 +764,29 @@ def _products(context: GateContext) -> Iterable[Reason]:
                     party_id=product.merchant_id,
                     product_id=product.pk,
                 )
-            elif not any(_valid(lic.valid_until, context.today) for lic in licences):
-                yield Reason(
-                    "licence_expired",
-                    _("The %(licence)s needed for %(product)s has expired.")
-                    % {"product": product.title, "licence": LicenceKind(kind).label},
-                    party_id=product.merchant_id,
-                    product_id=product.pk,
-                )
+            elif not any(_licence_in_force(lic, context.today) for lic in licences):
+                # None in force: a renewal that starts later is named before an expired one.
+                later = [lic.valid_from for lic in licences if lic.valid_from > context.today]
+                if later:
+                    yield Reason(
+                        "licence_not_yet_valid",
+                        _("The %(licence)s needed for %(product)s is not valid before %(date)s.")
+                        % {
+                            "product": product.title,
+                            "licence": LicenceKind(kind).label,
+                            "date": min(later).isoformat(),
+                        },
+                        party_id=product.merchant_id,
+                        product_id=product.pk,
+                    )
+                else:
+                    yield Reason(
+                        "licence_expired",
+                        _("The %(licence)s needed for %(product)s has expired.")
+                        % {"product": product.title, "licence": LicenceKind(kind).label},
+                        party_id=product.merchant_id,
+                        product_id=product.pk,
+                    )
         if product.category in CCC_CATEGORIES and not (
             product.ccc_certificate and _valid(product.ccc_valid_until, context.today)
         ):

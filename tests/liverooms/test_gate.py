@@ -11,7 +11,7 @@ from accounts import services
 from accounts.models import Party, RestrictionKind
 from anchors.models import TrainingRecord
 from liverooms.models import GoLiveRefusal, LiveRoom, LiveSession, SessionAnchor
-from merchants.models import ListingStatus
+from merchants.models import ListingStatus, Product
 from merchants.services import product_register, product_set_listing_status
 from tests.factories import TEST_ACTOR
 from tests.liverooms.conftest import approved_anchor, warm_process_caches
@@ -195,6 +195,44 @@ def test_food_needs_the_merchants_food_licence_valid_today(world):
     assert world.go_live(product_ids=[food.pk]).status_code == 201
 
 
+def test_a_licence_that_is_not_yet_in_force_does_not_clear_the_product(world):
+    """A renewal issued ahead of its first day: until then the product cannot be sold live, and
+    the reason names the day; an expired licence beside it is not what the merchant must fix."""
+    from merchants.models import Licence
+
+    food = product_register(
+        merchant=world.merchant,
+        platform_ref="tea",
+        title="龙井茶",
+        category="food",
+        actor=TEST_ACTOR,
+    )
+    today = timezone.localdate()
+    held = world.merchant.registration_file
+    Licence.objects.create(
+        file=held,
+        kind="food_business",
+        number="JY1",
+        issuer="局",
+        valid_from=date(2020, 1, 1),
+        valid_until=today - timedelta(days=1),
+    )
+    renewal = Licence.objects.create(
+        file=held,
+        kind="food_business",
+        number="JY2",
+        issuer="局",
+        valid_from=today + timedelta(days=3),
+        valid_until=today + timedelta(days=1000),
+    )
+    response = world.go_live(product_ids=[food.pk])
+    assert codes(response) == {"licence_not_yet_valid"}
+    (reason,) = response.json()["reasons"]
+    assert (today + timedelta(days=3)).isoformat() in reason["message"]
+    Licence.objects.filter(pk=renewal.pk).update(valid_from=today)  # its first day
+    assert world.go_live(product_ids=[food.pk]).status_code == 201
+
+
 def test_electronics_need_a_valid_ccc_certificate(world):
     charger = product_register(
         merchant=world.merchant,
@@ -225,6 +263,29 @@ def test_health_food_needs_an_advertising_review(world):
         actor=TEST_ACTOR,
     )
     assert "ad_review_missing" in codes(world.go_live(product_ids=[pills.pk]))
+    expired = timezone.localdate() - timedelta(days=1)
+    Product.objects.filter(pk=pills.pk).update(
+        ad_review_number="食健广审(文)第241201-00001号", ad_review_valid_until=expired
+    )
+    assert "ad_review_missing" in codes(world.go_live(product_ids=[pills.pk]))
+    Product.objects.filter(pk=pills.pk).update(ad_review_valid_until=timezone.localdate())
+    # Its last day: the review clears it (the food licence it also needs is another reason).
+    assert "ad_review_missing" not in codes(world.go_live(product_ids=[pills.pk]))
+
+
+def test_an_expired_ccc_certificate_does_not_clear_the_product(world):
+    charger = product_register(
+        merchant=world.merchant,
+        platform_ref="chg",
+        title="快充充电器",
+        category="electronics",
+        ccc_certificate="2021011606000001",
+        ccc_valid_until=timezone.localdate() - timedelta(days=1),
+        actor=TEST_ACTOR,
+    )
+    assert "conformity_missing" in codes(world.go_live(product_ids=[charger.pk]))
+    Product.objects.filter(pk=charger.pk).update(ccc_valid_until=timezone.localdate())
+    assert world.go_live(product_ids=[charger.pk]).status_code == 201
 
 
 def test_every_reason_is_reported_together(world):

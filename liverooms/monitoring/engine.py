@@ -31,6 +31,13 @@ Matching semantics (what the admin's rule form must explain)
 * A term that begins or ends with an ASCII letter (or digit) does not match inside a longer run
   of letters (or digits) unless noise separated them in the original: ``vx`` matches ``加vx``
   and ``d vx``, not ``dvx200``; ``加v`` matches ``加v信`` but not ``加vip``.
+* A clause mark (``，。！？；、…``, not a space or a dot) where Latin letters and Han
+  characters meet inside a hit, with the hit glued on both sides to the words around it, ends
+  one clause and starts the next: ``我叫小A，货都发了`` does not match the keyword ``a货``.
+  Marks between every character (``加，V，信``), any mark between two Han characters
+  (``加，微信``) and marks inside a word matched by its pinyin (``加，wei xin``) are noise like
+  the rest; a term that is often the tail of an ordinary word is told apart by the rule's
+  exclusions (``参加微信``).
 * ``pattern`` -- a regular expression over the NORMALISED text (lower case, simplified, no
   spaces or punctuation): the whole of a ``pattern`` rule, and an extra cue beside the keywords
   of the others (``扫我二维码付款`` / ``扫这个码付款``: the same lure in many word orders).
@@ -447,7 +454,7 @@ class CompiledRuleSet:
         text = norm.text
         for last, (size, owners, term) in self._text_automaton.iter(text):
             start, end = last - size + 1, last + 1
-            if not _edges_ok(norm, start, end):
+            if not _edges_ok(norm, start, end) or _joins_two_clauses(norm, start, end):
                 continue
             for rule_index in owners:
                 if applies[rule_index]:
@@ -594,6 +601,44 @@ def _edges_ok(norm: Normalized, start: int, end: int) -> bool:
     if start > 0 and _same_class(text[start - 1], text[start]) and norm.contiguous(start):
         return False
     return not (end < len(text) and _same_class(text[end - 1], text[end]) and norm.contiguous(end))
+
+
+# Marks that end a clause or a sentence, as typed or as speech-to-text writes them. Not the dot,
+# the colon, the hyphen or a space: "加.微.信", "no.1", "vx：abc" and "A 货" use them inside
+# what they write.
+_CLAUSE_MARKS = frozenset("，,。！!？?；;、…\n\r")
+
+
+def _joins_two_clauses(norm: Normalized, start: int, end: int) -> bool:
+    """True when the hit is the tail of one clause and the head of the next, read together once
+    the punctuation between them was dropped: ``我叫小A，货都发了`` is not ``A货``, nor
+    ``我是小V，信我没错`` ``v信``. That is a clause mark where Latin letters and other script
+    meet inside the hit, with the hit glued on both sides to the words around it (小A, 货都).
+
+    Only where the script changes: a letter in Chinese text is a word of its own (a name, an
+    option, a size), so the mark after it ends it. Between two Han characters nothing tells
+    ``参加，微信`` (two words) from ``宝宝们加，微信`` (a lure with a comma in it) without a
+    dictionary, so those stay matches and the rule's exclusions (``参加微信``) say which are
+    ordinary. Separators between every character (``加，V，信``) leave the hit unglued: an
+    evasion, still a match. Literal terms only: in the pinyin views Latin letters spell
+    syllables (``加，wei xin``), not words of their own."""
+    text = norm.text
+    if start == 0 or end == len(text):
+        return False
+    hit = text[start:end]
+    if hit.isascii() or _LATIN.search(hit) is None:
+        return False
+    if not (norm.contiguous(start) and norm.contiguous(end)):
+        return False
+    for index in range(start + 1, end):
+        before, after = text[index - 1], text[index]
+        latin_before = before.isascii() and before.isalpha()
+        latin_after = after.isascii() and after.isalpha()
+        if latin_before == latin_after or (before.isascii() and after.isascii()):
+            continue
+        if not _CLAUSE_MARKS.isdisjoint(norm.gap(index)):
+            return True
+    return False
 
 
 def _mixes_scripts(hit: str) -> bool:

@@ -134,6 +134,13 @@ class Normalized:
         offsets = self.offsets
         return offsets[index] - offsets[index - 1] <= 1
 
+    def gap(self, index: int) -> str:
+        """The original characters dropped as noise between normalised characters index-1 and
+        index (empty when they were adjacent): the engine tells a clause mark (``，``) from a
+        space or a dot by it."""
+        offsets = self.offsets
+        return self.original[offsets[index - 1] + 1 : offsets[index]]
+
 
 class PinyinView:
     """Toneless pinyin of a normalised text, with the syllable boundaries mapped back.

@@ -4,10 +4,11 @@ Each entry has exactly the fields of ``liverooms.models.MonitoringRule`` (``Rule
 reads it), so a data migration can load the pack as rows. A rule changed in the admin is a new
 version made there. A change shipped with the code is an edit here that raises the entry's
 ``version`` and ``RULEPACK_VERSION`` (which names this file's content as a whole), plus a new
-data migration that publishes the new versions (``0007_rulepack_2`` for pack 2): migration
-``0003`` loads whatever this file holds into an empty database, the later ones bring existing
-databases up to it. A rule whose published version did not come from the pack -- changed in the
-admin -- is left as it is.
+data migration that publishes the new versions (``0007_rulepack_2`` for pack 2,
+``0010_rulepack_3`` for pack 3): migration ``0003`` loads whatever this file holds into an
+empty database, the later ones bring existing databases up to it. A rule whose published
+version did not come from the pack -- changed in the admin or withdrawn there -- is left as it
+is.
 
 Pack 2 (what changed from pack 1, and why)
 ------------------------------------------
@@ -28,6 +29,40 @@ Pack 2 (what changed from pack 1, and why)
 * Not added: a rule on sales figures. ``已经卖出十万单了`` is a violation only when it is false
   (LCM Art. 34), which a keyword cannot know; alerting on every sales claim would bury the
   reviewers. Faked sales are caught where they are bought (``刷单``, ``刷销量``).
+
+Pack 3 (what changed from pack 2, and why)
+------------------------------------------
+A review ran ordinary live-commerce speech through the pack and found false alarms, and
+violations RULES.md §3 names that raised nothing.
+
+* ``offline_transaction_lure`` v3: ``加微信`` no longer matches inside a word that ends in 加
+  and adds no one (``增加微信支付``, ``参加微信抽奖``, ``更加微信友好``, ``叠加``, ``附加``,
+  ``追加``), punctuation or not (``欢迎大家参加，微信支付宝都能付``); ``添加微信`` and ``再加
+  微信`` still alert. Adding a WeChat *mini program* (``加微信小程序``) is a shop on a platform,
+  not a lure. The English name in the lures' words (``加我wechat``, ``wechat号``) is an alias;
+  ``wechat`` alone is not (``支持WeChat Pay``). ``客服微信号`` on the shop's page still alerts
+  (see the keyword's comment).
+* ``offline_contact_details`` v3: a handle after ``wechat`` (``加我WeChat：abc123``).
+* ``NEGATIONS`` gains ``不是*`` (``我们不是高仿，都是正品``); every rule that takes the list
+  has a new version, except ``lcm37_ai_presenter_unlabelled``, which had it already.
+* ``lcm33_prohibited_goods`` v3: ``我叫小A，货都发了`` is not ``A货`` -- the engine now reads a
+  clause mark where a Latin letter meets a Han character, glued on both sides to the words
+  around it, as two clauses (``engine._joins_two_clauses``). Between two Han characters a comma
+  is still noise: ``加，微，信`` and ``宝宝们加，微信`` are lures, and nothing but a dictionary
+  would tell ``们加，微信`` from ``参加，微信``, so the lure rule's exclusions do that.
+* ``adl9_absolute_terms`` v2: a state designation (``国家级高新技术企业``, ``国家级专精特新``,
+  like ``国家级非遗``), an award to a person or a work (``最佳球员``, ``最佳新人``) and a
+  membership tier (``最高级别的会员``, ``顶级会员``) are not claims about the goods;
+  ``最高级别的品质`` still alerts.
+* ``tobacco_promotion`` v3: quitting said after the word (``以前抽香烟，现在戒了``) and a
+  nebuliser said to be for home or medical use (``这个雾化器是家用的``).
+* ``adl17_medical_claims`` v3: a question (``这是消炎药吗？``, ``没有副作用吗？``) is not a
+  claim. The price: a rhetorical ``能根治吗？能！`` does not alert either; the anchor's plain
+  ``能根治`` does.
+* ``fake_traffic`` v1, new: faked follows, likes and views (``刷粉丝``, ``买粉丝涨关注``,
+  ``刷关注``) and fake purchase-and-return for commission (``先拍后退``, ``拍了退款，我给你返
+  佣金``), RULES.md §3's anchor behaviours. Not by sound, and not ``买粉丝`` alone: glass
+  noodles are 粉丝 too, and ``卖粉丝`` reads like ``买粉丝``.
 
 The engine, not the pack, now reads pinyin with tone marks (``加wēi xìn``) and keywords written
 partly in pinyin (``zui佳``, ``guo家级``, ``电子yan``) for every rule (``engine`` docstring).
@@ -84,16 +119,19 @@ __all__ = [
     "rules",
 ]
 
-RULEPACK_VERSION = 2
+RULEPACK_VERSION = 3
 
 # Immediately before a term, these make it a warning or a refusal rather than an invitation.
 # fmt: off
-NEGATIONS = [
+_NEGATIONS_PACK_2 = [
     "不要*", "不能*", "不可*", "不会*", "不得*", "不用*", "不需要*", "无需*", "不支持*",
     "不接受*", "不提供*", "不搞*", "不做*", "不卖*", "不售*", "不销售*", "从不*", "绝不*",
     "绝对不*", "别*", "勿*", "禁止*", "严禁*", "谨防*", "警惕*", "防范*", "小心*", "拒绝*",
     "杜绝*", "防止*", "避免*", "以免*", "举报*", "遇到*", "凡是*", "任何*", "没有*", "并非*",
 ]
+# Pack 3: 不是 (我们不是高仿). The AI presenter rule had it already, in its own list, and keeps
+# pack 2's list with it: the same behaviour, so no new version of that rule.
+NEGATIONS = [*_NEGATIONS_PACK_2, "不是*"]
 
 # After a term: the sentence is about the risk, not the offer.
 _RISK_AFTER = [
@@ -109,6 +147,26 @@ _REFUSALS = [
 ]
 _BETWEEN = ["", "的", "药", "的药", "类药", "的产品"]
 _REFUSED_AFTER = [f"*{between}{refusal}" for between in _BETWEEN for refusal in _REFUSALS]
+
+# A question about a claim, a viewer's or the anchor's own before the answer: "这是消炎药吗？",
+# "没有副作用吗？". Not a claim made.
+_ASKED_AFTER = [f"*{between}{mark}" for between in _BETWEEN for mark in ("吗", "么", "嘛")]
+
+# Quit since: "我爸以前抽香烟，现在戒了", "电子烟我早就戒了".
+_QUIT_AFTER = [
+    f"*{who}{when}戒了"
+    for who in ("", "我", "他", "她")
+    for when in ("", "都", "早", "早就", "已经", "现在", "后来")
+]
+
+# Words that end in 加 without adding anyone (增加微信支付, 参加，微信抽奖, 更加微信友好, 优惠
+# 叠加，微信支付立减), before the contact the lure keywords add. Phrases, not "参*": a 更 or a
+# 增 before 微信号 (变更微信号) is no such word. 添加 and 再加 are not here: they add a contact.
+_NOT_ADDING = [
+    f"{word}{contact}"
+    for word in ("参加", "增加", "更加", "叠加", "附加", "追加")
+    for contact in ("微信", "qq", "v", "wechat")
+]
 # fmt: on
 
 _ALL = ["transcript", "chat", "listing"]
@@ -119,7 +177,7 @@ _SPOKEN = ["transcript", "chat"]
 RULEPACK: list[dict[str, Any]] = [
     {
         "code": "adl9_absolute_terms",
-        "version": 1,
+        "version": 2,
         "category": "absolute_terms",
         "severity": "medium",
         "kind": "keyword",
@@ -139,6 +197,12 @@ RULEPACK: list[dict[str, Any]] = [
             # Designations conferred under state rules, stated as background (see docstring).
             "国家级非物质文化遗产", "国家级非遗", "世界级非物质文化遗产", "世界级非遗",
             "国家级自然保护区", "国家级风景名胜区", "国家级裁判", "国家级运动员",
+            "国家级高新技术企业", "国家级高新企业", "国家级专精特新",
+            # Awards conferred on people and works, not claims about the goods.
+            "最佳球员", "最佳新人", "最佳男主角", "最佳女主角", "最佳男演员", "最佳女演员",
+            "最佳导演", "最佳影片", "最佳射手", "最佳阵容", "最佳教练",
+            # A membership tier of the shop's own programme: 最高级别的会员, 顶级会员.
+            "*会员", "*别会员", "*别的会员",
             # Consumer tips: best time, method, storage (SAMR guide).
             "*时间", "*时期", "*赏味", "*食用", "*饮用", "*使用", "*保存", "*储存", "*温度",
             "*方法", "*办法", "*方式", "*季节", "*的时间", "*的方法", "*的办法", "*的方式",
@@ -155,12 +219,17 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "offline_transaction_lure",
-        "version": 2,
+        "version": 3,
         "category": "offline_transaction",
         "severity": "high",
         "kind": "keyword",
         "keywords": [
             "加微信", "加我微信", "加个微信", "加下微信", "加一下微信", "加主播微信",
+            # 微信号 even as the shop's "customer service": the platform's own service is its
+            # in-app chat, so a WeChat id for service, on the shop's page or anywhere else,
+            # moves the buyer to a channel where the order, the payment and the chat escape
+            # the platform's records and protection -- where the private-transfer offer
+            # follows. A reviewer sees the sentence; the rule does not guess at a use.
             "微信私聊", "微信联系", "微信下单", "微信转账", "微信号", "加qq", "加我qq", "qq号",
             "qq联系", "qq群", "私聊下单", "私信下单", "私下转账", "私下交易", "私下付款",
             "私下联系", "线下交易", "线下付款", "线下转账", "不走平台", "绕过平台", "绕开平台",
@@ -169,10 +238,13 @@ RULEPACK: list[dict[str, Any]] = [
             "银行卡转账",
         ],
         # Spellings pinyin cannot derive: abbreviations, slang (绿泡泡 is WeChat's green
-        # bubble, 企鹅 QQ's penguin, v我 "pay me on WeChat") and lookalike characters.
+        # bubble, 企鹅 QQ's penguin, v我 "pay me on WeChat"), lookalike characters, and the
+        # English name in the lures' own words (not "wechat" alone: 支持WeChat Pay).
         "aliases": [
             "vx", "wx", "v信", "加v", "加我v", "加个v", "私v", "v我", "薇x", "威x", "徽信",
             "绿泡泡", "加卫星", "扣扣号", "加扣扣", "加企鹅",
+            "加wechat", "加我wechat", "加个wechat", "加主播wechat", "wechat号", "wechatid",
+            "wechat私聊", "wechat联系", "wechat下单", "wechat转账", "转我wechat",
         ],
         "match_pinyin": True,
         # Paying by scanning a code in the room, in the word orders anchors use: 扫 (一下) (我的 /
@@ -184,7 +256,9 @@ RULEPACK: list[dict[str, Any]] = [
         r"|屏幕上?的?|图片?上?的?)?(?:二维码|收款码|付款码|支付码|码)(?:给我|直接)?"
         r"(?:付款|支付|转账|付钱|转钱|打钱|打款|转给我|付给我|转我|(?<=给我)转(?!发)"
         r"|(?<=直接)转(?!发))",
-        "exclude": [*NEGATIONS, *_RISK_AFTER],
+        # A WeChat mini program is a shop on a platform with its own payment records, not a
+        # private chat or transfer.
+        "exclude": [*NEGATIONS, *_RISK_AFTER, *_NOT_ADDING, "*小程序"],
         "signal_kinds": _ALL,
         "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020); "
         "网络主播行为规范 (2022)",
@@ -193,7 +267,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "offline_contact_details",
-        "version": 2,
+        "version": 3,
         "category": "offline_transaction",
         "severity": "high",
         "kind": "pattern",
@@ -207,7 +281,7 @@ RULEPACK: list[dict[str, Any]] = [
         "pattern": r"(?<!\d)1[3-9]\d{9}(?!\d)"
         r"|(?<![\d零〇洞一幺二三四五六七八九])[1一幺][3-9三四五六七八九]"
         r"[\d零〇洞一幺二三四五六七八九]{9}(?![\d零〇洞一幺二三四五六七八九])"
-        r"|(?:微信|薇信|威信|vx|wx|v信|weixin)号?(?:是|为)?[a-z][a-z0-9]{5,19}"
+        r"|(?:微信|薇信|威信|vx|wx|v信|weixin|wechat)号?(?:是|为)?[a-z][a-z0-9]{5,19}"
         r"|(?:qq|扣扣)号?(?:是|为)?[1-9]\d{4,10}(?!\d)",
         "exclude": [*NEGATIONS],
         "signal_kinds": _SPOKEN,
@@ -216,7 +290,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "lcm34_fake_reviews",
-        "version": 1,
+        "version": 2,
         "category": "fake_reviews",
         "severity": "high",
         "kind": "keyword",
@@ -235,8 +309,41 @@ RULEPACK: list[dict[str, Any]] = [
         "brushing orders.",
     },
     {
+        "code": "fake_traffic",
+        "version": 1,
+        "category": "fake_traffic",
+        "severity": "high",
+        "kind": "keyword",
+        # Faked follows, likes and views, bought or brushed; and orders placed to be refunded,
+        # the buyer paid a commission for them (先拍后退): faked sales the anchor is paid a
+        # commission on. 买粉 only before what it buys into: 粉丝 are also glass noodles
+        # (买粉丝送酱料包, 买粉丝涨价了), and 刷粉 is powder on a brush (刷粉底). Not 刷人气,
+        # 刷热度 nor 刷榜: viewers say them of their own chat and gifts (帮主播刷刷人气, 感谢
+        # 大哥刷榜); nor 买流量 or 涨粉套餐, which the platform's own paid promotion sells.
+        "keywords": [
+            "刷粉丝", "刷关注", "刷点赞", "刷流量", "刷播放量", "刷浏览量", "刷观看量",
+            "刷在线人数", "买关注", "买点赞", "买人气", "买播放量", "买浏览量", "买僵尸粉",
+            "买真人粉", "买活粉", "买粉丝涨关注", "买粉丝涨粉", "买粉丝涨人气", "买粉涨粉",
+            "买粉涨关注", "买粉丝上热门", "买粉丝服务", "买粉服务",
+            # The buyer paid to order and refund; not 退款返佣, which is how a refund claws
+            # back the anchor's own commission.
+            "先拍后退", "先拍再退", "拍了退款返", "给你返佣", "返你佣金", "返佣金给你",
+        ],
+        "aliases": [],
+        # Not by sound: 买粉丝 reads like 卖粉丝, which every glass-noodle seller says, and 刷
+        # like 耍 (别耍粉丝了). Written partly in pinyin (shua粉丝) they match anyway.
+        "match_pinyin": False,
+        "pattern": "",
+        "exclude": [*NEGATIONS, *_RISK_AFTER],
+        "signal_kinds": _ALL,
+        "legal_basis": "2021 Measures Art. 18; 网络主播行为规范 (2022); China Advertising "
+        "Association code (2020)",
+        "description": "Faking follows, likes, views or traffic, and fake purchase-and-return "
+        "for commission.",
+    },
+    {
         "code": "lcm33_prohibited_goods",
-        "version": 2,
+        "version": 3,
         "category": "prohibited_goods",
         "severity": "critical",
         "kind": "keyword",
@@ -257,7 +364,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "tobacco_promotion",
-        "version": 2,
+        "version": 3,
         "category": "tobacco",
         "severity": "high",
         "kind": "keyword",
@@ -274,7 +381,10 @@ RULEPACK: list[dict[str, Any]] = [
         "pattern": "",
         "exclude": [
             *NEGATIONS, *_RISK_AFTER, *_REFUSED_AFTER, "戒*", "戒掉*",
-            "医用雾化器", "医疗雾化器", "儿童雾化器", "家用雾化器", "雾化器面罩",
+            *_QUIT_AFTER,
+            # A nebuliser for the family, as medical devices are sold: 这个雾化器是家用的.
+            "医用雾化器", "医疗雾化器", "儿童雾化器", "家用雾化器", "雾化器面罩", "*家用",
+            "*是家用", "*医用", "*是医用",
             # A scent or a colour named after it: 香烟味的香水, 雪茄色的皮包.
             "*味的", "*味香水", "*味香氛", "*调香水", "*色的", "*色系", "*棕",
         ],
@@ -284,7 +394,7 @@ RULEPACK: list[dict[str, Any]] = [
     },
     {
         "code": "adl17_medical_claims",
-        "version": 2,
+        "version": 3,
         "category": "medical_claims",
         "severity": "high",
         "kind": "keyword",
@@ -297,8 +407,8 @@ RULEPACK: list[dict[str, Any]] = [
         "match_pinyin": False,
         "pattern": "",
         "exclude": [
-            *NEGATIONS, *_REFUSED_AFTER, "不能保证*", "无法保证*", "不保证*", "不具有*",
-            "不具备*", "不可以*",
+            *NEGATIONS, *_REFUSED_AFTER, *_ASKED_AFTER, "不能保证*", "无法保证*", "不保证*",
+            "不具有*", "不具备*", "不可以*",
         ],
         "signal_kinds": _ALL,
         "legal_basis": "AdL Art. 17",
@@ -348,9 +458,9 @@ RULEPACK: list[dict[str, Any]] = [
         "pattern": "",
         "exclude": [
             # A human anchor saying what they are not, talk about such presenters, a viewer
-            # asking or guessing.
-            *NEGATIONS, *_RISK_AFTER, "不是*", "并不是*", "不是一个*", "是不是*", "*吗", "*么",
-            "*吧", "像*", "不像*", "那种*", "那些*", "*太多", "*越来越多",
+            # asking or guessing. Pack 2's NEGATIONS: 不是* is here already (see NEGATIONS).
+            *_NEGATIONS_PACK_2, *_RISK_AFTER, "不是*", "并不是*", "不是一个*", "是不是*",
+            "*吗", "*么", "*吧", "像*", "不像*", "那种*", "那些*", "*太多", "*越来越多",
             # 我是数字人民币推广大使: the digital yuan.
             "*民币",
             # Goods: software and courses for making such presenters, photo apps.

@@ -1,4 +1,5 @@
-"""The monitoring engine, standalone: no database, no Django models.
+"""The monitoring engine, standalone: no database, no Django models -- except the last test,
+which runs the rule pack's migration (0010) on the test database.
 
 What it proves: every category of RULES.md §3 alerts on plain violations and on the evasions
 anchors use; ordinary anchor speech -- including warnings against the very violations, numbered
@@ -9,6 +10,7 @@ and matching mode.
 
 import random
 from datetime import UTC, datetime
+from importlib import import_module
 
 import ahocorasick
 import pytest
@@ -75,6 +77,10 @@ VIOLATIONS = [
     ("扫码付款再给你优惠二十", "offline_transaction_lure"),
     ("有需要的加我QQ详细聊", "offline_transaction_lure"),
     ("大家记一下我的微信号", "offline_transaction_lure"),
+    ("添加微信领取优惠券", "offline_transaction_lure"),  # 添加 adds a contact; 增加 does not
+    # A customer-service WeChat id on the shop's page still takes buyers off the platform
+    # (rulepack: 微信号).
+    ("我们的客服微信号就在店铺首页", "offline_transaction_lure"),
     ("我的手机号是13812345678，直接打给我", "offline_contact_details"),
     # LCM Art. 34: fake reviews and sales
     ("五星好评返现五元，记得晒图", "lcm34_fake_reviews"),
@@ -82,6 +88,11 @@ VIOLATIONS = [
     ("买家秀返现十块", "lcm34_fake_reviews"),
     ("需要刷单的老板找我", "lcm34_fake_reviews"),
     ("我们可以帮你刷好评", "lcm34_fake_reviews"),
+    # Faked follows and traffic; fake purchase-and-return for commission
+    ("刷粉丝", "fake_traffic"),
+    ("买粉丝涨关注", "fake_traffic"),
+    ("先拍后退", "fake_traffic"),
+    ("拍了退款，我给你返佣金", "fake_traffic"),
     # LCM Art. 33: prohibited and restricted goods
     ("这款是高仿的包包，和专柜一模一样", "lcm33_prohibited_goods"),
     ("这批都是原单尾货，数量不多", "lcm33_prohibited_goods"),
@@ -140,6 +151,9 @@ EVASIONS = [
     ("我是Ａ Ｉ主播", "lcm37_ai_presenter_unlabelled"),  # full-width, spaced
     ("數字人主播小美", "lcm37_ai_presenter_unlabelled"),  # traditional
     ("我是shu字人主播", "lcm37_ai_presenter_unlabelled"),  # partly in pinyin
+    ("加我wechat", "offline_transaction_lure"),  # the English name
+    ("加我WeChat：abc123", "offline_transaction_lure"),
+    ("加我WeChat：abc123", "offline_contact_details"),
 ]
 
 ORDINARY = [
@@ -209,6 +223,26 @@ ORDINARY = [
     "支付的时候选平台支付就可以",
     "小心骗子冒充客服让你扫码",
     "加入会员享受TV会员折扣",
+    # Rule pack 3. Words that end in 加 without adding anyone (增加, 参加, 更加), and a mini
+    # program, which is a shop on a platform.
+    "现在增加微信支付方式了",
+    "参加微信抽奖活动",
+    "更加微信友好",
+    "这个可以加微信小程序吗",
+    # A clause ends between two whole words: 参加，| 微信, 小A，| 货.
+    "欢迎大家参加，微信支付宝都能付",
+    "我叫小A，货都发了",
+    "我们不是高仿，都是正品",  # 不是 negates like 不要
+    # A designation the state confers, an award, a membership tier.
+    "我们是国家级高新技术企业",
+    "这个赛季的最佳球员",
+    "这是最高级别的会员",
+    # A nebuliser for home use; a smoker who quit.
+    "这个雾化器是家用的",
+    "我爸以前抽香烟，现在戒了",
+    # Questions, not claims.
+    "这是消炎药吗？不是的",
+    "没有副作用吗？",
 ]
 
 
@@ -471,6 +505,157 @@ def test_a_sales_figure_alone_does_not_alert(text):
     assert alerts(text) == []
 
 
+# --- rule pack 3: the false alarms and misses a review found ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "添加微信领取优惠券",  # 添加 adds a contact
+        "再加微信私聊",
+        "加我wechat私聊",
+        "加个WeChat，发你链接",
+        "WeChat号多少",
+        "我变更微信号了，记一下新的",  # 更 before 微信号 is not 更加
+    ],
+)
+def test_lures_beside_the_words_that_end_in_jia_still_alert(text):
+    assert family(text, LURE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "优惠可以叠加，微信支付还能立减",
+        "欢迎参加。微信、支付宝都能付",
+        "增加QQ登录方式",
+        "平台支持WeChat Pay",  # the English name alone is the payment method, not a lure
+        "这个可以加微信小程序吗",
+    ],
+)
+def test_words_that_end_in_jia_do_not_add_a_contact(text):
+    assert alerts(text, "chat") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # Separators between every character are an evasion, a comma included.
+        ("加，微，信", LURE),
+        ("加。微。信", LURE),
+        ("加，V，信", LURE),
+        # One clause mark between two Han words cannot be told from 参加，微信 without a
+        # dictionary: a match, which the rule's exclusions narrow (see the hypothesis test).
+        ("宝宝们加，微信下单", LURE),
+        # A letter split from its word by a space or a dot is an evasion.
+        ("A 货手表，便宜出", "lcm33_prohibited_goods"),
+        ("这是A.货", "lcm33_prohibited_goods"),
+        ("这是A货，便宜出", "lcm33_prohibited_goods"),
+        ("加V，信号好的时候发你", LURE),  # 加V is whole before the comma
+        ("宝宝们加，wei xin下单", LURE),  # letters spelling a word by its sound
+    ],
+)
+def test_separators_inside_a_word_still_alert(text, code):
+    assert code in codes(text, "chat")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我叫小A，货都发了",
+        "选A，货到付款",
+        "我是小V，信我没错",
+        "我叫小A！货都发了",
+        "我叫小A；货都发了",
+    ],
+)
+def test_a_letter_ending_its_clause_does_not_join_the_next_word(text):
+    assert alerts(text, "chat") == []
+
+
+def test_the_clause_rule_needs_a_clause_mark_at_the_change_of_script():
+    ruleset = CompiledRuleSet([keyword_rule(keywords=["a货"], exclude=[])])
+    assert alerts("我叫小A，货都发了", ruleset=ruleset) == []
+    assert len(alerts("我叫小A 货都发了", ruleset=ruleset)) == 1  # a space: one phrase
+    assert len(alerts("我叫小A✨货都发了", ruleset=ruleset)) == 1
+    assert len(alerts("A，货都发了", ruleset=ruleset)) == 1  # nothing before the letter
+    # Between two Han characters a comma is noise like any other.
+    han = CompiledRuleSet([keyword_rule(keywords=["加微信"], exclude=[])])
+    assert len(alerts("宝宝们加，微信下单", ruleset=han)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("这不是一般的货，是顶级高仿", "lcm33_prohibited_goods"),
+        ("不是高仿，是A货", "lcm33_prohibited_goods"),
+        ("最高级别的品质，放心买", ABSOLUTE),  # a level of quality, not of membership
+        ("这款面霜是国家级配方，高新技术企业出品", ABSOLUTE),
+        ("我以前抽香烟，现在抽这款电子烟", TOBACCO),
+        ("这个雾化器口味很多", TOBACCO),
+        ("这款牙膏能消炎，不信你试试", "adl17_medical_claims"),
+    ],
+)
+def test_the_same_words_beside_the_new_exclusions_still_alert(text, code):
+    assert code in codes(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们不是高仿，都是正品",
+        "这不是处方药，是保健食品",
+        "最高级会员专享价",
+        "他是上届最佳新人",
+        "我们是国家级专精特新小巨人企业",
+        "这个雾化器是医用的",
+        "电子烟我早就戒了",
+        "这个能消炎吗",
+        "是不是消炎的药吗",
+    ],
+)
+def test_negations_tiers_awards_and_questions_do_not_alert(text):
+    assert alerts(text) == []
+
+
+FAKE_TRAFFIC = "fake_traffic"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "需要刷粉丝的老板私信我",
+        "买粉丝涨关注，一千个只要十块",
+        "刷关注刷点赞都可以做",
+        "买僵尸粉上热门",
+        "先拍后退，佣金照拿",
+        "拍了退款，我给你返佣金",
+        "shua粉丝找我",  # partly in pinyin
+    ],
+)
+def test_faked_follows_and_purchase_and_return_alert(text):
+    assert family(text, FAKE_TRAFFIC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们卖粉丝的，龙口粉丝煮不烂",  # glass noodles; 卖 reads like 买
+        "买粉丝送酱料包",
+        "最近买粉丝涨价了",
+        "刷粉底液的时候要轻一点",
+        "感谢大哥刷榜",
+        "大家多评论，帮主播刷刷人气",
+        "七天无理由，拍了不合适可以退款",
+        "先拍下，不喜欢再退",
+        "我们从不刷粉丝，都是真实关注",
+        "刷粉丝是违规的",
+    ],
+)
+def test_noodles_gifts_and_ordinary_returns_are_not_faked_traffic(text):
+    assert alerts(text, "chat") == []
+
+
 def test_a_keyword_rule_takes_a_pattern_as_an_extra_cue():
     rule = keyword_rule(keywords=["私下转账"], pattern=r"私下[给转]我", exclude=["不要*"])
     ruleset = CompiledRuleSet([rule])
@@ -540,7 +725,7 @@ def test_alert_draft_carries_rule_and_stream_time():
     (draft,) = alerts("这是国家级配方", "transcript")
     assert (draft.rule_code, draft.rule_version, draft.severity) == (
         "adl9_absolute_terms",
-        1,
+        2,
         "medium",
     )
     assert draft.category == "absolute_terms"
@@ -939,3 +1124,77 @@ def test_rule_round_trips_through_a_mapping_with_extra_model_keys():
     row = {**rule.to_dict(), "id": 7, "status": "published", "published_by": "reviewer"}
     assert Rule.from_mapping(row) == rule
     assert isinstance(rule.to_dict()["keywords"], list)
+
+
+# --- the pack's migration (the only tests here with a database) --------------------------------
+
+
+@pytest.mark.django_db
+def test_rule_pack_3_publishes_new_versions_and_leaves_the_admin_alone(world):
+    """0010 on a database with pack 2 in force: a changed rule from a pack gets a new version and
+    the new rule is added; a rule edited or withdrawn in the admin stays as it is. The reverse
+    puts pack 2 back and keeps the new version an alert refers to, retired."""
+    from django.apps import apps as django_apps
+
+    from liverooms.models import Alert, MonitoringRule
+
+    migration = import_module("liverooms.migrations.0010_rulepack_3")
+    pack = {rule.code: rule for rule in rules()}
+
+    def in_force(code):
+        return MonitoringRule.objects.filter(code=code, status="published").first()
+
+    # A new database: 0003 loaded pack 3, so there is nothing to do.
+    before = set(MonitoringRule.objects.values_list("pk", "status"))
+    migration.publish(django_apps, None)
+    assert set(MonitoringRule.objects.values_list("pk", "status")) == before
+
+    # As pack 2 left it: the lure without the English name, no rule of faked traffic; tobacco
+    # edited by a lead, medical claims withdrawn.
+    lure = in_force(LURE)
+    pack_2_aliases = [a for a in lure.aliases if "wechat" not in a]
+    MonitoringRule.objects.filter(pk=lure.pk).update(
+        version=2, aliases=pack_2_aliases, published_by="rule pack 2"
+    )
+    MonitoringRule.objects.filter(code=FAKE_TRAFFIC).delete()
+    MonitoringRule.objects.filter(code=TOBACCO).update(published_by="lead", keywords=["电子烟"])
+    MonitoringRule.objects.filter(code="adl17_medical_claims").update(status="retired")
+    ai_presenter = in_force("lcm37_ai_presenter_unlabelled")
+
+    migration.publish(django_apps, None)
+
+    new_lure = in_force(LURE)
+    assert (new_lure.version, new_lure.published_by) == (3, "rule pack 3")
+    shipped = pack[LURE].to_dict()
+    assert {name: getattr(new_lure, name) for name in shipped} == shipped
+    assert MonitoringRule.objects.get(pk=lure.pk).status == "retired"
+    assert (in_force(FAKE_TRAFFIC).version, in_force(FAKE_TRAFFIC).published_by) == (
+        1,
+        "rule pack 3",
+    )
+    assert in_force(TOBACCO).keywords == ["电子烟"]  # the lead's edit stands
+    assert in_force("adl17_medical_claims") is None  # withdrawn stays withdrawn
+    assert in_force("lcm37_ai_presenter_unlabelled").pk == ai_presenter.pk  # unchanged
+
+    # The new version raises an alert that pack 2 could not.
+    session_id = world.go_live().json()["id"]
+    response = world.api.post(
+        f"/api/v1/live-sessions/{session_id}/signals/",
+        {"signals": [{"kind": "chat", "at": datetime.now(UTC).isoformat(), "text": "加我wechat"}]},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert Alert.objects.filter(rule=new_lure).exists()
+
+    migration.unpublish(django_apps, None)
+
+    assert in_force(LURE).pk == lure.pk  # pack 2's version back in force
+    assert MonitoringRule.objects.get(pk=new_lure.pk).status == "retired"  # its alert's evidence
+    assert not MonitoringRule.objects.filter(code=FAKE_TRAFFIC).exists()
+    assert in_force(TOBACCO).keywords == ["电子烟"]
+    assert in_force("adl17_medical_claims") is None
+
+    # Forwards again: the number after every version the rule has had.
+    migration.publish(django_apps, None)
+    assert (in_force(LURE).version, in_force(LURE).published_by) == (4, "rule pack 3")
+    assert in_force(FAKE_TRAFFIC) is not None

@@ -40,7 +40,7 @@ from accounts.models import (
 from anchors.checks import ADULT_AGE, MINIMUM_AGE, age_on
 from anchors.models import AnchorProfile, GuardianConsent, TrainingKind, TrainingRecord
 from credit.models import CreditScore
-from liverooms import prepared
+from liverooms import prepared, review
 from liverooms.models import LiveRoom
 from merchants.models import (
     AD_REVIEW_CATEGORIES,
@@ -86,6 +86,9 @@ class GateContext:
     anchors: list[Party]
     products: list[Product]
     ai_generated: bool
+    # The pre-stream review the request confirms (liverooms/review.py), set by the session's
+    # opening (services.session_open); None where the gate is asked without one.
+    review: dict | None = None
     parties: dict[int, Party] = field(default_factory=dict)
     restrictions: list[Restriction] = field(default_factory=list)
     training: dict[tuple[int, str], date] = field(default_factory=dict)
@@ -805,3 +808,11 @@ def _products(context: GateContext) -> Iterable[Reason]:
                 % {"product": product.title},
                 product_id=product.pk,
             )
+
+
+@gate_check("pre_stream_review")
+def _pre_stream_review(context: GateContext) -> Iterable[Reason]:
+    if context.review is None:
+        return
+    for item in review.unconfirmed(context.review):
+        yield Reason("pre_stream_review_incomplete", str(review.REQUIRED[item]))

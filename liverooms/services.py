@@ -21,7 +21,7 @@ from accounts import services as account_services
 from accounts.actors import Actor
 from accounts.models import Party, PartyKind
 from config.errors import Conflict
-from liverooms import gate, prepared
+from liverooms import gate, prepared, review
 from liverooms.models import (
     ClipKind,
     ContentLabel,
@@ -124,6 +124,7 @@ def session_start(
     for it (LCM Art. 28) and the pre-stream review (LCM Art. 30). A refusal is recorded."""
     if not anchors:
         raise ValidationError({"anchors": _("Name at least one anchor on air.")})
+    checklist = review.clean(checklist)
     context = session_gate(
         room_id=room.pk,
         anchor_ids=[a.pk for a in anchors],
@@ -226,6 +227,7 @@ def reasons_for_party(
 def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) -> GoLive:
     """The gate's decision on a loaded request, and its one write: the refusal with every
     reason, or the session with the anchors on air and the products shown."""
+    context.review = checklist
     reasons = gate.decide(context)
     if reasons:
         refusal = _new(

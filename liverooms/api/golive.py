@@ -33,8 +33,8 @@ from accounts.models import ApiKey
 from config.api.exceptions import exception_handler
 from config.api.throttling import ApiKeyRateThrottle
 from config.errors import Conflict
-from liverooms import gate, services
-from liverooms.api.serializers import GoLiveIn, has_nul
+from liverooms import gate, review, services
+from liverooms.api.serializers import GoLiveIn
 
 _FIELDS = GoLiveIn().fields
 _ANCHORS = _FIELDS["anchor_ids"]
@@ -194,14 +194,13 @@ def _body(request: HttpRequest) -> dict | None:
     anchor_ids = data.get("anchor_ids")
     product_ids = data.get("product_ids", [])
     ai_generated = data.get("ai_generated", False)
-    checklist = data.get("pre_stream_checklist", {})
+    checklist = review.plain(data.get("pre_stream_checklist"))
     if (
         type(room_id) is not int
         or not _ids(anchor_ids, _ANCHORS)
         or not _ids(product_ids, _PRODUCTS)
         or type(ai_generated) is not bool
-        or type(checklist) is not dict
-        or has_nul(checklist)
+        or checklist is None
     ):
         return None
     return {

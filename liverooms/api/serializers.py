@@ -10,6 +10,7 @@ from config.api.fields import (
     bound_party_id,
 )
 from config.api.serializers import FieldsBuiltOnce
+from liverooms import review
 from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
 from merchants.models import Category
 
@@ -66,6 +67,30 @@ class RoomSerializer(StrictModelSerializer):
         return owner
 
 
+class PreStreamReviewIn(serializers.Serializer):
+    """liverooms/review.py's items; any other is refused, so that what a session records is
+    what the review covered."""
+
+    script_reviewed = serializers.BooleanField(help_text=_("The stream's scripts were reviewed."))
+    set_reviewed = serializers.BooleanField(help_text=_("The set (the scene) was reviewed."))
+    products_reviewed = serializers.BooleanField(
+        required=False, help_text=_("The products shown and their documents were checked.")
+    )
+    reviewer = StrictCharField(
+        required=False, max_length=review.TEXTS["reviewer"], help_text=_("Who reviewed.")
+    )
+    notes = StrictCharField(required=False, max_length=review.TEXTS["notes"])
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(review.ITEMS), key=str)
+            if unknown:
+                raise serializers.ValidationError(
+                    {str(item): [_("Not an item of the pre-stream review.")] for item in unknown}
+                )
+        return dict(super().to_internal_value(data))
+
+
 class GoLiveIn(serializers.Serializer):
     """The fields' rules only. Whether the ids exist is learnt in the gate's one read
     (services.session_gate); the hot path (api/golive.py) takes its limits from here."""
@@ -80,28 +105,12 @@ class GoLiveIn(serializers.Serializer):
     ai_generated = serializers.BooleanField(
         default=False, help_text=_("The stream carries the AI-generated label (LCM Art. 37).")
     )
-    pre_stream_checklist = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text=_("What was reviewed before the stream: scripts, set, products (LCM Art. 30)."),
+    pre_stream_checklist = PreStreamReviewIn(
+        help_text=_(
+            "The pre-stream review (LCM Art. 30): whether the scripts and the set were reviewed "
+            "(both must be true to go live), and optionally the products, who reviewed, notes."
+        )
     )
-
-    def validate_pre_stream_checklist(self, value):
-        # PostgreSQL's jsonb cannot hold U+0000: refused here with a clear error, not a 500.
-        if has_nul(value):
-            raise serializers.ValidationError(_("The text may not contain NUL characters."))
-        return value
-
-
-def has_nul(value) -> bool:
-    """Whether a JSON value holds U+0000 in any key or string."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
 
 
 class ReasonOut(serializers.Serializer):

@@ -109,7 +109,7 @@ def _go_live(room: LiveRoom, anchor: Party, product: Product) -> LiveSession:
         anchors=[anchor],
         products=[product],
         ai_generated=False,
-        checklist={"script_reviewed": True},
+        checklist={"script_reviewed": True, "set_reviewed": True},
         actor=TEST_ACTOR,
     )
     assert decision.allowed, decision.reasons

@@ -77,6 +77,10 @@ def approved_anchor(reviewer, *, birth=date(1995, 5, 5), trained=True, **kwargs)
     return party
 
 
+# A pre-stream review that confirms what LCM Art. 30 asks (liverooms/review.py).
+REVIEWED = {"script_reviewed": True, "set_reviewed": True}
+
+
 @dataclass
 class World:
     reviewer: Actor
@@ -92,7 +96,7 @@ class World:
             "anchor_ids": [self.anchor.pk],
             "product_ids": [self.product.pk],
             "ai_generated": False,
-            "pre_stream_checklist": {"script_reviewed": True, "set_reviewed": True},
+            "pre_stream_checklist": REVIEWED,
         }
         body.update(overrides)
         return self.api.post("/api/v1/live-sessions/", body, format="json", **(headers or {}))

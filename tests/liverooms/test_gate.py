@@ -5,16 +5,17 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import services
 from accounts.models import Party, RestrictionKind
 from anchors.models import TrainingRecord
+from liverooms import review
 from liverooms.models import GoLiveRefusal, LiveRoom, LiveSession, SessionAnchor
 from merchants.models import ListingStatus, Product
 from merchants.services import product_register, product_set_listing_status
 from tests.factories import TEST_ACTOR
-from tests.liverooms.conftest import approved_anchor, warm_process_caches
+from tests.liverooms.conftest import REVIEWED, approved_anchor, warm_process_caches
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,91 @@ def test_an_approved_trained_anchor_goes_live_and_her_identity_is_recorded(world
     assert on_air.id_number_masked.startswith("3301")
     assert session.pre_stream_checklist == {"script_reviewed": True, "set_reviewed": True}
     assert body["content_label"]
+
+
+@pytest.mark.parametrize(
+    ("unconfirmed", "through"),
+    [
+        (["set_reviewed"], "hot path"),
+        (["script_reviewed", "set_reviewed"], "hot path"),
+        (["script_reviewed"], "rest framework"),  # a room id as a string goes there
+    ],
+)
+def test_a_pre_stream_review_that_does_not_confirm_scripts_and_set_keeps_the_room_off_air(
+    world, unconfirmed, through
+):
+    """LCM Art. 30: the scripts and the set are reviewed before the stream. The review is
+    recorded as the platform confirms it; one that says an item was not reviewed is a reason of
+    the refusal, one per item, beside any other."""
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    given = {**REVIEWED, **dict.fromkeys(unconfirmed, False)}
+    room = str(world.room.pk) if through == "rest framework" else world.room.pk
+    response = world.go_live(room_id=room, pre_stream_checklist=given)
+    reasons = response.json()["reasons"]
+    assert [r["code"] for r in reasons] == ["product_removed"] + [
+        "pre_stream_review_incomplete"
+    ] * len(unconfirmed)
+    with translation.override("zh-hans"):  # the API's default language
+        assert [r["message"] for r in reasons[1:]] == [
+            str(review.REQUIRED[item]) for item in unconfirmed
+        ]
+    assert not LiveSession.objects.exists()
+    refusal = GoLiveRefusal.objects.get()
+    assert [r["code"] for r in refusal.reasons][1:] == ["pre_stream_review_incomplete"] * len(
+        unconfirmed
+    )
+
+
+def test_the_review_is_recorded_as_the_serializer_keeps_it_whichever_path_answers(world):
+    """Every item of liverooms/review.py, in its fixed order; the REST framework trims a text,
+    the hot path hands a text it would trim to it. Unknown items are refused (test_golive_api)."""
+    sent = {
+        "notes": "脚本已按广告法复核",
+        "reviewer": " 李晓 ",
+        "products_reviewed": True,
+        "set_reviewed": True,
+        "script_reviewed": True,
+    }
+    body = world.go_live(pre_stream_checklist=sent).json()
+    kept = {
+        "script_reviewed": True,
+        "set_reviewed": True,
+        "products_reviewed": True,
+        "reviewer": "李晓",
+        "notes": "脚本已按广告法复核",
+    }
+    assert list(body["pre_stream_checklist"].items()) == list(kept.items())
+    session = LiveSession.objects.get(pk=body["id"])
+    assert session.pre_stream_checklist == kept
+    services_end(session)
+    plain = {**sent, "reviewer": "李晓"}
+    again = world.go_live(pre_stream_checklist=plain).json()
+    assert list(again["pre_stream_checklist"].items()) == list(kept.items())
+
+
+def services_end(session):
+    from liverooms.services import session_end
+
+    session_end(session=session, reason="下播", actor=TEST_ACTOR)
+
+
+def test_the_services_refuse_a_go_live_without_a_review(world):
+    from django.core.exceptions import ValidationError
+
+    from liverooms.services import session_start
+
+    for given in ({}, {"script_reviewed": True}, {**REVIEWED, "script": "ok"}):
+        with pytest.raises(ValidationError) as raised:
+            session_start(
+                room=world.room,
+                anchors=[world.anchor],
+                products=[],
+                ai_generated=False,
+                checklist=given,
+                actor=TEST_ACTOR,
+            )
+        assert "pre_stream_checklist" in raised.value.message_dict
+    assert not LiveSession.objects.exists() and not GoLiveRefusal.objects.exists()
 
 
 def test_a_room_already_on_air_is_a_conflict(world):
@@ -372,7 +458,12 @@ def test_a_party_bound_key_acts_only_for_its_own_rooms(world, make_key):
     }
     assert client.post("/api/v1/live-rooms/", body, format="json").status_code == 400
     assert client.get(f"/api/v1/live-rooms/{world.room.pk}/").status_code == 404
-    going = {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk], "product_ids": []}
+    going = {
+        "room_id": world.room.pk,
+        "anchor_ids": [world.anchor.pk],
+        "product_ids": [],
+        "pre_stream_checklist": REVIEWED,
+    }
     assert client.post("/api/v1/live-sessions/", going, format="json").status_code == 404
     assert not LiveSession.objects.exists()
 
@@ -523,7 +614,7 @@ def test_a_bound_key_is_told_which_ids_are_not_cleared_but_nothing_of_other_part
         "anchor_ids": [world.anchor.pk],
         "product_ids": [world.product.pk, theirs.pk],
         "ai_generated": False,
-        "pre_stream_checklist": {},
+        "pre_stream_checklist": REVIEWED,
     }
     response = mine.post("/api/v1/live-sessions/", body, format="json")
 

@@ -17,6 +17,7 @@ from liverooms.api import golive
 from liverooms.api.serializers import SessionOut
 from liverooms.api.views import SessionViewSet
 from liverooms.models import GoLiveRefusal, LiveSession, SessionAnchor, SessionProduct
+from tests.liverooms.conftest import REVIEWED
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +153,10 @@ def test_unknown_ids_are_field_errors_named_as_before(world, answered_by):
         ({"anchor_ids": "1"}, 400),
         ({"product_ids": None}, 400),
         ({"pre_stream_checklist": ["not", "a", "dict"]}, 400),
+        ({"pre_stream_checklist": {"script_reviewed": True}}, 400),  # the set not said
+        ({"pre_stream_checklist": {**REVIEWED, "script": "ok"}}, 400),  # not an item
+        ({"pre_stream_checklist": {**REVIEWED, "reviewer": " 李晓"}}, 201),  # trimmed there
+        ({"pre_stream_checklist": {**REVIEWED, "set_reviewed": "true"}}, 201),
     ],
 )
 def test_bodies_the_hot_path_cannot_vouch_for_go_to_the_rest_framework(
@@ -167,7 +172,9 @@ def test_bodies_the_hot_path_cannot_vouch_for_go_to_the_rest_framework(
 
 
 def test_a_missing_field_is_the_serializers_field_error(world, answered_by):
-    response = world.api.post(URL, {"anchor_ids": [world.anchor.pk]}, format="json")
+    response = world.api.post(
+        URL, {"anchor_ids": [world.anchor.pk], "pre_stream_checklist": REVIEWED}, format="json"
+    )
     assert response.status_code == 400
     assert set(response.json()) == {"room_id"}
     assert answered_by == ["handed back", "rest framework"]
@@ -184,7 +191,11 @@ def test_another_content_type_or_accept_header_goes_to_the_rest_framework(world,
 def test_no_key_a_bad_key_or_a_key_without_the_scope_is_answered_as_before(
     world, make_key, answered_by
 ):
-    body = {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk]}
+    body = {
+        "room_id": world.room.pk,
+        "anchor_ids": [world.anchor.pk],
+        "pre_stream_checklist": REVIEWED,
+    }
     anonymous = APIClient().post(URL, body, format="json")
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"] == 'Bearer realm="api"'
@@ -228,10 +239,9 @@ def test_the_hot_path_and_the_view_answer_the_same_to_a_party_bound_key(world, m
     _key, raw = make_key(party=other, name="other-merchant")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    hot = client.post(URL, {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk]}, "json")
-    rest = client.post(
-        URL, {"room_id": str(world.room.pk), "anchor_ids": [world.anchor.pk]}, "json"
-    )
+    body = {"anchor_ids": [world.anchor.pk], "pre_stream_checklist": REVIEWED}
+    hot = client.post(URL, {**body, "room_id": world.room.pk}, "json")
+    rest = client.post(URL, {**body, "room_id": str(world.room.pk)}, "json")
     assert hot.status_code == rest.status_code == 404
     assert hot.content == rest.content == b""
     assert "Content-Type" not in hot
@@ -246,7 +256,11 @@ def test_a_party_bound_key_cannot_tell_a_missing_room_from_another_partys(world,
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     answers = [
-        client.post(URL, {"room_id": room_id, "anchor_ids": anchors}, "json")
+        client.post(
+            URL,
+            {"room_id": room_id, "anchor_ids": anchors, "pre_stream_checklist": REVIEWED},
+            "json",
+        )
         for room_id, anchors in [
             (world.room.pk, [world.anchor.pk]),  # someone else's room
             (world.room.pk + 10_000, [world.anchor.pk]),  # no such room
@@ -279,7 +293,12 @@ def test_a_party_bound_key_cannot_tell_an_id_that_names_nothing_from_one_not_cle
 
     def refusal(anchor_id, product_id, *, rest_framework=False):
         room_id = str(world.room.pk) if rest_framework else world.room.pk  # a string: the view
-        body = {"room_id": room_id, "anchor_ids": [anchor_id], "product_ids": [product_id]}
+        body = {
+            "room_id": room_id,
+            "anchor_ids": [anchor_id],
+            "product_ids": [product_id],
+            "pre_stream_checklist": REVIEWED,
+        }
         response = client.post(URL, body, "json")
         assert response.status_code == 403, response.content
         return response.json()
@@ -354,6 +373,7 @@ def test_a_bound_key_learns_nothing_of_another_merchants_product_that_an_unknown
             "room_id": world.room.pk,
             "anchor_ids": [world.anchor.pk],
             "product_ids": [product_id],
+            "pre_stream_checklist": REVIEWED,
         }
         response = client.post(URL, body, "json")
         assert response.status_code == 403, response.content
@@ -439,7 +459,12 @@ def test_without_a_valid_key_the_body_is_never_parsed(world, client):
 
 def test_bodies_the_view_would_refuse_are_refused_by_both_paths(world, rf):
     body = json.dumps(
-        {"room_id": world.room.pk, "anchor_ids": [world.anchor.pk], "ai_generated": False}
+        {
+            "room_id": world.room.pk,
+            "anchor_ids": [world.anchor.pk],
+            "ai_generated": False,
+            "pre_stream_checklist": REVIEWED,
+        }
     )
     # UTF-16 (which json.loads alone would accept) is the REST framework's 400, as before.
     utf16 = world.api.post(
@@ -453,7 +478,7 @@ def test_bodies_the_view_would_refuse_are_refused_by_both_paths(world, rf):
     assert deep.status_code == 400
     # NaN, Infinity and a byte-order mark are not JSON the REST framework's parser takes, even
     # where any value would do.
-    checked = body[:-1] + ', "pre_stream_checklist": {"script_reviewed": true}}'
+    checked = body  # its review's two "true"s stand for any value below
     for text in (
         checked.replace("true", "NaN"),
         checked.replace("true", "-Infinity"),
@@ -476,7 +501,7 @@ def test_bodies_the_view_would_refuse_are_refused_by_both_paths(world, rf):
 
 
 def test_a_nul_character_in_the_checklist_is_a_field_error(world):
-    response = world.go_live(pre_stream_checklist={"script": "审核\u0000通过"})
+    response = world.go_live(pre_stream_checklist={**REVIEWED, "notes": "审核\u0000通过"})
     assert response.status_code == 400
     assert "pre_stream_checklist" in response.json()
     assert not LiveSession.objects.exists()
@@ -545,6 +570,7 @@ def test_a_go_live_leaves_nothing_for_the_cycle_collector(world, refused, rf, ma
         "room_id": world.room.pk,
         "anchor_ids": [world.anchor.pk],
         "product_ids": [world.product.pk],
+        "pre_stream_checklist": REVIEWED,
     }
     # Built before the collector is watched: the request factory's own objects are not the
     # decision's.

@@ -13,6 +13,7 @@ from django.utils.deprecation import MiddlewareMixin
 from config.handler import Handler
 from liverooms.api import golive
 from liverooms.models import LiveSession
+from tests.liverooms.conftest import REVIEWED
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +72,7 @@ def go_live_body(world, **overrides):
         "room_id": world.room.pk,
         "anchor_ids": [world.anchor.pk],
         "product_ids": [world.product.pk],
+        "pre_stream_checklist": REVIEWED,
         **overrides,
     }
 

@@ -23,6 +23,7 @@ from liverooms.models import (
 from tests.accounts.test_roles import verified_client
 from tests.concurrency import attempt_while_held
 from tests.factories import TEST_ACTOR, UserFactory
+from tests.liverooms.conftest import REVIEWED
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def on_air_in(world, room):
         anchors=[world.anchor],
         products=[],
         ai_generated=False,
-        checklist={},
+        checklist=REVIEWED,
         actor=TEST_ACTOR,
     )
     assert outcome.allowed, outcome.reasons

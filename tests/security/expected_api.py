@@ -80,9 +80,11 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("live-session-list", "get"): E("live:read", OWN, SESSION),
     ("live-session-list", "post"): E("live:write"),  # the go-live gate
     ("live-session-detail", "get"): E("live:read", OWN, SESSION),
-    ("live-session-clips", "post"): E("live:write", OWN, SESSION),
+    # Monitoring signals and clip labels are the platform's: the monitored party's own key
+    # could otherwise move a signal clock ahead of the platform's signals.
+    ("live-session-clips", "post"): E("live:write", REFUSED, SESSION),
     ("live-session-end", "post"): E("live:write", OWN, SESSION),
-    ("live-session-signals", "post"): E("live:write", OWN, SESSION),
+    ("live-session-signals", "post"): E("live:write", REFUSED, SESSION),
     ("alert-list", "get"): E("live:read", OWN, ALERT),
     ("alert-detail", "get"): E("live:read", OWN, ALERT),
     # Which key this is: any key may ask about itself.

@@ -546,11 +546,56 @@ HIGH_RISK_CATEGORIES = {
 }
 # Extra factors other apps add (concentrated complaints): fn(room_ids) -> {room_id: (points, why)}.
 _risk_factors: list = []
+# An alert of the last 30 days weighs by its severity: confirmed (kept as evidence) more than
+# still open, dismissed not at all. Together at most 30 points.
+ALERT_POINTS = {
+    "critical": (15, 6),
+    "high": (10, 4),
+    "medium": (5, 2),
+    "low": (2, 1),
+}
+# The anchors who were on air in the room in the last 90 days bring their own record of the
+# last year (LCM Art. 11: the room's compliance record is its people's too), 5 points a
+# restriction, at most 20.
+ANCHOR_WINDOW_DAYS = 90
 
 
 def risk_factor(function):
     _risk_factors.append(function)
     return function
+
+
+@risk_factor
+def anchors_record(room_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """The restrictions of the last year on the anchors who were on air in each room in the
+    last ANCHOR_WINDOW_DAYS, other than its owner (the owner's record is its own factor): 5
+    points each, at most 20. Two statements for the whole batch of rooms, not one per room."""
+    from django.db.models import Count
+
+    from accounts.models import Restriction
+    from liverooms.models import LiveRoom, SessionAnchor
+
+    now = timezone.now()
+    owners = dict(LiveRoom.objects.filter(pk__in=room_ids).values_list("pk", "owner_id"))
+    on_air = set(
+        SessionAnchor.objects.filter(
+            session__room_id__in=room_ids,
+            session__started_at__gte=now - timedelta(days=ANCHOR_WINDOW_DAYS),
+        ).values_list("session__room_id", "anchor_id")
+    )
+    anchors = {anchor for _room, anchor in on_air}
+    counts = dict(
+        Restriction.objects.filter(party_id__in=anchors, created_at__gte=now - timedelta(days=365))
+        .order_by()
+        .values("party_id")
+        .annotate(n=Count("pk"))
+        .values_list("party_id", "n")
+    )
+    found: dict[int, int] = {}
+    for room, anchor in on_air:
+        if anchor != owners.get(room):
+            found[room] = found.get(room, 0) + counts.get(anchor, 0)
+    return {room: (min(20, 5 * n), "anchors_record") for room, n in found.items() if n}
 
 
 def _grade(score: int) -> str:
@@ -566,7 +611,7 @@ def _grade(score: int) -> str:
 def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> int:
     """Grade rooms by compliance record, reach, sales, category, recent alerts and the factors
     other apps register. Reads are aggregated per batch of rooms, writes are bulk updates."""
-    from django.db.models import Count, OuterRef, Q, Subquery
+    from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Sum, Value, When
     from django.db.models.functions import Coalesce
 
     from accounts.models import Restriction
@@ -584,15 +629,22 @@ def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> in
         .annotate(n=Count("pk"))
         .values("n")
     )
+    weight = Case(
+        *(
+            When(status=status, severity=severity, then=Value(points[index]))
+            for severity, points in ALERT_POINTS.items()
+            for index, status in enumerate((AlertStatus.CONFIRMED, AlertStatus.OPEN))
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
     alerts = (
         Alert.objects.filter(
             session__room_id=OuterRef("pk"), raised_at__gte=now - timedelta(days=30)
         )
         .values("session__room_id")
-        .annotate(
-            confirmed=Count("pk", filter=Q(status=AlertStatus.CONFIRMED)),
-            open=Count("pk", filter=Q(status=AlertStatus.OPEN)),
-        )
+        .annotate(points=Sum(weight))
+        .values("points")
     )
     graded = 0
     last = 0
@@ -617,8 +669,7 @@ def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> in
                 .order_by("pk")
                 .annotate(
                     restrictions_365=Coalesce(Subquery(restrictions[:1]), 0),
-                    confirmed_30=Coalesce(Subquery(alerts.values("confirmed")[:1]), 0),
-                    open_30=Coalesce(Subquery(alerts.values("open")[:1]), 0),
+                    alert_points_30=Coalesce(Subquery(alerts[:1]), 0),
                 )
             )
             graded += _grade_chunk(chunk, now)
@@ -655,7 +706,7 @@ def _grade_chunk(chunk: list, now) -> int:
             ),
             (20 if room.category in HIGH_RISK_CATEGORIES else 0, "category"),
             (min(30, 10 * room.restrictions_365), "compliance_record"),
-            (min(30, 5 * room.confirmed_30 + 2 * room.open_30), "alerts"),
+            (min(30, room.alert_points_30), "alerts"),
             *extra.get(room.pk, []),
         ]:
             if points:

@@ -46,11 +46,11 @@ def rule(code="adl9_absolute_terms"):
     )
 
 
-def alert(session, status=AlertStatus.OPEN):
+def alert(session, status=AlertStatus.OPEN, severity="high"):
     return Alert.objects.create(
         session=session,
         rule=rule(f"r{Alert.objects.count()}"),
-        severity="high",
+        severity=severity,
         signal_kind="transcript",
         excerpt="国家级",
         start=0,
@@ -277,6 +277,65 @@ def test_deciding_an_alert_regrades_its_room_at_once(world):
         alert=dismissed, status=AlertStatus.DISMISSED, note="误报", actor=TEST_ACTOR
     )
     assert score() < one_confirmed  # a dismissed one not at all
+
+
+def test_an_alert_weighs_in_the_grade_by_its_severity(world):
+    """Two open high-severity lures must count for more than two low ones; a confirmed alert
+    more than an open one of the same severity."""
+
+    def points(room):
+        room.refresh_from_db()
+        return sum(r["points"] for r in room.risk_reasons if r["factor"] == "alerts")
+
+    rooms = [
+        LiveRoom.objects.create(
+            owner=world.merchant, platform_ref=f"room-s{n}", title=f"直播间{n}", category="apparel"
+        )
+        for n in range(4)
+    ]
+    for room, severity, status in zip(
+        rooms,
+        ["low", "high", "critical", "critical"],
+        [AlertStatus.OPEN, AlertStatus.OPEN, AlertStatus.OPEN, AlertStatus.CONFIRMED],
+        strict=True,
+    ):
+        session = on_air_in(world, room)
+        alert(session, status=status, severity=severity)
+        alert(session, status=status, severity=severity)
+        services.session_end(session=session, reason="下播", actor=TEST_ACTOR)
+    services.rooms_regrade(room_ids=[r.pk for r in rooms])
+    assert [points(room) for room in rooms] == [
+        2 * services.ALERT_POINTS["low"][1],
+        2 * services.ALERT_POINTS["high"][1],
+        2 * services.ALERT_POINTS["critical"][1],
+        min(30, 2 * services.ALERT_POINTS["critical"][0]),
+    ]
+    assert points(rooms[0]) < points(rooms[1]) < points(rooms[2]) < points(rooms[3])
+
+
+def test_the_anchors_who_streamed_in_a_room_bring_their_record_to_its_grade(world, time_machine):
+    """A restriction on an anchor who was on air in the room in the last 90 days counts in the
+    room's grade; one on an anchor who streamed there longer ago, or never, does not."""
+    from tests.liverooms.conftest import approved_anchor
+
+    def record(room):
+        room.refresh_from_db()
+        return {r["factor"]: r["points"] for r in room.risk_reasons}.get("anchors_record", 0)
+
+    session = on_air(world)  # world.anchor, in world.room
+    services.session_end(session=session, reason="下播", actor=TEST_ACTOR)
+    stranger = approved_anchor(world.reviewer)  # never on air in the room
+    for party in (stranger, world.anchor, world.anchor):
+        restriction_impose(
+            party=party, kind=RestrictionKind.TRAFFIC, reason="限流", actor=TEST_ACTOR
+        )
+    services.rooms_regrade(room_ids=[world.room.pk])
+    assert record(world.room) == 2 * 5
+    owner_only = {r["factor"] for r in world.room.risk_reasons}
+    assert "compliance_record" not in owner_only  # the owner has none of its own
+    time_machine.move_to(timezone.now() + timedelta(days=services.ANCHOR_WINDOW_DAYS + 1))
+    services.rooms_regrade(room_ids=[world.room.pk])
+    assert record(world.room) == 0
 
 
 def test_the_inspection_window_is_configurable(world, client, settings):

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.demo import ACTOR
+from accounts.demo import ACTOR, reviewer
 from accounts.models import Party, PartyKind
 from liverooms import services
-from liverooms.models import LiveRoom, LiveSession, SessionStatus
+from liverooms.models import Alert, AlertStatus, LiveRoom, LiveSession, SessionStatus
 from merchants.services import product_register
 
 # merchant platform_ref -> (room ref, title, category, followers, monthly sales in fen, products)
@@ -138,6 +138,26 @@ def seed(*, context: dict, out) -> None:
                 for i, text in enumerate(spoken)
             ],
             actor=ACTOR,
+        )
+    # A reviewer has confirmed the lure in the largest room (kept as evidence): its grade turns
+    # high, so the patrol queue, the coverage page and its "not inspected in time" list show a
+    # high-risk session on air, 45 minutes in and not yet inspected.
+    lure = (
+        Alert.objects.filter(
+            session__room__platform_ref="r-0002",
+            session__status=SessionStatus.LIVE,
+            rule__code="offline_transaction_lure",
+            status=AlertStatus.OPEN,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if lure is not None:
+        services.alert_decide(
+            alert=lure,
+            status=AlertStatus.CONFIRMED,
+            note="已核实：主播引导观众加微信私下转账，存证。",
+            actor=reviewer(),
         )
     on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
     out.write(f"Live rooms: {LiveRoom.objects.count()} rooms, {on_air} sessions on air.")

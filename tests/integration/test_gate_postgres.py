@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def go_live(settings, tmp_path, make_key):
-    from tests.liverooms.conftest import approved_anchor, approved_merchant
+    from tests.liverooms.conftest import REVIEWED, approved_anchor, approved_merchant
 
     settings.MEDIA_ROOT = tmp_path
     reviewer = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
@@ -48,6 +48,7 @@ def go_live(settings, tmp_path, make_key):
             "room_id": room.pk,
             "anchor_ids": [anchor.pk],
             "product_ids": [p.pk for p in products],
+            "pre_stream_checklist": REVIEWED,
         }
         return client.post("/api/v1/live-sessions/", body, format="json")
 

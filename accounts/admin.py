@@ -155,6 +155,7 @@ class RestrictionAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "lifted_at",
         "lifted_by",
         "lift_reason",
+        "reversed_on_appeal",
     ]
     exclude = ["source_type", "source_id"]
     show_full_result_count = False

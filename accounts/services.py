@@ -134,8 +134,11 @@ def restriction_impose(
 
 
 @transaction.atomic
-def restriction_lift(*, restriction: Restriction, reason: str, actor: Actor) -> Restriction:
-    """Lift a restriction early (an appeal reversed the measure, or a lead ended it).
+def restriction_lift(
+    *, restriction: Restriction, reason: str, actor: Actor, reversed_on_appeal: bool = False
+) -> Restriction:
+    """Lift a restriction early (an appeal reversed the measure, or a lead ended it). One an
+    appeal reversed is marked so: it leaves the party's record, where one a lead ended stays.
 
     A compare-and-set on `lifted_at`: of two people lifting at once, exactly one succeeds.
     """
@@ -143,7 +146,10 @@ def restriction_lift(*, restriction: Restriction, reason: str, actor: Actor) -> 
         raise ValidationError({"reason": _("Give the reason for lifting the restriction.")})
     now = timezone.now()
     updated = Restriction.objects.filter(pk=restriction.pk, lifted_at__isnull=True).update(
-        lifted_at=now, lifted_by=actor.label, lift_reason=reason.strip()
+        lifted_at=now,
+        lifted_by=actor.label,
+        lift_reason=reason.strip(),
+        reversed_on_appeal=reversed_on_appeal,
     )
     if updated != 1:
         raise Conflict(_("This restriction has already been lifted."))
@@ -151,7 +157,11 @@ def restriction_lift(*, restriction: Restriction, reason: str, actor: Actor) -> 
         party_id=restriction.party_id,
         kind=PartyEvent.Kind.RESTRICTION_LIFTED,
         reason=reason.strip(),
-        data={"restriction_id": restriction.pk, "kind": restriction.kind},
+        data={
+            "restriction_id": restriction.pk,
+            "kind": restriction.kind,
+            "reversed_on_appeal": reversed_on_appeal,
+        },
         **actor.event_fields(),
     )
     Party.objects.filter(pk=restriction.party_id).update(updated_at=now)

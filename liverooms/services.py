@@ -585,7 +585,11 @@ def anchors_record(room_ids: list[int]) -> dict[int, tuple[int, str]]:
     )
     anchors = {anchor for _room, anchor in on_air}
     counts = dict(
-        Restriction.objects.filter(party_id__in=anchors, created_at__gte=now - timedelta(days=365))
+        Restriction.objects.filter(
+            party_id__in=anchors,
+            created_at__gte=now - timedelta(days=365),
+            reversed_on_appeal=False,
+        )
         .order_by()
         .values("party_id")
         .annotate(n=Count("pk"))
@@ -623,7 +627,9 @@ def rooms_regrade(*, room_ids: list[int] | None = None, batch: int = 1000) -> in
         rooms = rooms.filter(pk__in=room_ids)
     restrictions = (
         Restriction.objects.filter(
-            party_id=OuterRef("owner_id"), created_at__gte=now - timedelta(days=365)
+            party_id=OuterRef("owner_id"),
+            created_at__gte=now - timedelta(days=365),
+            reversed_on_appeal=False,  # an appeal found it wrong: not part of the record
         )
         .values("party_id")
         .annotate(n=Count("pk"))

@@ -179,6 +179,9 @@ class Restriction(models.Model):
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     lifted_by = models.CharField(_("lifted by"), max_length=150, blank=True)
     lift_reason = models.TextField(_("reason for lifting"), blank=True)
+    # Lifted because an appeal reversed the measure that imposed it: no longer part of the
+    # party's record (a live room's compliance record, liverooms.services.rooms_regrade).
+    reversed_on_appeal = models.BooleanField(_("reversed on appeal"), default=False)
 
     objects = RestrictionQuerySet.as_manager()
 

@@ -153,7 +153,12 @@ def _reverse(measure: Measure, actor: Actor, reason: str) -> None:
         restore_listings,
     )
 
-    lift_restrictions_of(measure, reason=_("Reversed on appeal: %s") % reason, actor=actor)
+    lift_restrictions_of(
+        measure,
+        reason=_("Reversed on appeal: %s") % reason,
+        actor=actor,
+        reversed_on_appeal=True,
+    )
     restored = {}
     if measure.kind in TAKEDOWNS:
         restored = restore_listings(measure, actor)

@@ -676,7 +676,9 @@ def _listing_before_takedowns(product, measure: Measure) -> str:
         current = earlier
 
 
-def lift_restrictions_of(measure: Measure, *, reason: str, actor: Actor) -> int:
+def lift_restrictions_of(
+    measure: Measure, *, reason: str, actor: Actor, reversed_on_appeal: bool = False
+) -> int:
     """Lift every restriction this measure imposed that is still unlifted."""
     from django.contrib.contenttypes.models import ContentType
 
@@ -686,7 +688,12 @@ def lift_restrictions_of(measure: Measure, *, reason: str, actor: Actor) -> int:
         source_id=measure.pk,
         lifted_at__isnull=True,
     ):
-        account_services.restriction_lift(restriction=restriction, reason=reason, actor=actor)
+        account_services.restriction_lift(
+            restriction=restriction,
+            reason=reason,
+            actor=actor,
+            reversed_on_appeal=reversed_on_appeal,
+        )
         lifted += 1
     return lifted
 

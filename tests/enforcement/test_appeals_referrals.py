@@ -64,6 +64,9 @@ def test_a_suspension_reversed_lifts_its_restriction(world, committed):
         appeal=appeal, reverse=True, reason="回放显示无违规。", actor=world.lead2_actor
     )
     assert not Restriction.objects.in_force().filter(party=world.merchant).exists()
+    # Lifted as reversed: it leaves the party's record (a room's compliance record).
+    lifted = Restriction.objects.get(party=world.merchant, kind="live")
+    assert lifted.reversed_on_appeal and lifted.lifted_at is not None
 
 
 def test_a_second_appeal_and_a_late_one_are_refused(world):

@@ -338,6 +338,31 @@ def test_the_anchors_who_streamed_in_a_room_bring_their_record_to_its_grade(worl
     assert record(world.room) == 0
 
 
+def test_a_restriction_reversed_on_appeal_leaves_the_room_s_record_one_a_lead_ended_stays(world):
+    from accounts.services import restriction_lift
+
+    def record():
+        services.rooms_regrade(room_ids=[world.room.pk])
+        world.room.refresh_from_db()
+        return {r["factor"]: r["points"] for r in world.room.risk_reasons}.get(
+            "compliance_record", 0
+        )
+
+    wrong, ended = (
+        restriction_impose(
+            party=world.merchant, kind=RestrictionKind.TRAFFIC, reason="限流", actor=TEST_ACTOR
+        )
+        for _ in range(2)
+    )
+    assert record() == 20
+    restriction_lift(
+        restriction=wrong, reason="申诉撤销", actor=TEST_ACTOR, reversed_on_appeal=True
+    )
+    assert record() == 10
+    restriction_lift(restriction=ended, reason="已整改，提前解除", actor=TEST_ACTOR)
+    assert record() == 10
+
+
 def test_the_inspection_window_is_configurable(world, client, settings):
     settings.PATROL_HIGH_RISK_MINUTES = 120
     session = on_air(world)

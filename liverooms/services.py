@@ -31,6 +31,7 @@ from liverooms.models import (
     SessionAnchor,
     SessionProduct,
     SessionStatus,
+    Severity,
 )
 from merchants.models import Product
 
@@ -549,10 +550,10 @@ _risk_factors: list = []
 # An alert of the last 30 days weighs by its severity: confirmed (kept as evidence) more than
 # still open, dismissed not at all. Together at most 30 points.
 ALERT_POINTS = {
-    "critical": (15, 6),
-    "high": (10, 4),
-    "medium": (5, 2),
-    "low": (2, 1),
+    Severity.CRITICAL: (15, 6),
+    Severity.HIGH: (10, 4),
+    Severity.MEDIUM: (5, 2),
+    Severity.LOW: (2, 1),
 }
 # The anchors who were on air in the room in the last 90 days bring their own record of the
 # last year (LCM Art. 11: the room's compliance record is its people's too), 5 points a

@@ -12,6 +12,7 @@ from accounts.models import Party, RestrictionKind
 from anchors.models import TrainingRecord
 from liverooms import review
 from liverooms.models import GoLiveRefusal, LiveRoom, LiveSession, SessionAnchor
+from liverooms.services import session_end
 from merchants.models import ListingStatus, Product
 from merchants.services import product_register, product_set_listing_status
 from tests.factories import TEST_ACTOR
@@ -95,16 +96,10 @@ def test_the_review_is_recorded_as_the_serializer_keeps_it_whichever_path_answer
     assert list(body["pre_stream_checklist"].items()) == list(kept.items())
     session = LiveSession.objects.get(pk=body["id"])
     assert session.pre_stream_checklist == kept
-    services_end(session)
+    session_end(session=session, reason="下播", actor=TEST_ACTOR)
     plain = {**sent, "reviewer": "李晓"}
     again = world.go_live(pre_stream_checklist=plain).json()
     assert list(again["pre_stream_checklist"].items()) == list(kept.items())
-
-
-def services_end(session):
-    from liverooms.services import session_end
-
-    session_end(session=session, reason="下播", actor=TEST_ACTOR)
 
 
 def test_the_services_refuse_a_go_live_without_a_review(world):

@@ -216,7 +216,8 @@ files AS (
 ),
 restrictions AS (
     INSERT INTO accounts_restriction (party_id, kind, starts_at, ends_at, reason, legal_basis,
-                                      created_at, created_by, lifted_at, lifted_by, lift_reason)
+                                      created_at, created_by, lifted_at, lifted_by, lift_reason,
+                                      reversed_on_appeal)
     SELECT id,
            (ARRAY['blacklist', 're_registration', 'live', 'blacklist', 're_registration',
                   'listing'])[k::int + 1],
@@ -227,7 +228,8 @@ restrictions AS (
            'bench restriction', 'LCM Art. 14', now() - interval '30 days', 'system:bench',
            CASE WHEN k = 3 THEN now() - interval '1 day' END,
            CASE WHEN k = 3 THEN 'system:bench' ELSE '' END,
-           CASE WHEN k = 3 THEN 'lifted on appeal' ELSE '' END
+           CASE WHEN k = 3 THEN 'lifted on appeal' ELSE '' END,
+           k = 3
     FROM (SELECT parties.id, (substr(platform_ref, 7)::bigint / 100) %% 6 AS k
           FROM parties WHERE substr(platform_ref, 7)::bigint %% 100 = 42) r
     RETURNING id

@@ -23,7 +23,7 @@ TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
 .PHONY: help venv translations demo test unit browser integration reliability lint audit clean \
 	bench bench-scale bench-load bench-registration bench-monitoring bench-gate bench-credit \
-	bench-uploads wrk
+	bench-uploads wrk valgrind
 
 help:
 	@echo "make demo   - set up, migrate, load demo data and serve on http://127.0.0.1:8000"
@@ -162,15 +162,23 @@ wrk:
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y wrk; }
 
+# The gate benchmark counts instructions per request with callgrind (bench/README.md).
+valgrind:
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  echo "valgrind is missing: installing it with apt-get."; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y valgrind; }
+
 # The monitoring rule engine (bench/monitoring.py): 2,000 rules against 20,000 segments on one
 # core, beside a loop over 2,000 regexes; PASS/FAIL against 5,000 segments/s. No database.
 bench-monitoring: venv
 	$(BIN)/python bench/monitoring.py
 
 # The go-live gate under load (bench/README.md, "Go-live gate"): the same database, plus a go-live
-# population built through the real services the first time (about 6 minutes); then gunicorn under
-# the production settings, driven by wrk beside a bare Django view, and PASS/FAIL per target.
-bench-gate: venv wrk
+# population built through the real services the first time (about 6 minutes); instructions per
+# request under callgrind (about 5 minutes); then gunicorn under the production settings, driven by
+# wrk beside a bare Django view, and PASS/FAIL per target.
+bench-gate: venv wrk valgrind
 	DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 	  $(BIN)/python bench/gate.py
 

@@ -14,6 +14,8 @@ parties (generating them the same way if they are missing), migrates, then:
   3. times the phases of a decision in-process: key look-up, throttle, body, the gate's read,
      decide, its write, the answer; and lists the connection's prepared statements.
   4. measures what counting a request for the throttle costs, against Django's cache API.
+  4b. counts the instructions per request of the Python serving it with callgrind, when valgrind
+     is installed: the bare view, the REST framework skeleton, refused and allowed decisions.
   5. serves the product with gunicorn under the production settings, and bench/bare_wsgi.py with
      a second gunicorn, and drives both with wrk: a bare Django view, the same with one query,
      the API's authentication alone, refused decisions (403, one write), allowed decisions on
@@ -907,6 +909,116 @@ def throttle_cost(redis_url: str) -> dict:
     return out
 
 
+# --- 4b. instructions per request (callgrind) --------------------------------------------------
+
+
+def _callgrind_total(path: Path) -> int:
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise ValueError(f"no instruction total in {path}")
+
+
+def instructions(pop: Population, args, database_url: str, redis_url: str) -> dict | None:
+    """Instructions per request of the Python that serves it, counted by callgrind: Django's
+    handler under the production settings, called in-process by bench/wsgi_driver.py (not
+    gunicorn's own parsing, not the kernel, not PostgreSQL or Redis). Unlike the rates under load,
+    the count does not move with the machine's speed: two runs of the same code gave counts
+    0.001 to 0.07 % apart (2026-12-01), so it shows what a change to the gate costs or saves on
+    a machine too slow or too noisy to show it in decisions a second.
+
+    Each kind of request runs in two processes: one sends `warm` requests, the other `warm` +
+    `measured`; the difference over `measured` is one request's count, start-up and first
+    requests cancelled out."""
+    heading("4b. Instructions per request (callgrind, in-process, production settings)")
+    if not args.valgrind:
+        print("  skipped: valgrind is not installed (apt-get install valgrind, or --valgrind).")
+        return None
+    warm, measured = args.instruction_warmup, args.instruction_requests
+    env = server_env(database_url, redis_url)
+    env["PYTHONHASHSEED"] = "0"  # the same dict layouts in both processes of a pair
+    key, raw = make_key("instructions")
+    refused = refused_bodies(pop, 2 * warm + measured)
+    allowed = allowed_bodies(pop)
+    if len(allowed) < 2 * warm + measured:
+        sys.exit(f"{len(allowed):,} free rooms; counting allowed decisions needs more.")
+    kinds = [
+        ("bare Django view", "bare_wsgi", "/api/v1/bare/", 200, refused[:warm], refused),
+        ("DRF + key auth + throttle, no gate", "bare_wsgi", "/api/v1/drf/", 200, refused, refused),
+        ("gate: refused (403, 1 write)", "config.wsgi", PATH, 403, refused, refused),
+        # Each allowed decision opens a session in a room of its own: the two processes of the
+        # pair take different rooms.
+        ("gate: allowed (201, 1 write)", "config.wsgi", PATH, 201, allowed, allowed[warm:]),
+    ]
+    workdir = Path(tempfile.mkdtemp(prefix="lcc-callgrind-"))
+    jobs = []
+    for n, (label, module, path, code, short, long) in enumerate(kinds):
+        for count, bodies in ((warm, short), (warm + measured, long)):
+            spec = workdir / f"{n}-{count}.json"
+            spec.write_text(
+                json.dumps(
+                    {
+                        "module": module,
+                        "path": path,
+                        "authorization": f"Bearer {raw}",
+                        "status": code,
+                        "count": count,
+                        "bodies": bodies[:count],
+                    }
+                ),
+                encoding="utf-8",
+            )
+            out = workdir / f"{n}-{count}.callgrind"
+            command = [
+                args.valgrind,
+                "--tool=callgrind",
+                "--quiet",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                str(BENCH / "wsgi_driver.py"),
+                str(spec),
+            ]
+            jobs.append((label, count, out, command))
+    started = time.perf_counter()
+    totals: dict[tuple[str, int], int] = {}
+    # Two at a time, one per core: the counts do not depend on what else runs.
+    running: list[tuple[str, int, Path, subprocess.Popen]] = []
+    pending = list(jobs)
+    while pending or running:
+        while pending and len(running) < 2:
+            label, count, out, command = pending.pop(0)
+            log = (workdir / f"{out.stem}.log").open("w")
+            process = subprocess.Popen(  # noqa: S603 - our own command line
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            running.append((label, count, out, process))
+        label, count, out, process = running.pop(0)
+        if process.wait() != 0:
+            log = (workdir / f"{out.stem}.log").read_text(encoding="utf-8", errors="replace")
+            sys.exit(f"callgrind of {label!r} ({count} requests) failed:\n{log[-2000:]}")
+        totals[(label, count)] = _callgrind_total(out)
+    ended = end_sessions()
+    from accounts.actors import Actor
+    from accounts.services import api_key_revoke
+
+    api_key_revoke(key=key, actor=Actor.system("bench-gate"))
+    per_request = {
+        label: (totals[(label, warm + measured)] - totals[(label, warm)]) / measured
+        for label, *_ in kinds
+    }
+    bare = per_request["bare Django view"]
+    rows = [(label, f"{count:,.0f}", f"{count / bare:.2f}") for label, count in per_request.items()]
+    table(rows, ("request", "instructions per request", "x bare view"))
+    print(
+        f"  {measured} requests after {warm} in each process, less the {warm} of a second "
+        f"process; {len(jobs)} processes under callgrind in {time.perf_counter() - started:.0f} "
+        f"s; {ended:,} sessions ended afterwards. Python only: PostgreSQL's, Redis's and the "
+        "kernel's work are not counted."
+    )
+    shutil.rmtree(workdir, ignore_errors=True)
+    return per_request
+
+
 # --- 5. load: gunicorn and wrk ----------------------------------------------------------------
 
 
@@ -1741,7 +1853,9 @@ def report_profile(profiled: dict) -> None:
 # --- summary ----------------------------------------------------------------------------------
 
 
-def summary(counts: dict, runs: list[Run], prof: dict, parties: int, args) -> int:
+def summary(
+    counts: dict, runs: list[Run], prof: dict, parties: int, args, counted: dict | None
+) -> int:
     heading("6. Summary")
     fails = 0
     rows = []
@@ -1843,6 +1957,17 @@ def summary(counts: dict, runs: list[Run], prof: dict, parties: int, args) -> in
         f"allowed {prof['allowed']['mean_ms']:.1f} ms, refused {prof['refused']['mean_ms']:.1f} ms",
         None,
     )
+    if counted:
+        bare_count = counted["bare Django view"]
+        add(
+            "instructions per decision in-process, callgrind (no target)",
+            ", ".join(
+                f"{label.split(' (')[0].removeprefix('gate: ')} {counted[label]:,.0f} "
+                f"({counted[label] / bare_count:.2f}x bare)"
+                for label in ("gate: refused (403, 1 write)", "gate: allowed (201, 1 write)")
+            ),
+            None,
+        )
     table(rows, ("target", "measured", "result"))
     busiest = max(reg.LOADS)
     others = max(run.result["cpu"]["other"] for run in runs)
@@ -1888,6 +2013,19 @@ def main() -> int:
         help="seconds to wait, before each measured run, for other processes to go quiet",
     )
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument(
+        "--valgrind",
+        default=shutil.which("valgrind") or "",
+        help="valgrind binary: count instructions per request with callgrind (default: on PATH; "
+        "skipped if absent)",
+    )
+    parser.add_argument("--instruction-warmup", type=int, default=100)
+    parser.add_argument("--instruction-requests", type=int, default=200)
+    parser.add_argument(
+        "--instructions-only",
+        action="store_true",
+        help="stop after the instruction counts: no load runs, no targets judged",
+    )
     parser.add_argument(
         "--py-spy",
         default=shutil.which("py-spy")
@@ -1936,8 +2074,11 @@ def main() -> int:
     from accounts.services import api_key_revoke
 
     api_key_revoke(key=key, actor=Actor.system("bench-gate"))
+    counted = instructions(pop, args, database_url, redis_url)
+    if args.instructions_only:
+        return 0
     runs = bench_load(pop, args, database_url, redis_url)
-    fails = summary(counts, runs, prof, args.parties, args)
+    fails = summary(counts, runs, prof, args.parties, args, counted)
     print()
     print(f"{fails} target(s) failed." if fails else "All targets met.")
     return 1 if fails else 0

@@ -530,6 +530,13 @@ def test_unknown_ids_leave_the_context_incomplete(world):
     assert not context.complete
     assert context.missing_anchor_ids == [999999]
     assert context.missing_product_ids == [999998]
+    # For a key bound to a party these are reasons, each naming its id (the platform's own keys
+    # are answered with field errors before any check runs).
+    unknown = [r for r in gate.decide(context) if r.code.endswith("_unknown")]
+    assert [(r.code, r.party_id, r.product_id) for r in unknown] == [
+        ("party_unknown", 999999, None),
+        ("product_unknown", None, 999998),
+    ]
     assert (
         gate.load_context(
             room_id=999999, anchor_ids=[world.anchor.pk], product_ids=[], ai_generated=False

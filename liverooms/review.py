@@ -27,8 +27,9 @@ def unconfirmed(review: dict) -> list[str]:
 
 def plain(review) -> dict | None:
     """The review as the serializer would keep it, if it is plainly valid as sent (every item
-    known, flags true or false, texts non-empty, trimmed, within their length and free of NUL);
-    else None, and the serializer decides and explains. Items come back in their fixed order."""
+    known, flags true or false, texts non-empty, trimmed, within their length, free of NUL and
+    of lone surrogates); else None, and the serializer decides and explains. Items come back in
+    their fixed order."""
     if type(review) is not dict or not all(item in review for item in REQUIRED):
         return None
     for item, value in review.items():
@@ -36,17 +37,29 @@ def plain(review) -> dict | None:
             if type(value) is not bool:
                 return None
         elif item in TEXTS:
-            if (
-                type(value) is not str
-                or not value
-                or value.strip() != value
-                or len(value) > TEXTS[item]
-                or "\x00" in value
-            ):
+            if not _plain_text(value, TEXTS[item]):
                 return None
         else:
             return None
     return {item: review[item] for item in ITEMS if item in review}
+
+
+def _plain_text(value, limit: int) -> bool:
+    if (
+        type(value) is not str
+        or not value
+        or value.strip() != value
+        or len(value) > limit
+        or "\x00" in value
+    ):
+        return False
+    try:
+        # JSON may escape half of a surrogate pair (\ud800) alone: such a text has no UTF-8
+        # form, so it could be neither stored nor answered. The serializer refuses it.
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean(review) -> dict:

@@ -500,11 +500,29 @@ def test_bodies_the_view_would_refuse_are_refused_by_both_paths(world, rf):
     assert golive._body(small) is not None
 
 
-def test_a_nul_character_in_the_checklist_is_a_field_error(world):
-    response = world.go_live(pre_stream_checklist={**REVIEWED, "notes": "审核\u0000通过"})
-    assert response.status_code == 400
-    assert "pre_stream_checklist" in response.json()
+@pytest.mark.parametrize(
+    "text",
+    ["审核\u0000通过", "\ud800", "审核\udfff"],
+    ids=["nul", "lone high surrogate", "lone low surrogate"],
+)
+def test_a_nul_or_a_lone_surrogate_in_the_checklist_is_a_field_error(world, answered_by, text):
+    """Neither can be stored or sent back as UTF-8: the serializer refuses both, and the hot
+    path hands them to it. A surrogate the hot path took stored the session, then failed to
+    answer (a 500), and left the room on air and the session list failing for everyone."""
+    for item in ("notes", "reviewer"):
+        body = {
+            "room_id": world.room.pk,
+            "anchor_ids": [world.anchor.pk],
+            "product_ids": [world.product.pk],
+            "pre_stream_checklist": {**REVIEWED, item: text},
+        }
+        # Escaped as \\uXXXX, as a client would send it: a lone surrogate has no UTF-8 form.
+        response = world.api.post(URL, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert item in response.json()["pre_stream_checklist"]
+    assert answered_by == ["handed back", "rest framework"] * 2
     assert not LiveSession.objects.exists()
+    assert world.go_live().status_code == 201
 
 
 @pytest.mark.parametrize(

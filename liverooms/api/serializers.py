@@ -160,7 +160,7 @@ class SessionOut(serializers.ModelSerializer):
 
 
 class EndIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=200, required=False, default="ended by the platform")
+    reason = StrictCharField(max_length=200, required=False, default="ended by the platform")
 
 
 # A listing's price in fen, at most 100 million yuan: a bound on what a listing update can
@@ -172,8 +172,13 @@ class SignalIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["transcript", "chat", "listing"])
     # With its UTC offset: signals are ordered by it.
     at = AwareDateTimeField()
-    text = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
-    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    # Kept as sent, spaces included: an alert's offsets point into the text the platform holds.
+    text = StrictCharField(
+        max_length=4000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    title = StrictCharField(
+        max_length=500, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
     price_fen = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_PRICE_FEN, allow_null=True
     )
@@ -183,11 +188,11 @@ class SignalIn(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["kind"] == "listing":
-            if not attrs.get("title"):
+            if not attrs.get("title", "").strip():
                 raise serializers.ValidationError({"title": _("A listing signal has a title.")})
             if attrs.get("price_fen") is None:
                 raise serializers.ValidationError({"price_fen": _("A listing has a price.")})
-        elif not attrs.get("text"):
+        elif not attrs.get("text", "").strip():
             raise serializers.ValidationError({"text": _("A transcript or chat signal has text.")})
         return attrs
 
@@ -198,7 +203,7 @@ class SignalsIn(serializers.Serializer):
 
 class ClipIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["video", "graphic", "audio"])
-    platform_ref = serializers.CharField(max_length=64)
+    platform_ref = StrictCharField(max_length=64)
     ai_generated = serializers.BooleanField(default=False)
 
 

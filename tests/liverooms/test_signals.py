@@ -174,12 +174,29 @@ def test_a_discount_claim_without_a_reference_price_is_flagged(world, session):
     assert fine.json()["alerts"] == []
 
 
+def test_an_alerts_offsets_point_into_the_text_as_sent_spaces_included(world, session):
+    text = "   \n  大家加微信聊"
+    response = send(world, session, {"kind": "chat", "at": now(), "text": text})
+    assert response.status_code == 200, response.content
+    alert = response.json()["alerts"][0]
+    assert (alert["start"], alert["end"]) == (8, 11)
+    assert text[alert["start"] : alert["end"]] == "加微信"
+    # The same words without the spaces are another batch, not a replay of this one.
+    again = send(world, session, {"kind": "chat", "at": now(), "text": text.strip()})
+    assert again.json()["replayed"] is False
+
+
 def test_malformed_signals_are_a_400_and_store_nothing(world, session):
     bad = [
         {"kind": "smoke", "at": now(), "text": "x"},
         {"kind": "transcript", "at": "yesterday", "text": "x"},
         {"kind": "transcript", "at": now()},
         {"kind": "listing", "at": now(), "title": "x"},
+        # Text and only text, and some of it: a number is not coerced to its digits.
+        {"kind": "chat", "at": now(), "text": 12345},
+        {"kind": "chat", "at": now(), "text": " \n\t "},
+        {"kind": "listing", "at": now(), "title": 1, "price_fen": 100},
+        {"kind": "listing", "at": now(), "title": "   ", "price_fen": 100},
     ]
     for signal in bad:
         assert send(world, session, signal).status_code == 400
@@ -190,6 +207,19 @@ def test_malformed_signals_are_a_400_and_store_nothing(world, session):
         == 400
     )
     assert not Alert.objects.exists()
+
+
+def test_an_end_reason_or_a_clip_id_sent_as_a_number_is_a_400(world, session):
+    end = world.api.post(f"/api/v1/live-sessions/{session.pk}/end/", {"reason": 123}, format="json")
+    assert end.status_code == 400 and "reason" in end.json()
+    clip = world.api.post(
+        f"/api/v1/live-sessions/{session.pk}/clips/",
+        {"kind": "video", "platform_ref": 42},
+        format="json",
+    )
+    assert clip.status_code == 400 and "platform_ref" in clip.json()
+    session.refresh_from_db()
+    assert session.status == "live" and not session.clips.exists()
 
 
 def test_signals_after_the_session_ended_are_refused(world, session):

@@ -507,7 +507,14 @@ def on_inspection_recorded(listener) -> None:
 def inspection_record(
     *, session, checklist: dict, findings: str, result: str, actor: Actor, screenshot=None
 ):
-    """A patrol inspection; a screenshot is validated and stored privately like any document."""
+    """A patrol inspection of a session on air (RULES.md section 3: the platform inspects live
+    rooms as they stream; a correction is requested on air). A screenshot is validated and
+    stored privately like any document.
+
+    An ended session is not inspected: the coverage report counts a session off the air without
+    an inspection as never inspected, and an inspection recorded afterwards would turn that
+    into a late one. The session is locked until the inspection is written, so that an end
+    arriving meanwhile waits for it."""
     from accounts import uploads
     from liverooms.models import Inspection, InspectionResult
 
@@ -517,18 +524,26 @@ def inspection_record(
         raise ValidationError({"result": _("Unknown result.")})
     if result != InspectionResult.NO_ISSUE and not findings.strip():
         raise ValidationError({"findings": _("Describe what you found.")})
-    stored = ""
-    if screenshot is not None:
-        image = uploads.clean_image(screenshot)
-        stored = uploads.store_image(image, folder=f"inspections/{session.pk}")
-    inspection = Inspection.objects.create(
-        session=session,
-        inspector=actor.user,
-        checklist=checklist,
-        findings=findings.strip(),
-        result=result,
-        screenshot=stored,
-    )
+    with transaction.atomic():
+        live = LiveSession.objects.select_for_update().filter(
+            pk=session.pk, status=SessionStatus.LIVE
+        )
+        if not live.exists():
+            raise ValidationError(
+                _("This session is no longer on air: patrol inspects sessions while they stream.")
+            )
+        stored = ""
+        if screenshot is not None:
+            image = uploads.clean_image(screenshot)
+            stored = uploads.store_image(image, folder=f"inspections/{session.pk}")
+        inspection = Inspection.objects.create(
+            session=session,
+            inspector=actor.user,
+            checklist=checklist,
+            findings=findings.strip(),
+            result=result,
+            screenshot=stored,
+        )
     for listener in _inspection_listeners:
         listener(inspection)
     return inspection

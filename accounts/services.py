@@ -84,6 +84,16 @@ def on_restriction_imposed(listener) -> None:
         _restriction_listeners.append(listener)
 
 
+# Called in the same transaction after a restriction is reversed on appeal, which takes it out
+# of the party's record (live rooms regrade the rooms that record weighs in).
+_reversal_listeners: list = []
+
+
+def on_restriction_reversed(listener) -> None:
+    if listener not in _reversal_listeners:
+        _reversal_listeners.append(listener)
+
+
 @transaction.atomic
 def restriction_impose(
     *,
@@ -166,6 +176,9 @@ def restriction_lift(
     )
     Party.objects.filter(pk=restriction.party_id).update(updated_at=now)
     restriction.refresh_from_db()
+    if reversed_on_appeal:
+        for listener in _reversal_listeners:
+            listener(restriction)
     return restriction
 
 

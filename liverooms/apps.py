@@ -15,3 +15,4 @@ class LiveroomsConfig(AppConfig):
         services.on_restriction_imposed(terminate_sessions_of)
         # Any restriction is part of the party's compliance record, which grades its rooms.
         services.on_restriction_imposed(regrade_rooms_of)
+        services.on_restriction_reversed(regrade_rooms_of)

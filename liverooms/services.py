@@ -428,11 +428,18 @@ def sessions_on_air_for(party_id: int):
 
 
 def regrade_rooms_of(restriction) -> None:
-    """Called when a restriction is imposed: the party's compliance record changed, and so does
-    the risk of its rooms, now rather than at the nightly regrade."""
-    room_ids = list(
-        LiveRoom.objects.filter(owner_id=restriction.party_id).values_list("pk", flat=True)
-    )
+    """Called when a restriction is imposed or reversed on appeal: the party's compliance record
+    changed, and with it the risk of the rooms it weighs in, now rather than at the nightly
+    regrade. Those are the rooms it owns (`compliance_record`) and the rooms it was on air in as
+    an anchor in the last ANCHOR_WINDOW_DAYS (`anchors_record`)."""
+    from liverooms.models import SessionAnchor
+
+    since = timezone.now() - timedelta(days=ANCHOR_WINDOW_DAYS)
+    owned = LiveRoom.objects.filter(owner_id=restriction.party_id).values_list("pk", flat=True)
+    streamed = SessionAnchor.objects.filter(
+        anchor_id=restriction.party_id, session__started_at__gte=since
+    ).values_list("session__room_id", flat=True)
+    room_ids = sorted({*owned, *streamed})
     if room_ids:
         rooms_regrade(room_ids=room_ids)
 

@@ -42,6 +42,8 @@ from liverooms.models import (
     SessionAnchor,
     SessionStatus,
 )
+from liverooms.monitoring.engine import RuleError
+from liverooms.rules import to_engine_rule
 from liverooms.shifts import Shift, on_air_during, peak_on_air, shift_at, shift_of, starts
 
 
@@ -682,6 +684,20 @@ class RuleForm(forms.ModelForm):
             )
         return code
 
+    def _list_or_empty(self, name):
+        # A list box left blank means none, not JSON null (which the engine refuses).
+        value = self.cleaned_data[name]
+        return [] if value is None else value
+
+    def clean_keywords(self):
+        return self._list_or_empty("keywords")
+
+    def clean_aliases(self):
+        return self._list_or_empty("aliases")
+
+    def clean_exclude(self):
+        return self._list_or_empty("exclude")
+
     def clean(self):
         cleaned = super().clean()
         if self.errors:
@@ -690,7 +706,12 @@ class RuleForm(forms.ModelForm):
             return cleaned
         candidate = MonitoringRule(**{k: v for k, v in cleaned.items() if k in self.Meta.fields})
         candidate.version = self.instance.version or 1
-        services.rule_validate(candidate)
+        # The engine's own check (services.rule_validate's), called here for the field it names:
+        # a keyword list that is not a list is an error beside the keywords, not above the form.
+        try:
+            to_engine_rule(candidate)
+        except RuleError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, str(exc))
         return cleaned
 
 

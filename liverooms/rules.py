@@ -11,9 +11,10 @@ import threading
 from dataclasses import dataclass
 
 from django.db.models import Count, Max
+from django.utils.translation import gettext
 
 from liverooms.models import MonitoringRule, RuleStatus
-from liverooms.monitoring.engine import CompiledRuleSet, Rule
+from liverooms.monitoring.engine import CompiledRuleSet, Rule, RuleError
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,12 @@ _current: Published | None = None
 
 
 def to_engine_rule(row: MonitoringRule) -> Rule:
-    return Rule.from_mapping(row.__dict__)
+    """The engine's rule for a row. A ``RuleError`` comes in the active language: the engine
+    imports no Django and speaks English, and its refusals are shown in the admin."""
+    try:
+        return Rule.from_mapping(row.__dict__)
+    except RuleError as exc:
+        raise exc.translated(gettext) from None
 
 
 def published() -> Published:

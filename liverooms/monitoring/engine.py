@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -117,8 +117,42 @@ EXCERPT_CONTEXT = 15
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
+def _(message: str) -> str:
+    """Marks a message for the translation catalogue and returns it unchanged: the engine
+    imports no Django, so a ``RuleError`` is translated where it is shown (``liverooms.rules``)."""
+    return message
+
+
 class RuleError(ValueError):
-    """A rule that cannot be compiled; the message says which field and why."""
+    """A rule that cannot be compiled; the message says which field and why.
+
+    ``message`` is English with ``%(name)s`` placeholders that ``params`` fill; ``field`` names
+    the rule field at fault, empty when no one field is, so that the admin's form can show the
+    error beside it."""
+
+    def __init__(self, message: str, /, *, field: str = "", **params: Any) -> None:
+        super().__init__(message % params)
+        self.message, self.field, self.params = message, field, params
+
+    def translated(self, gettext: Callable[[str], str]) -> RuleError:
+        """The same error with its message in the language ``gettext`` speaks."""
+        return RuleError(gettext(self.message), field=self.field, **self.params)
+
+
+# What a list field holds, as the error shows it: rules are JSON typed by hand in the admin.
+_LIST_MESSAGES = {
+    "keywords": _(
+        '%(code)s: keywords must be a list of words in quotes, like ["加微信", "最便宜"]'
+    ),
+    "aliases": _('%(code)s: aliases must be a list of spellings in quotes, like ["vx", "v信"]'),
+    "exclude": _(
+        '%(code)s: exclusion phrases must be a list of phrases in quotes, like ["不要*", "第一次"]'
+    ),
+    "signal_kinds": _(
+        '%(code)s: the signals a rule applies to must be a list, like ["transcript", "chat"]'
+    ),
+}
+_TEXT_FIELDS = ("category", "severity", "kind", "pattern", "legal_basis", "description")
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -143,44 +177,116 @@ class Rule:
     description: str = ""
 
     def __post_init__(self) -> None:
+        self._check_types()
         # Stored as tuples so a compiled set cannot be changed behind its back.
-        for name in ("keywords", "aliases", "exclude", "signal_kinds"):
+        for name in _LIST_MESSAGES:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         self.validate()
 
+    def _check_types(self) -> None:
+        """Refuse a value of the wrong type rather than reinterpret it: ``tuple("国家级")`` made
+        the keywords 国, 家 and 级, and a number among the keywords crashed the checks below.
+        Rules come as JSON typed in the admin, and as data in the rule pack's migrations."""
+        if not isinstance(self.code, str):
+            raise RuleError(_("the code must be text"), field="code")
+        code = self.code
+        if not isinstance(self.version, int) or isinstance(self.version, bool):
+            raise RuleError(
+                _("%(code)s: version must be a whole number"), field="version", code=code
+            )
+        if not isinstance(self.match_pinyin, bool):
+            raise RuleError(
+                _("%(code)s: matching homophones must be true or false"),
+                field="match_pinyin",
+                code=code,
+            )
+        for name in _TEXT_FIELDS:
+            if not isinstance(getattr(self, name), str):
+                raise RuleError(
+                    _("%(code)s: %(name)s must be text"), field=name, code=code, name=name
+                )
+        for name, message in _LIST_MESSAGES.items():
+            value = getattr(self, name)
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise RuleError(message, field=name, code=code)
+
     def validate(self) -> None:
         """Raise ``RuleError`` for a rule the engine could not evaluate as its author meant."""
-        if not _CODE.match(self.code):
-            raise RuleError(f"code {self.code!r}: lower-case letters, digits, _ and -, max 64")
+        code = self.code
+        if not _CODE.match(code):
+            raise RuleError(
+                _("code %(code)r: lower-case letters, digits, _ and -, max 64"),
+                field="code",
+                code=code,
+            )
         if self.version < 1:
-            raise RuleError(f"{self.code}: version must be 1 or more")
+            raise RuleError(_("%(code)s: version must be 1 or more"), field="version", code=code)
         if self.severity not in SEVERITIES:
-            raise RuleError(f"{self.code}: severity must be one of {', '.join(SEVERITIES)}")
+            raise RuleError(
+                _("%(code)s: severity must be one of %(choices)s"),
+                field="severity",
+                code=code,
+                choices=", ".join(SEVERITIES),
+            )
         if self.kind not in RULE_KINDS:
-            raise RuleError(f"{self.code}: kind must be one of {', '.join(RULE_KINDS)}")
+            raise RuleError(
+                _("%(code)s: kind must be one of %(choices)s"),
+                field="kind",
+                code=code,
+                choices=", ".join(RULE_KINDS),
+            )
         unknown = set(self.signal_kinds) - set(SIGNAL_KINDS)
         if unknown:
-            raise RuleError(f"{self.code}: unknown signal kinds {sorted(unknown)}")
+            raise RuleError(
+                _("%(code)s: unknown signal kinds %(kinds)s"),
+                field="signal_kinds",
+                code=code,
+                kinds=", ".join(sorted(unknown)),
+            )
         if self.kind != "session" and not self.signal_kinds:
-            raise RuleError(f"{self.code}: a {self.kind} rule needs at least one signal kind")
+            raise RuleError(
+                _("%(code)s: a %(kind)s rule needs at least one signal kind"),
+                field="signal_kinds",
+                code=code,
+                kind=self.kind,
+            )
         if self.kind == "keyword" and not (self.keywords or self.aliases):
-            raise RuleError(f"{self.code}: a keyword rule needs keywords or aliases")
+            raise RuleError(
+                _("%(code)s: a keyword rule needs keywords or aliases"), field="keywords", code=code
+            )
         if self.kind == "pattern" and not self.pattern:
-            raise RuleError(f"{self.code}: a pattern rule needs a pattern")
+            raise RuleError(
+                _("%(code)s: a pattern rule needs a pattern"), field="pattern", code=code
+            )
         if self.kind == "pattern" and (self.keywords or self.aliases):
-            raise RuleError(f"{self.code}: a pattern rule matches its pattern only")
+            raise RuleError(
+                _("%(code)s: a pattern rule matches its pattern only"), field="keywords", code=code
+            )
         if self.kind == "price" and self.signal_kinds != ("listing",):
-            raise RuleError(f"{self.code}: a price rule reads listings only")
-        for term in (*self.keywords, *self.aliases):
-            if not normalize_term(term):
-                raise RuleError(f"{self.code}: {term!r} has no letters or digits to match")
+            raise RuleError(
+                _("%(code)s: a price rule reads listings only"), field="signal_kinds", code=code
+            )
+        for name in ("keywords", "aliases"):
+            for term in getattr(self, name):
+                if not normalize_term(term):
+                    raise RuleError(
+                        _("%(code)s: %(term)r has no letters or digits to match"),
+                        field=name,
+                        code=code,
+                        term=term,
+                    )
         for phrase in self.exclude:
-            _Exclusion.parse(phrase, code=self.code)
+            _Exclusion.parse(phrase, code=code)
         if self.pattern:
             try:
                 re.compile(self.pattern)
             except re.error as error:
-                raise RuleError(f"{self.code}: pattern does not compile: {error}") from error
+                raise RuleError(
+                    _("%(code)s: pattern does not compile: %(error)s"),
+                    field="pattern",
+                    code=code,
+                    error=error,
+                ) from error
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Rule:
@@ -281,15 +387,30 @@ class _Exclusion:
     @classmethod
     def parse(cls, raw: str, *, code: str) -> _Exclusion:
         if raw.count("*") > 1:
-            raise RuleError(f"{code}: exclusion {raw!r} may hold one * (the hit), not more")
+            raise RuleError(
+                _("%(code)s: exclusion %(phrase)r may hold one * (the hit), not more"),
+                field="exclude",
+                code=code,
+                phrase=raw,
+            )
         if "*" in raw:
             before, after = (normalize_term(part) for part in raw.split("*"))
             if not (before or after):
-                raise RuleError(f"{code}: exclusion {raw!r} needs text around the *")
+                raise RuleError(
+                    _("%(code)s: exclusion %(phrase)r needs text around the *"),
+                    field="exclude",
+                    code=code,
+                    phrase=raw,
+                )
             return cls(before=before, after=after)
         phrase = normalize_term(raw)
         if not phrase:
-            raise RuleError(f"{code}: exclusion {raw!r} has no letters or digits")
+            raise RuleError(
+                _("%(code)s: exclusion %(phrase)r has no letters or digits"),
+                field="exclude",
+                code=code,
+                phrase=raw,
+            )
         return cls(phrase=phrase)
 
     def suppresses(self, text: str, start: int, end: int) -> bool:
@@ -340,7 +461,9 @@ class CompiledRuleSet:
         counts = Counter(rule.code for rule in self.rules)
         duplicates = sorted(code for code, count in counts.items() if count > 1)
         if duplicates:
-            raise RuleError(f"one version per rule in a set; repeated: {', '.join(duplicates)}")
+            raise RuleError(
+                _("one version per rule in a set; repeated: %(codes)s"), codes=", ".join(duplicates)
+            )
         # Which rules read a signal kind, in an unlabelled session and in a session labelled
         # AI-generated, where the session rules have nothing to say.
         self._applies = {

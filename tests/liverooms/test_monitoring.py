@@ -1094,6 +1094,32 @@ def test_invalid_rules_are_refused_with_the_reason(overrides, message):
         keyword_rule(**overrides)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        # A string where a list belongs was read character by character: 国, 家, 级.
+        ({"keywords": "国家级"}, "keywords"),
+        ({"keywords": [1, 2]}, "keywords"),
+        ({"keywords": None}, "keywords"),
+        ({"aliases": {"a": 1}}, "aliases"),
+        ({"aliases": [["a"]]}, "aliases"),
+        ({"exclude": [1]}, "exclude"),
+        ({"exclude": "不要*"}, "exclude"),
+        ({"signal_kinds": [["chat"]]}, "signal_kinds"),
+        ({"signal_kinds": "chat"}, "signal_kinds"),
+        ({"pattern": 1}, "pattern"),
+        ({"severity": ["high"]}, "severity"),
+        ({"version": "2"}, "version"),
+        ({"match_pinyin": "yes"}, "match_pinyin"),
+        ({"legal_basis": None}, "legal_basis"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_refused_and_named_not_reinterpreted(overrides, field):
+    with pytest.raises(RuleError) as refused:
+        keyword_rule(**overrides)
+    assert refused.value.field == field
+
+
 # --- the pack as data --------------------------------------------------------------------------
 
 

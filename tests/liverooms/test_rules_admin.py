@@ -156,6 +156,49 @@ def test_adding_a_rule_whose_code_exists_is_a_form_error_not_a_crash(client):
         assert response.context["adminform"].form.errors["code"] == [gettext(expected)]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("keywords", "[1, 2]"),
+        # A string, not a list: it was saved, and the engine read it as the keywords 国, 家, 级.
+        ("keywords", '"国家级"'),
+        ("exclude", "[1]"),
+        ("aliases", '[["a"]]'),
+        ("aliases", '{"a": 1}'),
+        ("signal_kinds", '[["chat"]]'),
+    ],
+)
+def test_a_malformed_list_is_an_error_on_its_field_not_a_crash_nor_a_guess(client, field, value):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    response = lead.post("/admin/liverooms/monitoringrule/add/", {**RULE_FORM, field: value})
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == [field]
+    assert not MonitoringRule.objects.filter(code="gambling_terms").exists()
+
+
+def test_a_blank_list_box_is_an_empty_list(client):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    response = lead.post(
+        "/admin/liverooms/monitoringrule/add/", {**RULE_FORM, "aliases": "", "exclude": ""}
+    )
+    assert response.status_code == 302
+    rule = MonitoringRule.objects.get(code="gambling_terms")
+    assert (rule.aliases, rule.exclude) == ([], [])
+
+
+def test_the_engine_s_refusals_are_in_the_admin_s_language(client):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    add = "/admin/liverooms/monitoringrule/add/"
+    empty = lead.post(add, {**RULE_FORM, "keywords": "[]"})
+    assert empty.context["adminform"].form.errors == {
+        "keywords": ["gambling_terms：关键词规则须有关键词或变体词"]
+    }
+    text = lead.post(add, {**RULE_FORM, "keywords": '"国家级"'})
+    assert text.context["adminform"].form.errors == {
+        "keywords": ['gambling_terms：关键词须为加引号的词语列表，例如 ["加微信", "最便宜"]']
+    }
+
+
 def test_a_draft_keeps_its_code_when_edited_but_cannot_take_another_rule_s(client):
     services.rule_publish(rule=draft(), actor=TEST_ACTOR)
     other = draft(code="lottery")

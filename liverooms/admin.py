@@ -80,12 +80,21 @@ class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     show_change_link = True
 
+    def get_queryset(self, request):
+        # The rule is a column and in each row's title (Alert.__str__).
+        return super().get_queryset(request).select_related("rule")
+
 
 class InspectionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Inspection
     fields = ["at", "inspector", "result", "findings"]
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        # The inspector is a column; each row's title (Inspection.__str__) names the session's
+        # room.
+        return super().get_queryset(request).select_related("inspector", "session__room")
 
 
 class ClipInline(ReadOnlyAdminMixin, admin.TabularInline):

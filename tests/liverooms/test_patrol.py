@@ -691,6 +691,35 @@ def test_the_coverage_report_takes_as_many_queries_for_many_sessions_as_for_one(
     assert len(many) == len(one), "\n".join(q["sql"] for q in many.captured_queries)
 
 
+def test_a_session_s_page_takes_as_many_queries_for_many_alerts_as_for_one(world, client):
+    """Its alerts and inspections are listed with their rules and inspectors, not a query for
+    each row's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = on_air(world)
+
+    def inspect():
+        actor = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
+        services.inspection_record(
+            session=session, checklist={}, findings="", result="no_issue", actor=actor
+        )
+
+    alert(session)
+    inspect()
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    url = f"/admin/liverooms/livesession/{session.pk}/change/"
+    lead.get(url)  # the session and per-process caches
+    with CaptureQueriesContext(connection) as one:
+        assert lead.get(url).status_code == 200
+    for _ in range(10):
+        alert(session)
+        inspect()
+    with CaptureQueriesContext(connection) as many:
+        assert lead.get(url).status_code == 200
+    assert len(many) == len(one), "\n".join(q["sql"] for q in many.captured_queries)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_regrades_of_a_room_at_once_leave_the_grade_a_regrade_gives_now(world):

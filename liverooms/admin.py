@@ -41,6 +41,7 @@ from liverooms.models import (
     RuleStatus,
     SessionAnchor,
     SessionStatus,
+    SignalKind,
 )
 from liverooms.monitoring.engine import RuleError
 from liverooms.rules import to_engine_rule
@@ -726,10 +727,18 @@ class RuleForm(forms.ModelForm):
 
 class TryForm(forms.Form):
     text = forms.CharField(label=_("sample text"), widget=forms.Textarea(attrs={"rows": 4}))
-    signal_kind = forms.ChoiceField(
-        label=_("as"),
-        choices=[("transcript", _("speech")), ("chat", _("chat")), ("listing", _("listing title"))],
-    )
+    signal_kind = forms.ChoiceField(label=_("as"), choices=SignalKind.choices)
+
+
+# How a sample matched, by the engine's name for it (AlertDraft.finding).
+FINDINGS = {
+    "term": _("keyword or alias, as written"),
+    "homophone": _("homophone (same pinyin)"),
+    "pinyin": _("partly spelled in pinyin"),
+    "pattern": _("regular expression"),
+    "discount_without_reference": _("discount claimed without a reference price"),
+    "reference_not_above_price": _("reference price not above the price"),
+}
 
 
 # Trying a rule on sample text reads it: whoever may see the rules.
@@ -875,6 +884,7 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
             "rule": rule,
             "form": form,
             "hits": hits,
+            "rows": [(hit, FINDINGS.get(hit.finding, hit.finding)) for hit in hits or ()],
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/liverooms/try_rule.html", context)

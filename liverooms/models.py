@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Party
 from merchants.models import Category, Product
@@ -44,7 +45,9 @@ class LiveRoom(models.Model):
     )
     risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, editable=False)
     risk_reasons = models.JSONField(_("risk reasons"), default=list, editable=False)
-    risk_graded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    risk_graded_at = models.DateTimeField(
+        _("risk graded at"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -62,7 +65,9 @@ class SessionStatus(models.TextChoices):
 
 
 class LiveSession(models.Model):
-    room = models.ForeignKey(LiveRoom, on_delete=models.PROTECT, related_name="sessions")
+    room = models.ForeignKey(
+        LiveRoom, verbose_name=_("live room"), on_delete=models.PROTECT, related_name="sessions"
+    )
     status = models.CharField(
         _("status"),
         max_length=8,
@@ -123,7 +128,7 @@ class SessionAnchor(models.Model):
     name = models.CharField(_("name"), max_length=200)
     id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True)
     identity_hash = models.CharField(max_length=64)
-    is_ai_presenter = models.BooleanField(default=False)
+    is_ai_presenter = models.BooleanField(_("AI presenter"), default=False)
 
     class Meta:
         verbose_name = _("anchor on air")
@@ -158,9 +163,11 @@ class SessionProduct(models.Model):
 class GoLiveRefusal(models.Model):
     """A refused go-live, with every reason: the record of what the gate stopped."""
 
-    room = models.ForeignKey(LiveRoom, on_delete=models.PROTECT, related_name="refusals")
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    reasons = models.JSONField()
+    room = models.ForeignKey(
+        LiveRoom, verbose_name=_("live room"), on_delete=models.PROTECT, related_name="refusals"
+    )
+    at = models.DateTimeField(_("refused at"), default=timezone.now, db_index=True)
+    reasons = models.JSONField(_("reasons"))
     requested = models.JSONField(_("request"), default=dict)
 
     class Meta:
@@ -274,6 +281,14 @@ class SignalBatch(models.Model):
         return f"{self.session_id}: {self.signals} @ {self.received_at:%Y-%m-%d %H:%M:%S}"
 
 
+class SignalKind(models.TextChoices):
+    """What the engine reads (``monitoring.engine.SIGNAL_KINDS``)."""
+
+    TRANSCRIPT = "transcript", _("speech")  # speech-to-text of the stream
+    CHAT = "chat", _("chat")  # comments and the room's pinned text
+    LISTING = "listing", _("listing title")  # a product's title and prices
+
+
 class AlertStatus(models.TextChoices):
     OPEN = "open", _("Open")  # waiting for a reviewer
     CONFIRMED = "confirmed", _("Confirmed")  # a real violation: counts for the rule's precision
@@ -281,11 +296,19 @@ class AlertStatus(models.TextChoices):
 
 
 class Alert(models.Model):
-    session = models.ForeignKey(LiveSession, on_delete=models.PROTECT, related_name="alerts")
-    rule = models.ForeignKey(MonitoringRule, on_delete=models.PROTECT, related_name="alerts")
+    session = models.ForeignKey(
+        LiveSession, verbose_name=_("live session"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    rule = models.ForeignKey(
+        MonitoringRule,
+        verbose_name=_("monitoring rule"),
+        on_delete=models.PROTECT,
+        related_name="alerts",
+    )
     # The batch of signals that raised it; none for alerts raised before batches were kept.
     batch = models.ForeignKey(
         SignalBatch,
+        verbose_name=_("signal batch"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -293,7 +316,7 @@ class Alert(models.Model):
         editable=False,
     )
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
-    signal_kind = models.CharField(_("signal"), max_length=16)
+    signal_kind = models.CharField(_("signal"), max_length=16, choices=SignalKind.choices)
     excerpt = models.TextField(_("excerpt"))
     start = models.PositiveIntegerField(_("start offset"))
     end = models.PositiveIntegerField(_("end offset"))
@@ -308,13 +331,14 @@ class Alert(models.Model):
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=pgettext_lazy("person", "decided by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
     )
-    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
     note = models.TextField(_("note"), blank=True, editable=False)
 
     class Meta:
@@ -356,11 +380,19 @@ class InspectionResult(models.TextChoices):
 class Inspection(models.Model):
     """A reviewer's patrol of a session (personnel inspection, Zhejiang standard)."""
 
-    session = models.ForeignKey(LiveSession, on_delete=models.PROTECT, related_name="inspections")
-    inspector = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="inspections"
+    session = models.ForeignKey(
+        LiveSession,
+        verbose_name=_("live session"),
+        on_delete=models.PROTECT,
+        related_name="inspections",
     )
-    at = models.DateTimeField(default=timezone.now, editable=False)
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("inspector"),
+        on_delete=models.PROTECT,
+        related_name="inspections",
+    )
+    at = models.DateTimeField(_("inspected at"), default=timezone.now, editable=False)
     checklist = models.JSONField(_("checklist"), default=dict)
     findings = models.TextField(_("findings"), blank=True)
     screenshot = models.CharField(_("screenshot"), max_length=200, blank=True, editable=False)
@@ -391,7 +423,7 @@ class ContentLabel(models.Model):
     identifier = models.UUIDField(_("content label"), default=uuid.uuid4, unique=True)
     platform_ref = models.CharField(_("platform clip id"), max_length=64)
     ai_generated = models.BooleanField(_("AI-generated"), default=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("clip label")

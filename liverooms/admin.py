@@ -819,7 +819,9 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
             try:
                 services.rule_publish(rule=rule, actor=actor)
                 done += 1
-            except (ValidationError, Conflict) as exc:
+            except ValidationError as exc:
+                self.message_user(request, f"{rule}: {' '.join(exc.messages)}", messages.ERROR)
+            except Conflict as exc:
                 self.message_user(request, f"{rule}: {exc}", messages.ERROR)
         self.message_user(
             request,

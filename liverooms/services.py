@@ -953,14 +953,15 @@ def _signals_clock(session: LiveSession, signals: list[dict], clock: dict) -> di
 
 
 def rule_validate(rule) -> None:
-    """The engine's own validation of a rule row (codes, regular expressions, kinds ...)."""
+    """The engine's own validation of a rule row (codes, regular expressions, kinds ...), as a
+    ValidationError on the field at fault where the engine names one."""
     from liverooms.monitoring.engine import RuleError
     from liverooms.rules import to_engine_rule
 
     try:
         to_engine_rule(rule)
     except RuleError as exc:
-        raise ValidationError(str(exc)) from None
+        raise ValidationError({exc.field: str(exc)} if exc.field else str(exc)) from None
 
 
 @transaction.atomic

@@ -11,7 +11,14 @@ from config.api.fields import (
 )
 from config.api.serializers import FieldsBuiltOnce
 from liverooms import review
-from liverooms.models import Alert, LiveRoom, LiveSession, SessionAnchor, SessionProduct
+from liverooms.models import (
+    Alert,
+    LiveRoom,
+    LiveSession,
+    SessionAnchor,
+    SessionProduct,
+    SignalKind,
+)
 from merchants.models import Category
 
 
@@ -169,7 +176,7 @@ MAX_PRICE_FEN = 10_000_000_000
 
 
 class SignalIn(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["transcript", "chat", "listing"])
+    kind = serializers.ChoiceField(choices=SignalKind.choices)
     # With its UTC offset: signals are ordered by it.
     at = AwareDateTimeField()
     # Kept as sent, spaces included: an alert's offsets point into the text the platform holds.

@@ -58,8 +58,27 @@ def test_a_draft_older_than_the_version_in_force_is_not_published():
 
 def test_a_rule_the_engine_cannot_evaluate_is_refused():
     broken = draft(kind="pattern", keywords=[], pattern="(unclosed")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.rule_publish(rule=broken, actor=TEST_ACTOR)
+    assert list(refused.value.message_dict) == ["pattern"]  # on the field at fault
+    broken.refresh_from_db()
+    assert broken.status == RuleStatus.DRAFT
+
+
+def test_publishing_a_broken_draft_from_the_list_says_why_in_words(client):
+    broken = draft(keywords="国家级")  # stored by hand: the form would refuse it
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    response = lead.post(
+        "/admin/liverooms/monitoringrule/",
+        {"action": "publish", "_selected_action": [broken.pk]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    refusal = next(m for m in shown if m.startswith(f"{broken}: "))
+    # The message itself: no list or dict of errors around it, no field name.
+    said = refusal.removeprefix(f"{broken}: ")
+    assert not said.startswith(("[", "{")) and "keywords" not in said
+    assert "关键词" in said
     broken.refresh_from_db()
     assert broken.status == RuleStatus.DRAFT
 

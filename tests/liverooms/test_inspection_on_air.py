@@ -22,7 +22,7 @@ def ended_session(world) -> LiveSession:
 def test_an_ended_session_takes_no_inspection(world):
     session = ended_session(world)
     actor = Actor.for_user(UserFactory(roles=["compliance_reviewer"]))
-    with pytest.raises(ValidationError, match="no longer on air"):
+    with pytest.raises(ValidationError, match="本场直播已结束"):
         services.inspection_record(
             session=session,
             checklist={"identity_checked": True},
@@ -41,5 +41,5 @@ def test_the_inspect_page_says_so_and_stores_nothing(world, client):
         {"result": "no_issue", "identity_checked": "on"},
     )
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors()
+    assert response.context["form"].non_field_errors() == ["本场直播已结束：巡查针对正在直播的场次。"]
     assert not Inspection.objects.exists()

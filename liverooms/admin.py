@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -24,7 +24,8 @@ from accounts.admin import ReadOnlyAdminMixin
 from accounts.admin_forms import DateInput, add_service_errors, reason_page
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
-from config.api.lookups import storable_id
+from accounts.models import Party
+from config.api.lookups import BIGINT_MAX, storable_id
 from config.errors import Conflict
 from liverooms import services
 from liverooms.models import (
@@ -46,6 +47,7 @@ from liverooms.models import (
 from liverooms.monitoring.engine import RuleError
 from liverooms.rules import to_engine_rule
 from liverooms.shifts import Shift, on_air_during, peak_on_air, shift_at, shift_of, starts
+from merchants.models import Product
 
 
 @admin.register(LiveRoom)
@@ -600,17 +602,50 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(GoLiveRefusal)
 class GoLiveRefusalAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "room", "reason_codes"]
+    list_display = ["at", "room", "reasons_said"]
     # A date filter served by the index on `at`, rather than a date hierarchy whose DISTINCT
     # over the years of every refusal reads the whole table.
     list_filter = ["at"]
     list_select_related = ["room"]
     search_fields = ["^room__title", "=room__platform_ref"]
     show_full_result_count = False
+    fields = ["room", "at", "reasons_said", "anchors_named", "products_named", "ai_generated"]
+    readonly_fields = fields
 
     @admin.display(description=_("reasons"))
-    def reason_codes(self, obj):
-        return ", ".join(r["code"] for r in obj.reasons)
+    def reasons_said(self, obj):
+        """Each reason as the gate said it, with its code: the message for the reviewer, the
+        code for what the platform's systems were answered."""
+        return format_html(
+            '<ul class="refusal-reasons">{}</ul>',
+            format_html_join(
+                "",
+                "<li>{} <code>{}</code></li>",
+                ((reason["message"], reason["code"]) for reason in obj.reasons),
+            ),
+        )
+
+    @admin.display(description=_("anchors on air"))
+    def anchors_named(self, obj):
+        return self._named(Party.objects, obj.requested.get("anchors", []))
+
+    @admin.display(description=_("products"))
+    def products_named(self, obj):
+        return self._named(Product.objects, obj.requested.get("products", []))
+
+    @admin.display(description=_("AI-generated"), boolean=True)
+    def ai_generated(self, obj):
+        return obj.requested.get("ai_generated")
+
+    @staticmethod
+    def _named(objects, ids: list) -> str:
+        """The requested ids by name; an id that named nothing (the gate's `*_unknown`) as
+        itself."""
+        found = objects.in_bulk([pk for pk in ids if isinstance(pk, int) and 0 < pk <= BIGINT_MAX])
+        return ", ".join(
+            str(found[pk]) if pk in found else _("#%(id)s (no such record)") % {"id": pk}
+            for pk in ids
+        )
 
 
 admin.site.register_queue(

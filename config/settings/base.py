@@ -370,6 +370,7 @@ SPECTACULAR_SETTINGS = {
         "FileStatusEnum": "accounts.models.FileStatus",
         "SessionStatusEnum": "liverooms.models.SessionStatus",
         "AlertStatusEnum": "liverooms.models.AlertStatus",
+        "SignalKindEnum": "liverooms.models.SignalKind",
         "ListingStatusEnum": "merchants.models.ListingStatus",
         "CaseKindEnum": "complaints.models.CaseKind",
         "CaseStatusEnum": "complaints.models.CaseStatus",

@@ -266,6 +266,13 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("liverooms.add_inspection"):
             raise PermissionDenied
         session = get_object_or_404(LiveSession.objects.select_related("room"), pk=pk)
+        if request.method != "POST" and session.status != SessionStatus.LIVE:
+            # An empty form that could only be refused (an old link, a session that ended):
+            # the session's page instead. A form already filled in is kept with the refusal.
+            self.message_user(request, services.NOT_ON_AIR, messages.WARNING)
+            return HttpResponseRedirect(
+                reverse("admin:liverooms_livesession_change", args=[session.pk])
+            )
         form = InspectionForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -16,6 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import services as account_services
 from accounts.actors import Actor
@@ -510,6 +511,11 @@ def on_inspection_recorded(listener) -> None:
         _inspection_listeners.append(listener)
 
 
+NOT_ON_AIR = gettext_lazy(
+    "This session is no longer on air: patrol inspects sessions while they stream."
+)
+
+
 @transaction.atomic
 def inspection_record(
     *, session, checklist: dict, findings: str, result: str, actor: Actor, screenshot=None
@@ -536,9 +542,7 @@ def inspection_record(
             pk=session.pk, status=SessionStatus.LIVE
         )
         if not live.exists():
-            raise ValidationError(
-                _("This session is no longer on air: patrol inspects sessions while they stream.")
-            )
+            raise ValidationError(NOT_ON_AIR)
         stored = ""
         if screenshot is not None:
             image = uploads.clean_image(screenshot)

@@ -41,5 +41,23 @@ def test_the_inspect_page_says_so_and_stores_nothing(world, client):
         {"result": "no_issue", "identity_checked": "on"},
     )
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == ["本场直播已结束：巡查针对正在直播的场次。"]
+    assert response.context["form"].non_field_errors() == [
+        "本场直播已结束：巡查针对正在直播的场次。"
+    ]
     assert not Inspection.objects.exists()
+
+
+def test_opening_the_inspect_page_of_an_ended_session_leads_to_the_session(world, client):
+    session = ended_session(world)
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    response = reviewer.get(f"/admin/liverooms/livesession/{session.pk}/inspect/", follow=True)
+    assert response.redirect_chain == [(f"/admin/liverooms/livesession/{session.pk}/change/", 302)]
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == ["本场直播已结束：巡查针对正在直播的场次。"]
+
+
+def test_the_inspect_page_of_a_session_on_air_shows_the_form(world, client):
+    response = world.go_live()
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    page = reviewer.get(f"/admin/liverooms/livesession/{response.json()['id']}/inspect/")
+    assert page.status_code == 200 and "form" in page.context

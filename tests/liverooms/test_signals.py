@@ -495,3 +495,19 @@ def test_a_key_bound_to_the_monitored_party_cannot_send_signals_or_label_clips(
     sent = send(world, session, {"kind": "chat", "at": now(), "text": "加微信私下转账"})
     assert sent.status_code == 200, sent.content
     assert [a["rule"] for a in sent.json()["alerts"]] == ["offline_transaction_lure"]
+
+
+@pytest.mark.parametrize("pk", ["999999", str(2**63), "abc"])
+def test_signals_for_a_session_that_does_not_exist_are_a_404_and_store_nothing(world, pk):
+    response = world.api.post(
+        f"/api/v1/live-sessions/{pk}/signals/",
+        {"signals": [{"kind": "chat", "at": now(), "text": "加微信"}]},
+        format="json",
+    )
+    assert response.status_code == 404
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.parametrize("pk", ["999999", str(2**63)])
+def test_ending_a_session_that_does_not_exist_is_a_404(world, pk):
+    assert world.api.post(f"/api/v1/live-sessions/{pk}/end/").status_code == 404

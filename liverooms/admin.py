@@ -77,15 +77,26 @@ class SessionAnchorInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A session's latest alerts; all of them in the alert list (`PatrolAdmin.alerts_of`). A
+    session on air for hours with a busy chat raises thousands, and the page would list each."""
+
     model = Alert
     fields = ["raised_at", "rule", "severity", "signal_kind", "excerpt", "status"]
     readonly_fields = fields
     extra = 0
     show_change_link = True
+    verbose_name_plural = _("latest alerts")
+    shown = 50
 
     def get_queryset(self, request):
         # The rule is a column and in each row's title (Alert.__str__).
         return super().get_queryset(request).select_related("rule")
+
+    def latest_of(self, session, queryset):
+        """`queryset` cut to the session's latest alerts. By their ids: the inline's formset
+        filters the queryset by session afterwards, which a sliced one refuses."""
+        latest = Alert.objects.filter(session=session).order_by("-raised_at", "-id")
+        return queryset.filter(pk__in=latest.values("pk")[: self.shown])
 
 
 class InspectionInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -209,8 +220,30 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "ai_generated",
         "content_label",
         "pre_stream_checklist",
+        "alerts_of",
     ]
     show_full_result_count = False
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, AlertInline):
+            kwargs["queryset"] = inline.latest_of(obj, kwargs["queryset"])
+        return kwargs
+
+    @admin.display(description=_("alerts"))
+    def alerts_of(self, obj):
+        """How many alerts the session raised, open ones apart, and the way to all of them: the
+        page lists the latest only."""
+        counts = obj.alerts.aggregate(
+            total=Count("pk"), open=Count("pk", filter=Q(status=AlertStatus.OPEN))
+        )
+        url = reverse("admin:liverooms_alert_changelist") + f"?session__id__exact={obj.pk}"
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            _("%(total)s in all, %(open)s open.") % counts,
+            url,
+            _("All of this session's alerts"),
+        )
 
     def get_queryset(self, request):
         return (

@@ -749,3 +749,32 @@ def test_two_regrades_of_a_room_at_once_leave_the_grade_a_regrade_gives_now(worl
     services.rooms_regrade(room_ids=[world.room.pk])
     world.room.refresh_from_db()
     assert stored == (world.room.risk_score, world.room.risk_reasons)
+
+
+def test_a_session_s_page_lists_its_latest_alerts_and_leads_to_all_of_them(world, client):
+    """A session with thousands of alerts would list each on its page: the page shows the
+    latest, says how many there are, and links to the alert list filtered to the session."""
+    from liverooms.admin import AlertInline
+
+    session = on_air(world)
+    raised = [alert(session) for _ in range(AlertInline.shown + 3)]
+    services.alert_decide(alert=raised[0], status=AlertStatus.CONFIRMED, note="", actor=TEST_ACTOR)
+    elsewhere = LiveRoom.objects.create(
+        owner=world.merchant, platform_ref="room-2", title="另一个直播间", category="apparel"
+    )
+    other = alert(on_air_in(world, elsewhere))
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    page = lead.get(f"/admin/liverooms/livesession/{session.pk}/change/")
+    inline = next(f for f in page.context["inline_admin_formsets"] if f.opts.model is Alert)
+    listed = [form.instance for form in inline.formset.forms]
+    newest_first = sorted(raised, key=lambda a: (a.raised_at, a.pk), reverse=True)
+    assert listed == newest_first[: AlertInline.shown]
+    html = page.content.decode()
+    assert f"共 {len(raised)} 条，其中 {len(raised) - 1} 条待处理。" in html
+    link = f"/admin/liverooms/alert/?session__id__exact={session.pk}"
+    assert f'href="{link}"' in html
+
+    every = lead.get(link + "&all=")
+    assert every.status_code == 200
+    shown = {a.pk for a in every.context["cl"].result_list}
+    assert shown == {a.pk for a in raised} and other.pk not in shown

@@ -39,6 +39,17 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, and only that: REST framework's IntegerField also takes the strings
+    "19900" and "１９９００" and the number 19900.0, which the schema's `type: integer` does not
+    allow (an amount in fen sent as text is a client's mistake to be told of, not guessed)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictDateField(serializers.DateField):
     """A date, or the field left out: in form data REST framework reads an empty value as null,
     which the schema's `format: date` does not allow (a JSON body sends null for none)."""

@@ -11,7 +11,10 @@ def require_storable_id(value) -> None:
     """404 for an id in a URL too large for any primary key; anything else is left to the
     lookup, which answers 404 for what is not a number."""
     text = str(value).strip()
-    if text.lstrip("-").isdigit() and abs(int(text)) > BIGINT_MAX:
+    digits = text.removeprefix("-")
+    # ASCII digits only: '²' and '①' are digits to str.isdigit() and not numbers to int() (a
+    # ValueError, a 500). The lookup finds nothing for them.
+    if digits.isascii() and digits.isdigit() and int(digits) > BIGINT_MAX:
         raise Http404
 
 

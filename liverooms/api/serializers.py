@@ -6,6 +6,7 @@ from config.api.fields import (
     AwareDateTimeField,
     IdField,
     StrictCharField,
+    StrictIntegerField,
     StrictModelSerializer,
     bound_party_id,
 )
@@ -186,10 +187,10 @@ class SignalIn(serializers.Serializer):
     title = StrictCharField(
         max_length=500, required=False, allow_blank=True, default="", trim_whitespace=False
     )
-    price_fen = serializers.IntegerField(
+    price_fen = StrictIntegerField(
         required=False, min_value=0, max_value=MAX_PRICE_FEN, allow_null=True
     )
-    reference_price_fen = serializers.IntegerField(
+    reference_price_fen = StrictIntegerField(
         required=False, min_value=0, max_value=MAX_PRICE_FEN, allow_null=True
     )
 

@@ -341,7 +341,11 @@ def test_a_stream_time_without_its_offset_or_out_of_the_calendar_is_a_400(world,
     assert stored(session) == (0, 0)
 
 
-@pytest.mark.parametrize("price", [-1, 12.5, "12.5", "abc", True, 10**11, 2**63, None])
+@pytest.mark.parametrize(
+    "price",
+    # Numbers as text, a whole number as a float, full-width digits: the schema says integer.
+    [-1, 12.5, "12.5", "abc", True, 10**11, 2**63, None, "19900", 19900.0, "1_000", "１００"],
+)
 def test_malformed_listing_prices_are_a_400(world, session, price):
     signal = {"kind": "listing", "at": now(), "title": "真丝围巾", "price_fen": price}
     assert send(world, session, signal).status_code == 400
@@ -497,7 +501,7 @@ def test_a_key_bound_to_the_monitored_party_cannot_send_signals_or_label_clips(
     assert [a["rule"] for a in sent.json()["alerts"]] == ["offline_transaction_lure"]
 
 
-@pytest.mark.parametrize("pk", ["999999", str(2**63), "abc"])
+@pytest.mark.parametrize("pk", ["999999", str(2**63), "abc", "²", "①", "-" + str(2**63)])
 def test_signals_for_a_session_that_does_not_exist_are_a_404_and_store_nothing(world, pk):
     response = world.api.post(
         f"/api/v1/live-sessions/{pk}/signals/",
@@ -508,6 +512,6 @@ def test_signals_for_a_session_that_does_not_exist_are_a_404_and_store_nothing(w
     assert not Alert.objects.exists()
 
 
-@pytest.mark.parametrize("pk", ["999999", str(2**63)])
+@pytest.mark.parametrize("pk", ["999999", str(2**63), "²"])
 def test_ending_a_session_that_does_not_exist_is_a_404(world, pk):
     assert world.api.post(f"/api/v1/live-sessions/{pk}/end/").status_code == 404

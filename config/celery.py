@@ -21,6 +21,7 @@ app.conf.task_routes = {
     "accounts.relay_webhooks": {"queue": "notify"},
     "accounts.reverification_sweep": {"queue": "default"},
     "liverooms.rooms_regrade": {"queue": "default"},
+    "liverooms.end_barred_sessions": {"queue": "default"},
     "complaints.notify_consumer": {"queue": "notify"},
     "complaints.notify_leads": {"queue": "notify"},
     "complaints.escalate_overdue": {"queue": "default"},
@@ -59,6 +60,14 @@ app.autodiscover_tasks(["config.dashboard"])
 app.conf.beat_schedule = {
     "relay-webhooks": {
         "task": "accounts.relay_webhooks",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # LCM Arts. 12 and 14: a party barred from the air is not on it. The restriction's listener
+    # ends its sessions at once; this catches a go-live that raced the restriction, and a
+    # restriction whose start was set ahead.
+    "end-barred-sessions": {
+        "task": "liverooms.end_barred_sessions",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

@@ -451,6 +451,55 @@ def terminate_sessions_of(restriction) -> None:
     if restriction.kind not in gate.BARRING_LIVE or not restriction.is_in_force():
         return
     for session in sessions_on_air_for(restriction.party_id).select_related("room"):
+        _terminate(session, restriction)
+
+
+def end_barred_sessions() -> int:
+    """Every minute: the sessions on air with a party a restriction in force bars from the air,
+    ended with a `live.terminate` to the platform; how many.
+
+    The restriction's own listener (`terminate_sessions_of`) ends them at once in the usual
+    case. This catches the others: a go-live decided while the restriction was being imposed
+    (the gate read before the restriction committed, and the listener looked for sessions before
+    the go-live committed), and a restriction set to start later, in force from then."""
+    from django.db.models import Exists, OuterRef
+
+    from accounts.models import Restriction
+    from liverooms.models import SessionAnchor, SessionProduct
+
+    barring = Restriction.objects.in_force().filter(kind__in=gate.BARRING_LIVE)
+    barred_anchor = SessionAnchor.objects.filter(
+        session_id=OuterRef("pk"), anchor_id__in=barring.values("party_id")
+    )
+    barred_merchant = SessionProduct.objects.filter(
+        session_id=OuterRef("pk"), merchant_id__in=barring.values("party_id")
+    )
+    barred = (
+        LiveSession.objects.filter(status=SessionStatus.LIVE)
+        .filter(
+            Exists(barring.filter(party_id=OuterRef("room__owner_id")))
+            | Exists(barred_anchor)
+            | Exists(barred_merchant)
+        )
+        .select_related("room")
+    )
+    ended = 0
+    for session in barred:
+        parties = {
+            session.room.owner_id,
+            *session.anchors.values_list("anchor_id", flat=True),
+            *session.products.values_list("merchant_id", flat=True),
+        }
+        restriction = barring.filter(party_id__in=parties).order_by("starts_at", "pk").first()
+        if restriction is not None:  # lifted since the first read
+            ended += _terminate(session, restriction)
+    return ended
+
+
+def _terminate(session: LiveSession, restriction) -> bool:
+    """End a session on air because of `restriction` and tell the platform to cut the stream;
+    False if it had ended already (by its anchor, or by the listener or the sweep before)."""
+    with transaction.atomic():
         ended = LiveSession.objects.filter(pk=session.pk, status=SessionStatus.LIVE).update(
             status=SessionStatus.ENDED,
             ended_at=timezone.now(),
@@ -471,6 +520,7 @@ def terminate_sessions_of(restriction) -> None:
                     },
                 },
             )
+    return bool(ended)
 
 
 # --- alerts and inspections --------------------------------------------------------------------

@@ -9,3 +9,12 @@ def rooms_regrade() -> int:
     from liverooms.services import rooms_regrade as regrade
 
     return regrade()
+
+
+@shared_task(name="liverooms.end_barred_sessions", time_limit=300, soft_time_limit=240)
+def end_barred_sessions() -> int:
+    """Every minute: sessions on air with a party barred from the air are ended (LCM Arts. 12
+    and 14), those the restriction's own listener could not see included."""
+    from liverooms.services import end_barred_sessions as end
+
+    return end()

@@ -1,10 +1,17 @@
 """What every app's admin forms share: a service's refusal shown on the fields it names, the
-page that asks for a reason before an action, and the date picker."""
+page that asks for a reason before an action, the date picker, and amounts in yuan."""
+
+from decimal import Decimal
 
 from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+
+
+def yuan(fen: int | None) -> str:
+    """An amount kept in fen (分), as a reviewer reads it."""
+    return "—" if fen is None else f"¥{Decimal(fen) / 100:,.2f}"
 
 
 class DateInput(forms.DateInput):

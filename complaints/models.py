@@ -413,7 +413,7 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
-        return f"{self.recipient} {self.sent_at:%Y-%m-%d %H:%M}"
+        return f"{self.recipient} {timezone.localtime(self.sent_at):%Y-%m-%d %H:%M}"
 
 
 class ReplyTemplate(models.Model):

@@ -16,12 +16,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
-from accounts.admin_forms import DateInput, add_service_errors, reason_page
+from accounts.admin_forms import DateInput, add_service_errors, reason_page, yuan
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
 from accounts.models import Party
@@ -41,6 +42,7 @@ from liverooms.models import (
     RiskGrade,
     RuleStatus,
     SessionAnchor,
+    SessionProduct,
     SessionStatus,
     SignalKind,
 )
@@ -48,6 +50,25 @@ from liverooms.monitoring.engine import RuleError
 from liverooms.rules import to_engine_rule
 from liverooms.shifts import Shift, on_air_during, peak_on_air, shift_at, shift_of, starts
 from merchants.models import Product
+
+# The items of a session's pre-stream review (liverooms/review.py), as the page names them.
+REVIEW_ITEMS = {
+    "script_reviewed": _("scripts reviewed"),
+    "set_reviewed": _("set reviewed"),
+    "products_reviewed": _("products and their documents reviewed"),
+    "reviewer": _("reviewer"),
+    "notes": _("notes"),
+}
+# The factors of a room's risk grade (services.rooms_regrade and the factors other apps add).
+RISK_FACTORS = {
+    "followers": _("followers"),
+    "sales": _("sales in the last 30 days"),
+    "category": _("high-risk category"),
+    "compliance_record": _("restrictions in the last year"),
+    "alerts": _("alerts in the last 30 days"),
+    "anchors_record": _("its anchors' restrictions in the last year"),
+    "complaints": _("concentrated complaints"),
+}
 
 
 @admin.register(LiveRoom)
@@ -67,13 +88,85 @@ class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # Prefixes and whole references (indexable), not substrings over every room.
     search_fields = ["^title", "=platform_ref", "^owner__name"]
     show_full_result_count = False
+    fields = [
+        "title",
+        "platform_ref",
+        "owner",
+        "category",
+        "followers_counted",
+        "monthly_sales",
+        "risk_grade",
+        "risk_score",
+        "risk_factors",
+        "risk_graded_at",
+        "records",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("followers"))
+    def followers_counted(self, obj):
+        return f"{obj.followers:,}"
+
+    @admin.display(description=_("sales in the last 30 days"))
+    def monthly_sales(self, obj):
+        return yuan(obj.monthly_sales_fen)
+
+    @admin.display(description=_("risk reasons"))
+    def risk_factors(self, obj):
+        """What the grade was made of (services.rooms_regrade), in words, with the points."""
+        if not obj.risk_reasons:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                (
+                    (RISK_FACTORS.get(reason["factor"], reason["factor"]), reason["points"])
+                    for reason in obj.risk_reasons
+                ),
+            ),
+        )
+
+    @admin.display(description=_("records"))
+    def records(self, obj):
+        """The room's sessions, refused go-lives and alerts, each in its own list."""
+        links = [
+            (LiveSession, f"room__id__exact={obj.pk}"),
+            (GoLiveRefusal, f"room__id__exact={obj.pk}"),
+            (Alert, f"session__room__id__exact={obj.pk}"),
+        ]
+        return format_html_join(
+            " · ",
+            '<a href="{}?{}">{}</a>',
+            (
+                (
+                    reverse(f"admin:liverooms_{model._meta.model_name}_changelist"),
+                    query,
+                    capfirst(model._meta.verbose_name_plural),
+                )
+                for model, query in links
+            ),
+        )
 
 
 class SessionAnchorInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SessionAnchor
-    fields = ["name", "id_number_masked", "is_ai_presenter"]
+    # The name is each row's title (SessionAnchor.__str__).
+    fields = ["id_number_masked", "is_ai_presenter"]
     readonly_fields = fields
     extra = 0
+
+
+class SessionProductInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SessionProduct
+    # The product is each row's title (SessionProduct.__str__).
+    fields = ["merchant"]
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "merchant")
 
 
 class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -210,7 +303,16 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["room"]
     # Prefixes and whole references: the autocomplete of every form that names a session too.
     search_fields = ["^room__title", "=room__platform_ref", "^anchors__name"]
-    inlines = [SessionAnchorInline, AlertInline, InspectionInline, ClipInline]
+    inlines = [
+        SessionAnchorInline,
+        SessionProductInline,
+        AlertInline,
+        InspectionInline,
+        ClipInline,
+    ]
+    # Riskiest first, then longest on air. As an attribute, not get_ordering(): the change list
+    # draws its sort arrows from this.
+    ordering = ["-room__risk_score", "started_at"]
     readonly_fields = [
         "room",
         "status",
@@ -219,9 +321,12 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "ended_reason",
         "ai_generated",
         "content_label",
-        "pre_stream_checklist",
+        "pre_stream_review",
         "alerts_of",
+        "inspect_link",
     ]
+    # Only these: the model's editable fields would be shown again, the review as stored JSON.
+    fields = readonly_fields
     show_full_result_count = False
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
@@ -229,6 +334,25 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if isinstance(inline, AlertInline):
             kwargs["queryset"] = inline.latest_of(obj, kwargs["queryset"])
         return kwargs
+
+    @admin.display(description=_("pre-stream review"))
+    def pre_stream_review(self, obj):
+        """The review the go-live recorded (LCM Art. 30), item by item in words."""
+        review = obj.pre_stream_checklist or {}
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                (
+                    (
+                        REVIEW_ITEMS.get(item, item),
+                        (_("Yes") if value else _("No")) if isinstance(value, bool) else value,
+                    )
+                    for item, value in review.items()
+                ),
+            ),
+        )
 
     @admin.display(description=_("alerts"))
     def alerts_of(self, obj):
@@ -257,9 +381,6 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 inspection_count=count_per_row(Inspection.objects.all(), "session"),
             )
         )
-
-    def get_ordering(self, request):
-        return ["-room__risk_score", "started_at"]
 
     @admin.display(description=_("risk"), ordering="room__risk_score")
     def risk(self, obj):
@@ -322,8 +443,7 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     actor=Actor.for_user(request.user),
                 )
             except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
+                add_service_errors(form, exc)
             else:
                 self.message_user(request, _("Inspection recorded."), messages.SUCCESS)
                 return HttpResponseRedirect(
@@ -485,12 +605,12 @@ class AlertDecideForm(forms.Form):
 class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "raised_at",
-        "rule",
-        "severity",
-        "signal_kind",
-        "excerpt",
-        "session",
         "status",
+        "severity",
+        "rule",
+        "signal_kind",
+        "excerpt_quoted",
+        "session_room",
         "note_excerpt",
     ]
     list_filter = ["status", "severity", RuleCategoryFilter]
@@ -506,6 +626,12 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "liverooms.change_alert"
         )  # for the actions; fields are read-only
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A room's alerts, linked from the room's page (LiveRoomAdmin.records).
+        return lookup == "session__room__id__exact" or super().lookup_allowed(
+            lookup, value, request
+        )
+
     def get_search_results(self, request, queryset, search_term):
         filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -517,9 +643,23 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Alert._meta.fields]
 
+    @admin.display(description=_("live session"), ordering="session__started_at")
+    def session_room(self, obj):
+        """The session by its room, a link to its page: the session's own title (room and
+        start) is too wide for the list, and the start is the alert's time give or take."""
+        url = reverse("admin:liverooms_livesession_change", args=[obj.session_id])
+        return format_html('<a href="{}">{}</a>', url, obj.session.room.title)
+
     @admin.display(description=_("note"))
     def note_excerpt(self, obj):
-        return obj.note[:60] + ("…" if len(obj.note) > 60 else "")
+        return format_html(
+            '<span class="quoted">{}</span>', obj.note[:60] + ("…" if len(obj.note) > 60 else "")
+        )
+
+    @admin.display(description=_("excerpt"))
+    def excerpt_quoted(self, obj):
+        # In a box of its own width (site/admin.css): a table cell of Chinese text shrinks.
+        return format_html('<span class="quoted">{}</span>', obj.excerpt)
 
     def _decide(self, request, queryset, status, note=""):
         actor, done = Actor.for_user(request.user), 0

@@ -146,8 +146,15 @@ class SessionProduct(models.Model):
     session = models.ForeignKey(
         LiveSession, on_delete=models.CASCADE, related_name="products", db_index=False
     )
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    merchant = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="sessions_selling")
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
+    merchant = models.ForeignKey(
+        Party,
+        verbose_name=_("merchant"),
+        on_delete=models.PROTECT,
+        related_name="sessions_selling",
+    )
 
     class Meta:
         verbose_name = _("product shown")
@@ -157,7 +164,7 @@ class SessionProduct(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.product_id)
+        return str(self.product)
 
 
 class GoLiveRefusal(models.Model):
@@ -176,7 +183,7 @@ class GoLiveRefusal(models.Model):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"{self.room} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.room} @ {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class RuleStatus(models.TextChoices):
@@ -278,7 +285,8 @@ class SignalBatch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.session_id}: {self.signals} @ {self.received_at:%Y-%m-%d %H:%M:%S}"
+        received = timezone.localtime(self.received_at)
+        return f"{self.session_id}: {self.signals} @ {received:%Y-%m-%d %H:%M:%S}"
 
 
 class SignalKind(models.TextChoices):
@@ -368,7 +376,7 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} @ {self.session_id}"
+        return f"{self.rule} @ {timezone.localtime(self.raised_at):%Y-%m-%d %H:%M:%S}"
 
 
 class InspectionResult(models.TextChoices):

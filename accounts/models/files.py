@@ -246,4 +246,4 @@ class FileEvent(EventRow):
         verbose_name_plural = _("file events")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} @ {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

@@ -130,7 +130,7 @@ class PartyEvent(EventRow):
         verbose_name_plural = _("party events")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} @ {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class RestrictionKind(models.TextChoices):

@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.actors import Actor
 from accounts.admin import parties_matching
-from accounts.admin_forms import add_service_errors
+from accounts.admin_forms import add_service_errors, yuan
 from accounts.admin_paging import LargeTableAdminMixin
 from accounts.admin_site import Queue
 from complaints import services
@@ -40,7 +40,6 @@ from complaints.admin.common import (
     ReadOnlyInline,
     handlers,
     reason_action,
-    yuan,
 )
 from complaints.models import (
     OPEN_STATUSES,

@@ -4,7 +4,6 @@ on forms, read-only inlines and the reason page."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -35,10 +34,6 @@ def handlers():
         .distinct()
         .order_by("username")
     )
-
-
-def yuan(fen: int | None) -> str:
-    return "—" if fen is None else f"¥{Decimal(fen) / 100:,.2f}"
 
 
 # --- Case page: read-only inlines ---------------------------------------------------------------

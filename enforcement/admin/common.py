@@ -28,8 +28,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
-from accounts.admin_forms import add_service_errors
-from complaints.admin.common import TRACKING_CODE, yuan
+from accounts.admin_forms import add_service_errors, yuan
+from complaints.admin.common import TRACKING_CODE
 from complaints.models import Case
 from config.errors import Conflict
 

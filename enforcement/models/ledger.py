@@ -161,4 +161,4 @@ class Reconciliation(models.Model):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} · {len(self.mismatches)}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} · {len(self.mismatches)}"

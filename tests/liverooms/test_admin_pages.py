@@ -1,0 +1,117 @@
+"""The live-room pages as a reviewer reads them: words rather than codes and JSON, links between
+a room, its sessions and its alerts, and Chinese text that a narrow column does not stand on
+end."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.utils import timezone
+
+from liverooms import services
+from liverooms.models import Alert, GoLiveRefusal, LiveSession, SignalBatch
+from tests.accounts.test_roles import verified_client
+from tests.factories import TEST_ACTOR, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ADMIN = "/admin/liverooms"
+
+
+@pytest.fixture
+def reviewer(client):
+    return verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+
+
+def on_air(world) -> LiveSession:
+    response = world.go_live()
+    assert response.status_code == 201, response.content
+    return LiveSession.objects.get(pk=response.json()["id"])
+
+
+def raise_alert(session) -> Alert:
+    received = services.signals_ingest(
+        session=session,
+        signals=[{"kind": "chat", "at": timezone.now(), "text": "加微信私聊转账"}],
+        actor=TEST_ACTOR,
+    )
+    assert received.alerts
+    return received.alerts[0]
+
+
+def test_a_room_s_page_shows_its_grade_in_words_and_leads_to_its_records(world, reviewer):
+    world.room.monthly_sales_fen = 260_000_000
+    world.room.save(update_fields=["monthly_sales_fen"])
+    services.rooms_regrade(room_ids=[world.room.pk])
+    page = reviewer.get(f"{ADMIN}/liveroom/{world.room.pk}/change/").content.decode()
+    assert '<div class="readonly">12,000</div>' in page  # followers
+    assert '<div class="readonly">¥2,600,000.00</div>' in page  # sales, kept in fen
+    assert "<li>粉丝数: 10</li>" in page and "<li>近 30 天销售额: 20</li>" in page
+    for listing in (
+        f"{ADMIN}/livesession/?room__id__exact={world.room.pk}",
+        f"{ADMIN}/goliverefusal/?room__id__exact={world.room.pk}",
+        f"{ADMIN}/alert/?session__room__id__exact={world.room.pk}",
+    ):
+        assert f'href="{listing}"' in page
+        assert reviewer.get(listing).status_code == 200
+
+
+def test_a_room_s_alerts_link_lists_that_room_s_alerts_only(world, reviewer):
+    from liverooms.models import LiveRoom
+    from tests.liverooms.test_patrol import on_air_in
+
+    mine = raise_alert(on_air(world))
+    elsewhere = LiveRoom.objects.create(
+        owner=world.merchant, platform_ref="room-2", title="另一个直播间", category="apparel"
+    )
+    raise_alert(on_air_in(world, elsewhere))
+    listed = reviewer.get(f"{ADMIN}/alert/?session__room__id__exact={world.room.pk}")
+    assert [a.pk for a in listed.context["cl"].result_list] == [mine.pk]
+
+
+def test_a_session_s_page_shows_its_products_review_and_the_way_to_inspect(world, reviewer):
+    session = on_air(world)
+    page = reviewer.get(f"{ADMIN}/livesession/{session.pk}/change/").content.decode()
+    assert str(world.product) in page  # the products shown, an inline of their own
+    assert "<li>脚本已审核: 是</li>" in page and "<li>直播场景已审核: 是</li>" in page
+    assert "&quot;script_reviewed&quot;" not in page  # not the stored JSON
+    assert f'href="{ADMIN}/livesession/{session.pk}/inspect/"' in page
+
+
+def test_the_alert_list_links_each_alert_to_its_session_by_room(world, reviewer):
+    session = on_air(world)
+    raise_alert(session)
+    page = reviewer.get(f"{ADMIN}/alert/").content.decode()
+    assert f'<a href="{ADMIN}/livesession/{session.pk}/change/">{world.room.title}</a>' in page
+
+
+def test_the_patrol_queue_marks_the_order_it_is_in(world, reviewer):
+    response = reviewer.get(f"{ADMIN}/livesession/", {"status__exact": "live"})
+    changelist = response.context["cl"]
+    columns = changelist.get_ordering_field_columns()
+    shown = changelist.list_display
+    # Riskiest first, then longest on air: the arrows say so, not the model's newest first.
+    assert columns == {shown.index("risk"): "desc", shown.index("started_at"): "asc"}
+
+
+def test_titles_give_times_in_beijing_time(world):
+    at = datetime(2026, 12, 2, 2, 15, 23, tzinfo=UTC)  # 10:15:23 in Beijing
+    refusal = GoLiveRefusal(room=world.room, at=at, reasons=[])
+    assert str(refusal) == f"{world.room} @ 2026-12-02 10:15"
+    batch = SignalBatch(session_id=1, signals=4, received_at=at)
+    assert str(batch) == "1: 4 @ 2026-12-02 10:15:23"
+
+
+def test_an_inspection_refused_for_a_field_says_so_once_beside_it(world, reviewer):
+    session = on_air(world)
+    response = reviewer.post(
+        f"{ADMIN}/livesession/{session.pk}/inspect/", {"result": "correction_requested"}
+    )
+    form = response.context["form"]
+    assert form.errors == {"findings": ["请描述发现的问题。"]}
+    assert response.content.decode().count("请描述发现的问题。") == 1
+
+
+def test_every_admin_page_carries_the_admin_stylesheet(reviewer):
+    assert finders.find("site/admin.css")
+    assert "/static/site/admin.css" in reviewer.get("/admin/").content.decode()

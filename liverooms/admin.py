@@ -30,6 +30,7 @@ from config.api.lookups import BIGINT_MAX, storable_id
 from config.errors import Conflict
 from liverooms import services
 from liverooms.models import (
+    RULE_CATEGORIES,
     Alert,
     AlertStatus,
     ContentLabel,
@@ -87,6 +88,9 @@ class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["owner"]
     # Prefixes and whole references (indexable), not substrings over every room.
     search_fields = ["^title", "=platform_ref", "^owner__name"]
+    search_help_text = _(
+        "The beginning of a room's title or of its owner's name, or a platform room id in full."
+    )
     show_full_result_count = False
     fields = [
         "title",
@@ -303,6 +307,9 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["room"]
     # Prefixes and whole references: the autocomplete of every form that names a session too.
     search_fields = ["^room__title", "=room__platform_ref", "^anchors__name"]
+    search_help_text = _(
+        "The beginning of a room's title or of an anchor's name, or a platform room id in full."
+    )
     inlines = [
         SessionAnchorInline,
         SessionProductInline,
@@ -561,7 +568,7 @@ class RuleCategoryFilter(admin.SimpleListFilter):
             .values_list("category", flat=True)
             .distinct()
         )
-        return [(category, category) for category in categories]
+        return [(category, RULE_CATEGORIES.get(category, category)) for category in categories]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -569,6 +576,15 @@ class RuleCategoryFilter(admin.SimpleListFilter):
             rules = MonitoringRule.objects.filter(category=self.value()).values("pk")
             return queryset.filter(rule__in=rules)
         return queryset
+
+
+class OwnCategoryFilter(RuleCategoryFilter):
+    """The rules' own list, by their categories in words."""
+
+    parameter_name = "category"
+
+    def queryset(self, request, queryset):
+        return queryset.filter(category=self.value()) if self.value() else queryset
 
 
 # The reason page (accounts.admin_forms.reason_page), showing the alerts with their excerpts.
@@ -618,6 +634,7 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # A rule's code or a room's platform reference, whole: found through the rule and the room
     # first. A substring of the excerpt would read every one of millions of alerts.
     search_fields = ["=rule__code", "=session__room__platform_ref"]
+    search_help_text = _("A rule's code or a platform room id, in full, or an alert's number.")
     show_full_result_count = False
     actions = ["confirm", "dismiss"]
 
@@ -788,6 +805,7 @@ class GoLiveRefusalAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
     list_filter = ["at"]
     list_select_related = ["room"]
     search_fields = ["^room__title", "=room__platform_ref"]
+    search_help_text = _("The beginning of a room's title, or a platform room id in full.")
     show_full_result_count = False
     fields = ["room", "at", "reasons_said", "anchors_named", "products_named", "ai_generated"]
     readonly_fields = fields
@@ -967,7 +985,7 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         "code",
         "version",
         "status",
-        "category",
+        "category_named",
         "severity",
         "kind",
         "confirmed",
@@ -976,7 +994,7 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         "published_at",
         "try_link",
     ]
-    list_filter = ["status", "category", "severity", "kind"]
+    list_filter = ["status", OwnCategoryFilter, "severity", "kind"]
     search_fields = ["code", "description", "keywords"]
     actions = ["publish", "new_version", "withdraw"]
     show_full_result_count = False
@@ -990,6 +1008,10 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
                 dismissed_count=Count("alerts", filter=Q(alerts__status=AlertStatus.DISMISSED)),
             )
         )
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_named(self, obj):
+        return RULE_CATEGORIES.get(obj.category, obj.category)
 
     @admin.display(description=_("confirmed"), ordering="confirmed_count")
     def confirmed(self, obj):

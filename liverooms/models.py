@@ -186,6 +186,22 @@ class GoLiveRefusal(models.Model):
         return f"{self.room} @ {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
+# The rule pack's categories (RULES.md §3) as the pages name them; each rule carries its own legal
+# basis. A rule's category is data, so one written in the admin that is not here is shown as
+# written.
+RULE_CATEGORIES = {
+    "absolute_terms": _("absolute terms"),
+    "offline_transaction": _("lures to trade off the platform"),
+    "fake_reviews": _("fake sales or reviews"),
+    "fake_traffic": _("fake traffic"),
+    "prohibited_goods": _("prohibited and restricted goods"),
+    "medical_claims": _("medical claims"),
+    "tobacco": _("tobacco and e-cigarettes"),
+    "pricing": _("price claims"),
+    "ai_presenter": _("unlabelled AI presenters"),
+}
+
+
 class RuleStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")  # being written and tried against sample text
     PUBLISHED = "published", _("Published")  # in force: the engine evaluates it

@@ -115,3 +115,24 @@ def test_an_inspection_refused_for_a_field_says_so_once_beside_it(world, reviewe
 def test_every_admin_page_carries_the_admin_stylesheet(reviewer):
     assert finders.find("site/admin.css")
     assert "/static/site/admin.css" in reviewer.get("/admin/").content.decode()
+
+
+def test_rule_categories_are_named_in_words_in_the_lists_and_their_filters(world, client):
+    session = on_air(world)
+    raise_alert(session)  # an offline-transaction lure
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    rules = lead.get(f"{ADMIN}/monitoringrule/")
+    page = rules.content.decode()
+    assert '<td class="field-category_named">引导站外交易</td>' in page
+    assert "offline_transaction</a>" not in page  # the filter's choice is named too
+    only = lead.get(f"{ADMIN}/monitoringrule/", {"category": "offline_transaction"})
+    assert {r.category for r in only.context["cl"].result_list} == {"offline_transaction"}
+    alerts = lead.get(f"{ADMIN}/alert/").content.decode()
+    assert ">引导站外交易</a>" in alerts
+
+
+def test_the_search_boxes_say_what_they_search(reviewer):
+    for listing in ("liveroom", "livesession", "alert", "goliverefusal"):
+        response = reviewer.get(f"{ADMIN}/{listing}/")
+        assert response.context["cl"].search_help_text, listing
+        assert "平台直播间编号" in response.content.decode(), listing

@@ -156,6 +156,10 @@ def test_coverage_flags_a_high_risk_session_not_inspected_in_time(world, client,
     response = reviewer.get("/admin/liverooms/livesession/coverage/")
     assert response.status_code == 200
     assert [row["overdue"] for row in response.context["rows"]] == [True]
+    # The overdue session leads to its page and, on air, straight to its inspection.
+    page = response.content.decode()
+    assert f'href="/admin/liverooms/livesession/{session.pk}/change/"' in page
+    assert f'href="/admin/liverooms/livesession/{session.pk}/inspect/"' in page
     index = reviewer.get("/admin/")
     counts = {q["key"]: q["count"] for q in index.context["queues"]}
     assert counts["patrol_overdue"] == 1

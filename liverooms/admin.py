@@ -639,9 +639,9 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["confirm", "dismiss"]
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_perm(
-            "liverooms.change_alert"
-        )  # for the actions; fields are read-only
+        # For the actions and the decision page. An alert's own page only shows it: its fields
+        # are read-only, and with Save buttons it looked editable.
+        return obj is None and request.user.has_perm("liverooms.change_alert")
 
     def lookup_allowed(self, lookup, value, request=None):
         # A room's alerts, linked from the room's page (LiveRoomAdmin.records).
@@ -799,7 +799,7 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(GoLiveRefusal)
 class GoLiveRefusalAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "room", "reasons_said"]
+    list_display = ["at", "room_link", "reasons_said"]
     # A date filter served by the index on `at`, rather than a date hierarchy whose DISTINCT
     # over the years of every refusal reads the whole table.
     list_filter = ["at"]
@@ -809,6 +809,11 @@ class GoLiveRefusalAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
     show_full_result_count = False
     fields = ["room", "at", "reasons_said", "anchors_named", "products_named", "ai_generated"]
     readonly_fields = fields
+
+    @admin.display(description=_("live room"), ordering="room__title")
+    def room_link(self, obj):
+        url = reverse("admin:liverooms_liveroom_change", args=[obj.room_id])
+        return format_html('<a href="{}">{}</a>', url, obj.room)
 
     @admin.display(description=_("reasons"))
     def reasons_said(self, obj):
@@ -1038,8 +1043,17 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         return [name for name in shown if name != "try_link"]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_try": request.user.has_perm(TRY_RULES)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_try": request.user.has_perm(TRY_RULES),
+            # A rule is written, tried and published one at a time.
+            "show_save_and_add_another": False,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save_and_add_another": False}
+        return super().add_view(request, form_url, extra_context)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)

@@ -136,3 +136,33 @@ def test_the_search_boxes_say_what_they_search(reviewer):
         response = reviewer.get(f"{ADMIN}/{listing}/")
         assert response.context["cl"].search_help_text, listing
         assert "平台直播间编号" in response.content.decode(), listing
+
+
+def test_an_alert_s_page_shows_it_with_the_way_to_decide_and_no_save_button(world, client):
+    alert = raise_alert(on_air(world))
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    page = lead.get(f"{ADMIN}/alert/{alert.pk}/change/").content.decode()
+    assert f'href="{ADMIN}/alert/{alert.pk}/decide/"' in page
+    assert 'name="_save"' not in page and 'name="_continue"' not in page
+    # The list's actions still decide.
+    done = lead.post(
+        f"{ADMIN}/alert/", {"action": "confirm", "_selected_action": [alert.pk]}, follow=True
+    )
+    assert done.status_code == 200
+    alert.refresh_from_db()
+    assert alert.status == "confirmed"
+
+
+def test_a_rule_draft_is_saved_without_an_offer_to_add_another(world, client):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    page = lead.get(f"{ADMIN}/monitoringrule/add/").content.decode()
+    assert 'name="_addanother"' not in page and 'name="_save"' in page
+
+
+def test_a_refusal_s_room_leads_to_the_room(world, reviewer):
+    from merchants.services import product_set_listing_status
+
+    product_set_listing_status(product=world.product, status="removed", actor=TEST_ACTOR)
+    assert world.go_live().status_code == 403
+    page = reviewer.get(f"{ADMIN}/goliverefusal/").content.decode()
+    assert f'<a href="{ADMIN}/liveroom/{world.room.pk}/change/">{world.room}</a>' in page

@@ -262,9 +262,15 @@ POST_RULES: dict[str, Rule] = {
 }
 
 # Models with records that even a holder of the change permission may not change in their
-# present state (published rule sets and catalogue versions, monitoring rules no longer drafts):
-# a POST to their page may be refused with 403 to anyone.
-CHANGED_ONLY_AS_DRAFTS = {"credit.ruleset", "enforcement.violationtype", "liverooms.monitoringrule"}
+# present state (published rule sets and catalogue versions, monitoring rules no longer drafts),
+# or only through an action or a page of their own (alerts are decided, never edited): a POST to
+# their page may be refused with 403 to anyone.
+CHANGED_ONLY_AS_DRAFTS = {
+    "credit.ruleset",
+    "enforcement.violationtype",
+    "liverooms.monitoringrule",
+    "liverooms.alert",
+}
 
 # Pages whose POST does something; the others' POST is the same question as their GET.
 POSTS = {

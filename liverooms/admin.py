@@ -438,7 +438,7 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                services.inspection_record(
+                inspection = services.inspection_record(
                     session=session,
                     checklist={
                         k: data[k]
@@ -452,6 +452,9 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                # On the session's history: inspections have no page of their own.
+                added = {"name": str(Inspection._meta.verbose_name), "object": str(inspection)}
+                self.log_change(request, session, [{"added": added}])
                 self.message_user(request, _("Inspection recorded."), messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:liverooms_livesession_changelist") + "?status__exact=live"
@@ -587,6 +590,12 @@ class OwnCategoryFilter(RuleCategoryFilter):
         return queryset.filter(category=self.value()) if self.value() else queryset
 
 
+def _decision(alert) -> str:
+    """An alert's decision as its history (LogEntry) records it: the outcome, and the note."""
+    status = str(alert.get_status_display())
+    return f"{status}: {alert.note}" if alert.note else status
+
+
 # The reason page (accounts.admin_forms.reason_page), showing the alerts with their excerpts.
 DECIDE_TEMPLATE = "admin/liverooms/alert/decide.html"
 
@@ -684,7 +693,8 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 # The same note for each: a ValidationError for it comes on the first alert,
                 # before any is decided, and goes back to the form.
-                services.alert_decide(alert=alert, status=status, note=note, actor=actor)
+                decided = services.alert_decide(alert=alert, status=status, note=note, actor=actor)
+                self.log_change(request, alert, _decision(decided))
                 done += 1
             except Conflict:
                 continue
@@ -765,6 +775,7 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, str(exc.message), messages.ERROR)
                 return HttpResponseRedirect(change_url)
             else:
+                self.log_change(request, alert, _decision(alert))
                 self.message_user(
                     request,
                     _("Alert decided: %(status)s.") % {"status": alert.get_status_display()},
@@ -1068,7 +1079,8 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         actor, done = Actor.for_user(request.user), 0
         for rule in queryset.filter(status=RuleStatus.DRAFT):
             try:
-                services.rule_publish(rule=rule, actor=actor)
+                published = services.rule_publish(rule=rule, actor=actor)
+                self.log_change(request, rule, published.get_status_display())
                 done += 1
             except ValidationError as exc:
                 self.message_user(request, f"{rule}: {' '.join(exc.messages)}", messages.ERROR)
@@ -1092,7 +1104,8 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
             except Conflict as exc:
                 self.message_user(request, f"{rule}: {exc}", messages.ERROR)
                 continue
-            self.log_change(request, rule, "Withdrawn")
+            rule.refresh_from_db(fields=["status"])
+            self.log_change(request, rule, rule.get_status_display())
             done += 1
         self.message_user(
             request,
@@ -1103,7 +1116,8 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
     @admin.action(description=_("Start a new draft version"), permissions=["add"])
     def new_version(self, request, queryset):
         for rule in queryset:
-            services.rule_new_version(rule=rule, actor=Actor.for_user(request.user))
+            draft = services.rule_new_version(rule=rule, actor=Actor.for_user(request.user))
+            self.log_addition(request, draft, [{"added": {}}])
         self.message_user(request, _("Drafts created."), messages.SUCCESS)
 
     def get_urls(self):

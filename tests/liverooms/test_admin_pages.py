@@ -9,7 +9,7 @@ from django.contrib.staticfiles import finders
 from django.utils import timezone
 
 from liverooms import services
-from liverooms.models import Alert, GoLiveRefusal, LiveSession, SignalBatch
+from liverooms.models import Alert, GoLiveRefusal, LiveSession, MonitoringRule, SignalBatch
 from tests.accounts.test_roles import verified_client
 from tests.factories import TEST_ACTOR, UserFactory
 
@@ -166,3 +166,27 @@ def test_a_refusal_s_room_leads_to_the_room(world, reviewer):
     assert world.go_live().status_code == 403
     page = reviewer.get(f"{ADMIN}/goliverefusal/").content.decode()
     assert f'<a href="{ADMIN}/liveroom/{world.room.pk}/change/">{world.room}</a>' in page
+
+
+def history(client, path) -> str:
+    return client.get(f"{path}history/").content.decode()
+
+
+def test_decisions_inspections_and_publications_are_in_the_records_history(world, client):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    session = on_air(world)
+    alert = raise_alert(session)
+    lead.post(
+        f"{ADMIN}/alert/{alert.pk}/decide/",
+        {"status": "dismissed", "note": "误报：说的是站内客服"},
+    )
+    assert "已排除: 误报：说的是站内客服" in history(lead, f"{ADMIN}/alert/{alert.pk}/")
+
+    lead.post(f"{ADMIN}/livesession/{session.pk}/inspect/", {"result": "no_issue"})
+    assert "添加了 巡查记录“" in history(lead, f"{ADMIN}/livesession/{session.pk}/")
+
+    rule = alert.rule
+    lead.post(f"{ADMIN}/monitoringrule/", {"action": "new_version", "_selected_action": [rule.pk]})
+    draft = MonitoringRule.objects.get(code=rule.code, status="draft")
+    lead.post(f"{ADMIN}/monitoringrule/", {"action": "publish", "_selected_action": [draft.pk]})
+    assert "已发布" in history(lead, f"{ADMIN}/monitoringrule/{draft.pk}/")

@@ -277,7 +277,7 @@ def test_a_lead_withdraws_a_rule_in_force_and_the_engine_drops_it(client, world)
     rule.refresh_from_db()
     waiting.refresh_from_db()
     assert (rule.status, waiting.status) == (RuleStatus.RETIRED, RuleStatus.DRAFT)
-    assert LogEntry.objects.filter(object_id=str(rule.pk), change_message="Withdrawn").exists()
+    assert LogEntry.objects.filter(object_id=str(rule.pk), change_message="已停用").exists()
     assert raised("抽奖送盲盒 第二场") == []
     with pytest.raises(Conflict):
         services.rule_withdraw(rule=rule, actor=TEST_ACTOR)

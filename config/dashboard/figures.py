@@ -169,8 +169,10 @@ class Figure:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing to draw: every plotted value is zero or missing."""
-        return not any(v for s in self.plotted for v in s.values)
+        """Nothing to draw: every plotted value is missing, or, for counts, zero. A share of 0 %
+        is drawn: no high-risk session inspected in time is a figure, not the want of one."""
+        values = [v for s in self.plotted for v in s.values if v is not None]
+        return not values if self.percent else not any(values)
 
     def total(self, key: str) -> int:
         series = next(s for s in self.series if s.key == key)

@@ -430,6 +430,15 @@ def test_an_empty_period_says_so_and_horizontal_bars_name_each_category():
     assert all(tick in svg for tick in ("11-03", "11-10", "11-17"))
 
 
+def test_a_share_of_nothing_is_drawn_and_a_period_with_nothing_due_is_empty():
+    # One week with a high-risk session and none inspected in time: 0 %, a point on the chart.
+    svg = str(charts.render(_figure("lines", (None, 0.0, None), percent=True)))
+    assert gettext("Nothing to show") not in svg
+    assert "2025-11-10 · Complaints: 0%" in svg
+    nothing_due = str(charts.render(_figure("lines", (None, None, None), percent=True)))
+    assert gettext("Nothing to show") in nothing_due
+
+
 def test_the_table_formats_shares_and_gaps():
     table = charts.table(_figure("lines", (50.0, None, 33.3), percent=True))
     assert table["header"] == ["week starting", "Complaints", "hidden"]

@@ -911,6 +911,15 @@ admin.site.register_queue(
 
 
 class RuleForm(forms.ModelForm):
+    # The signals a rule reads, ticked by their names (口播, 评论, 商品标题) rather than typed as a
+    # JSON list of codes. None for a session rule (the AI label), which reads the session.
+    signal_kinds = forms.MultipleChoiceField(
+        label=MonitoringRule._meta.get_field("signal_kinds").verbose_name,
+        choices=SignalKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
     class Meta:
         model = MonitoringRule
         fields = [
@@ -956,6 +965,10 @@ class RuleForm(forms.ModelForm):
 
     def clean_exclude(self):
         return self._list_or_empty("exclude")
+
+    def clean_signal_kinds(self):
+        chosen = set(self.cleaned_data["signal_kinds"])
+        return [kind for kind in SignalKind.values if kind in chosen]
 
     def clean(self):
         cleaned = super().clean()

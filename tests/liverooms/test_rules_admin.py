@@ -154,7 +154,7 @@ RULE_FORM = {
     "keywords": '["抽奖"]',
     "aliases": "[]",
     "exclude": "[]",
-    "signal_kinds": '["transcript"]',
+    "signal_kinds": ["transcript"],
     "legal_basis": "平台规则",
     "description": "",
 }
@@ -284,3 +284,18 @@ def test_a_lead_withdraws_a_rule_in_force_and_the_engine_drops_it(client, world)
     again = services.rule_new_version(rule=rule, actor=TEST_ACTOR)
     services.rule_publish(rule=again, actor=TEST_ACTOR)
     assert raised("抽奖送盲盒 第三场") == ["gambling_terms"]
+
+
+def test_a_rule_s_signals_are_ticked_by_name_and_kept_in_their_order(client):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    form = lead.get("/admin/liverooms/monitoringrule/add/").content.decode()
+    assert 'type="checkbox" name="signal_kinds" value="chat"' in form and "评论" in form
+    response = lead.post(
+        "/admin/liverooms/monitoringrule/add/",
+        {**RULE_FORM, "signal_kinds": ["listing", "transcript"]},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    rule = MonitoringRule.objects.get(code="gambling_terms")
+    assert rule.signal_kinds == ["transcript", "listing"]
+    page = lead.get(f"/admin/liverooms/monitoringrule/{rule.pk}/change/").content.decode()
+    assert 'value="transcript" id="id_signal_kinds_0" checked' in page

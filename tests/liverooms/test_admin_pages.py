@@ -190,3 +190,11 @@ def test_decisions_inspections_and_publications_are_in_the_records_history(world
     draft = MonitoringRule.objects.get(code=rule.code, status="draft")
     lead.post(f"{ADMIN}/monitoringrule/", {"action": "publish", "_selected_action": [draft.pk]})
     assert "已发布" in history(lead, f"{ADMIN}/monitoringrule/{draft.pk}/")
+
+
+def test_the_admin_s_own_strings_that_django_leaves_in_english_read_in_chinese(client):
+    lead = verified_client(client, UserFactory(roles=["compliance_lead"]))
+    refused = lead.post(f"{ADMIN}/monitoringrule/add/", {"code": ""})
+    assert "<title>错误：" in refused.content.decode()
+    index = lead.get("/admin/liverooms/").content.decode()
+    assert "Model name" not in index and ">数据类型<" in index

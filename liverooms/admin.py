@@ -79,7 +79,7 @@ class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "platform_ref",
         "owner",
         "category",
-        "followers",
+        "followers_counted",
         "risk_grade",
         "risk_score",
         "risk_graded_at",
@@ -107,7 +107,7 @@ class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description=_("followers"))
+    @admin.display(description=_("followers"), ordering="followers")
     def followers_counted(self, obj):
         return f"{obj.followers:,}"
 

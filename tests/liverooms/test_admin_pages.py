@@ -45,6 +45,8 @@ def test_a_room_s_page_shows_its_grade_in_words_and_leads_to_its_records(world, 
     services.rooms_regrade(room_ids=[world.room.pk])
     page = reviewer.get(f"{ADMIN}/liveroom/{world.room.pk}/change/").content.decode()
     assert '<div class="readonly">12,000</div>' in page  # followers
+    listed = reviewer.get(f"{ADMIN}/liveroom/").content.decode()
+    assert '<td class="field-followers_counted">12,000</td>' in listed
     assert '<div class="readonly">¥2,600,000.00</div>' in page  # sales, kept in fen
     assert "<li>粉丝数: 10</li>" in page and "<li>近 30 天销售额: 20</li>" in page
     for listing in (

@@ -1,5 +1,6 @@
-"""What every app's admin forms share: a service's refusal shown on the fields it names, the
-page that asks for a reason before an action, the date picker, and amounts in yuan."""
+"""What every app's admin pages share: a service's refusal shown on the fields it names, the
+page that asks for a reason before an action, the date picker, amounts in yuan, links to other
+records and lists in words."""
 
 from decimal import Decimal
 
@@ -7,6 +8,22 @@ from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+
+def admin_link(obj, label=None) -> str:
+    """A link to the object's page in the workbench."""
+    if obj is None:
+        return "—"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label if label is not None else obj)
+
+
+def bullets(items, item: str = "<li>{}: {}</li>", css_class: str = "") -> str:
+    """A read-only field's list: `items` (tuples) each through the `item` template, escaped."""
+    return format_html('<ul class="{}">{}</ul>', css_class, format_html_join("", item, items))
 
 
 def yuan(fen: int | None) -> str:

@@ -22,7 +22,14 @@ from django.utils.translation import ngettext
 
 from accounts.actors import Actor
 from accounts.admin import ReadOnlyAdminMixin
-from accounts.admin_forms import DateInput, add_service_errors, reason_page, yuan
+from accounts.admin_forms import (
+    DateInput,
+    add_service_errors,
+    admin_link,
+    bullets,
+    reason_page,
+    yuan,
+)
 from accounts.admin_paging import LargeTableAdminMixin, count_per_row
 from accounts.admin_site import Queue
 from accounts.models import Party
@@ -120,16 +127,9 @@ class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         """What the grade was made of (services.rooms_regrade), in words, with the points."""
         if not obj.risk_reasons:
             return "—"
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join(
-                "",
-                "<li>{}: {}</li>",
-                (
-                    (RISK_FACTORS.get(reason["factor"], reason["factor"]), reason["points"])
-                    for reason in obj.risk_reasons
-                ),
-            ),
+        return bullets(
+            (RISK_FACTORS.get(reason["factor"], reason["factor"]), reason["points"])
+            for reason in obj.risk_reasons
         )
 
     @admin.display(description=_("records"))
@@ -346,19 +346,12 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def pre_stream_review(self, obj):
         """The review the go-live recorded (LCM Art. 30), item by item in words."""
         review = obj.pre_stream_checklist or {}
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join(
-                "",
-                "<li>{}: {}</li>",
-                (
-                    (
-                        REVIEW_ITEMS.get(item, item),
-                        (_("Yes") if value else _("No")) if isinstance(value, bool) else value,
-                    )
-                    for item, value in review.items()
-                ),
-            ),
+        return bullets(
+            (
+                REVIEW_ITEMS.get(item, item),
+                (_("Yes") if value else _("No")) if isinstance(value, bool) else value,
+            )
+            for item, value in review.items()
         )
 
     @admin.display(description=_("alerts"))
@@ -673,8 +666,7 @@ class AlertAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def session_room(self, obj):
         """The session by its room, a link to its page: the session's own title (room and
         start) is too wide for the list, and the start is the alert's time give or take."""
-        url = reverse("admin:liverooms_livesession_change", args=[obj.session_id])
-        return format_html('<a href="{}">{}</a>', url, obj.session.room.title)
+        return admin_link(obj.session, obj.session.room.title)
 
     @admin.display(description=_("note"))
     def note_excerpt(self, obj):
@@ -823,20 +815,16 @@ class GoLiveRefusalAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
 
     @admin.display(description=_("live room"), ordering="room__title")
     def room_link(self, obj):
-        url = reverse("admin:liverooms_liveroom_change", args=[obj.room_id])
-        return format_html('<a href="{}">{}</a>', url, obj.room)
+        return admin_link(obj.room)
 
     @admin.display(description=_("reasons"))
     def reasons_said(self, obj):
         """Each reason as the gate said it, with its code: the message for the reviewer, the
         code for what the platform's systems were answered."""
-        return format_html(
-            '<ul class="refusal-reasons">{}</ul>',
-            format_html_join(
-                "",
-                "<li>{} <code>{}</code></li>",
-                ((reason["message"], reason["code"]) for reason in obj.reasons),
-            ),
+        return bullets(
+            ((reason["message"], reason["code"]) for reason in obj.reasons),
+            item="<li>{} <code>{}</code></li>",
+            css_class="refusal-reasons",
         )
 
     @admin.display(description=_("anchors on air"))

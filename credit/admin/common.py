@@ -11,10 +11,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_forms import admin_link
 from accounts.admin_paging import LargeTableAdminMixin
 from config.api.lookups import storable_id
 from credit.scoring import rule_set_in_force
@@ -93,15 +92,6 @@ class PartyIdFilter(NumberFilter):
     title = _("party id")
     parameter_name = "party"
     field_name = "party_id"
-
-
-def admin_link(obj, label=None) -> str:
-    """A link to the object's page in the workbench."""
-    if obj is None:
-        return "—"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
 
 
 def party_link(party) -> str:

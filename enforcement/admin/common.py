@@ -24,11 +24,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.actors import Actor
-from accounts.admin_forms import add_service_errors, yuan
+from accounts.admin_forms import add_service_errors, admin_link, yuan
 from complaints.admin.common import TRACKING_CODE
 from complaints.models import Case
 from config.errors import Conflict
@@ -120,15 +119,6 @@ def refusal_message(exc: Exception) -> str:
     if isinstance(exc, Conflict):
         return str(exc.message)
     return str(exc) or str(_("You do not have permission to do this."))
-
-
-def admin_link(obj, label=None) -> str:
-    """A link to the object's page in the workbench."""
-    if obj is None:
-        return "—"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, label if label is not None else obj)
 
 
 @dataclass(frozen=True)

@@ -279,9 +279,10 @@ JOIN bench_party p ON p.g = 10 * r + r %% 9
 """  # noqa: S608
 
 SESSIONS_SQL = f"""
-INSERT INTO liverooms_livesession (room_id, status, started_at, ended_at, ai_generated,
-                                   content_label, pre_stream_checklist, ended_reason)
-SELECT room.id,
+INSERT INTO liverooms_livesession (room_id, owner_id, status, started_at, ended_at,
+                                   ai_generated, content_label, pre_stream_checklist,
+                                   ended_reason)
+SELECT room.id, room.owner_id,
        CASE WHEN x.j > %(total)s - %(live)s THEN 'live' ELSE 'ended' END,
        x.started,
        CASE WHEN x.j > %(total)s - %(live)s THEN NULL ELSE x.started + interval '3 hours' END,

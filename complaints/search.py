@@ -2,8 +2,8 @@
 
 What the public may see: a party's name and kind, a live room's title, a session's start time and
 whether it is on air. Nothing else leaves here. Only approved parties are offered (a file still
-in review is not yet public), and only sessions in rooms of approved owners: the go-live gate
-lets no other room on air, so anything else is test data or a half-registered room.
+in review is not yet public), and only sessions run by approved owners: the go-live gate lets
+no other room on air, so anything else is test data or a half-registered room.
 
 The same querysets check a chosen id when the form comes back: an id that these would not have
 offered -- unknown, of another kind, or not approved -- is refused like a typo.
@@ -33,7 +33,7 @@ def visible_parties(kind: str) -> QuerySet[Party]:
 
 
 def visible_sessions() -> QuerySet[LiveSession]:
-    return LiveSession.objects.filter(room__owner__approved_at__isnull=False).select_related("room")
+    return LiveSession.objects.filter(owner__approved_at__isnull=False).select_related("room")
 
 
 def _words(query: str) -> list[str]:
@@ -56,15 +56,13 @@ def find_parties(query: str, kind: str) -> list[Party]:
 
 
 def find_sessions(query: str) -> list[LiveSession]:
-    """Recent sessions whose room title or owner's name contains every word; newest first."""
+    """Recent sessions whose room title or operator's name contains every word; newest first."""
     words = _words(query)
     if not words:
         return []
     queryset = visible_sessions()
     for word in words:
-        queryset = queryset.filter(
-            Q(room__title__icontains=word) | Q(room__owner__name__icontains=word)
-        )
+        queryset = queryset.filter(Q(room__title__icontains=word) | Q(owner__name__icontains=word))
     return list(
         queryset.only("pk", "status", "started_at", "room__title").order_by("-started_at", "-pk")[
             : RESULTS + 1

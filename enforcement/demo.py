@@ -176,9 +176,7 @@ def _deposits() -> None:
 def _evidence(violation: Violation, spec: DemoViolation, actor: Actor) -> None:
     if spec.alert_word:
         alert = (
-            Alert.objects.filter(
-                session__room__owner=violation.party, excerpt__contains=spec.alert_word
-            )
+            Alert.objects.filter(session__owner=violation.party, excerpt__contains=spec.alert_word)
             .order_by("id")
             .first()
         )

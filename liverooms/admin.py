@@ -322,6 +322,7 @@ class PatrolAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-room__risk_score", "started_at"]
     readonly_fields = [
         "room",
+        "owner",
         "status",
         "started_at",
         "ended_at",

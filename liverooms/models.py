@@ -68,6 +68,18 @@ class LiveSession(models.Model):
     room = models.ForeignKey(
         LiveRoom, verbose_name=_("live room"), on_delete=models.PROTECT, related_name="sessions"
     )
+    # The room's owner when the session went live: who answers for it. A room changes hands
+    # with its account; its past sessions, their alerts, complaints and violations stay with
+    # the operator who ran them, not the room's later owner.
+    owner = models.ForeignKey(
+        Party,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="sessions_run",
+        editable=False,
+        # session_owner_idx, (owner, started_at), serves look-ups by owner.
+        db_index=False,
+    )
     status = models.CharField(
         _("status"),
         max_length=8,
@@ -103,6 +115,8 @@ class LiveSession(models.Model):
             models.Index(
                 fields=["started_at"], condition=Q(status="live"), name="session_on_air_idx"
             ),
+            # A party's own sessions, newest first (the API for a key bound to it).
+            models.Index(fields=["owner", "started_at"], name="session_owner_idx"),
             # The coverage report: sessions that ended during the shift. Partial, so a session
             # going live (no end yet) writes nothing to it.
             models.Index(

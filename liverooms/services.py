@@ -80,6 +80,17 @@ def room_register(
             room = LiveRoom.objects.get(platform_ref=platform_ref)
             return _graded(room)
     with transaction.atomic():
+        held = LiveRoom.objects.select_for_update().filter(platform_ref=platform_ref).first()
+        if (
+            held is not None
+            and held.owner_id != owner.pk
+            and held.sessions.filter(status=SessionStatus.LIVE).exists()
+        ):
+            # The session on air answers to the owner who took it live (LiveSession.owner);
+            # the room changes hands between sessions.
+            raise Conflict(
+                _("This room is on air. It can change hands once its session has ended.")
+            )
         room, _created = LiveRoom.objects.update_or_create(
             platform_ref=platform_ref, defaults={"owner": owner, **fields}
         )
@@ -248,6 +259,7 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
     session = _new(
         LiveSession,
         room_id=context.room.pk,
+        owner_id=context.room.owner_id,
         ai_generated=context.ai_generated,
         pre_stream_checklist=checklist,
     )
@@ -414,13 +426,13 @@ def session_end(*, session: LiveSession, reason: str, actor: Actor) -> LiveSessi
 
 
 def sessions_on_air_for(party_id: int):
-    """Sessions on air in which the party is the room's owner, an anchor or a merchant."""
+    """Sessions on air in which the party is the operator, an anchor or a merchant."""
     from django.db.models import Q
 
     return (
         LiveSession.objects.filter(status=SessionStatus.LIVE)
         .filter(
-            Q(room__owner_id=party_id)
+            Q(owner_id=party_id)
             | Q(anchors__anchor_id=party_id)
             | Q(products__merchant_id=party_id)
         )
@@ -477,7 +489,7 @@ def end_barred_sessions() -> int:
     barred = (
         LiveSession.objects.filter(status=SessionStatus.LIVE)
         .filter(
-            Exists(barring.filter(party_id=OuterRef("room__owner_id")))
+            Exists(barring.filter(party_id=OuterRef("owner_id")))
             | Exists(barred_anchor)
             | Exists(barred_merchant)
         )
@@ -486,7 +498,7 @@ def end_barred_sessions() -> int:
     ended = 0
     for session in barred:
         parties = {
-            session.room.owner_id,
+            session.owner_id,
             *session.anchors.values_list("anchor_id", flat=True),
             *session.products.values_list("merchant_id", flat=True),
         }

@@ -67,7 +67,7 @@ class SessionIdField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         pk = super().to_internal_value(data)
-        session = LiveSession.objects.select_related("room__owner").filter(pk=pk).first()
+        session = LiveSession.objects.select_related("owner").filter(pk=pk).first()
         if session is None:
             raise serializers.ValidationError(_("No live session with this id."))
         return session
@@ -106,7 +106,8 @@ class CaseIn(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text=_(
-            "The live session; its room's owner becomes the merchant or anchor if not given."
+            "The live session; its operator (the room's owner when it went live) becomes the "
+            "merchant or anchor if not given."
         ),
     )
     order_number = FoldedCharField(max_length=64, required=False, allow_blank=True, default="")

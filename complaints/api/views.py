@@ -369,7 +369,7 @@ class EvaluationViewSet(
     def create(self, request, *args, **kwargs):
         """Forward a consumer's evaluation: stars from 1 to 5 for the description's accuracy,
         the service and the logistics, and for the anchor's honesty when an anchor is evaluated.
-        A session's room owner is evaluated when no merchant or anchor is named."""
+        A session's operator is evaluated when no merchant or anchor is named."""
         # The party evaluated never writes its own evaluations.
         self.refuse_party_bound(_("A key bound to a party cannot submit evaluations."))
         payload = EvaluationIn(data=request.data)

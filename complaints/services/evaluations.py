@@ -55,7 +55,7 @@ def evaluation_submit(
         if existing is not None:
             return existing, False
     if session is not None:
-        owner = session.room.owner
+        owner = session.owner
         if owner.kind == PartyKind.MERCHANT and merchant is None:
             merchant = owner
         elif owner.kind == PartyKind.ANCHOR and anchor is None:

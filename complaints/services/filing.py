@@ -107,10 +107,11 @@ def _validate(data: CaseInput) -> None:
 
 
 def _parties_from_session(data: CaseInput) -> None:
-    """A report or complaint about a session concerns its room's owner too."""
+    """A report or complaint about a session concerns its operator too: the room's owner when
+    it went live, not whoever owns the room now."""
     if data.session is None:
         return
-    owner = data.session.room.owner
+    owner = data.session.owner
     if owner.kind == PartyKind.MERCHANT and data.merchant is None:
         data.merchant = owner
     elif owner.kind == PartyKind.ANCHOR and data.anchor is None:

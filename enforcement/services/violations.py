@@ -221,15 +221,16 @@ def raise_from_case(case) -> None:
 
 
 def raise_from_inspection(inspection) -> None:
-    """An inspection that suspects a violation raises one against the room's owner, linked to
-    the session and the inspection, for triage (issue 4's hand-over to enforcement)."""
+    """An inspection that suspects a violation raises one against the session's operator (the
+    room's owner when it went live), linked to the session and the inspection, for triage
+    (issue 4's hand-over to enforcement)."""
     from liverooms.models import InspectionResult
 
     if inspection.result != InspectionResult.VIOLATION_SUSPECTED:
         return
     session = inspection.session
     violation_raise(
-        party=session.room.owner,
+        party=session.owner,
         source=ViolationSource.INSPECTION,
         facts=inspection.findings,
         actor=Actor.for_user(inspection.inspector),

@@ -136,6 +136,7 @@ def session_data(session, anchors, products) -> dict:
     return {
         "id": session.pk,
         "room_id": session.room_id,
+        "owner_id": session.owner_id,
         "status": session.status,
         "started_at": _iso(session.started_at, zone),
         "ended_at": _iso(session.ended_at, zone),

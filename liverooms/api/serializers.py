@@ -149,12 +149,20 @@ class SessionOut(serializers.ModelSerializer):
     anchors = SessionAnchorOut(many=True, read_only=True)
     products = SessionProductOut(many=True, read_only=True)
     room_id = serializers.IntegerField(read_only=True)
+    owner_id = serializers.IntegerField(
+        read_only=True,
+        help_text=_(
+            "The operator: the room's owner when the session went live, who answers for it "
+            "after the room changes hands."
+        ),
+    )
 
     class Meta:
         model = LiveSession
         fields = [
             "id",
             "room_id",
+            "owner_id",
             "status",
             "started_at",
             "ended_at",

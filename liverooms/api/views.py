@@ -70,13 +70,19 @@ class RoomViewSet(
                     "another party's: answered alike)."
                 ),
             ),
+            409: OpenApiResponse(
+                ErrorOut,
+                description="Another owner for a room on air: it changes hands between sessions.",
+            ),
         },
     )
     def create(self, request, *args, **kwargs):
         """Register a room (201), or update the room with this `platform_ref` (200).
 
         The platform's own keys register any room; posting a room's ref with another
-        `owner_id` moves the room to that owner (it changes hands with its account).
+        `owner_id` moves the room to that owner (it changes hands with its account). Its past
+        sessions, and their alerts, stay with the owner who ran them. A room on air does not
+        change hands: that is a 409 until its session ends.
 
         A key bound to a party names its own party as `owner_id` (any other id is the 400 of
         an id that does not exist) and only updates its party's existing rooms. Any other
@@ -129,7 +135,9 @@ class SessionViewSet(
 
     serializer_class = SessionOut
     filterset_class = SessionFilter
-    party_lookup = "room__owner_id"
+    # The session's operator, not the room's owner now: a room changes hands with its account,
+    # and its past sessions stay with whoever ran them.
+    party_lookup = "owner_id"
 
     def base_queryset(self):
         return LiveSession.objects.prefetch_related("anchors", "products")
@@ -258,7 +266,7 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_party(self, queryset, name, value):
         sessions = LiveSession.objects.filter(
-            Q(room__owner_id=value) | Q(anchors__anchor_id=value) | Q(products__merchant_id=value)
+            Q(owner_id=value) | Q(anchors__anchor_id=value) | Q(products__merchant_id=value)
         ).values("pk")
         return queryset.filter(session_id__in=sessions)
 
@@ -272,7 +280,7 @@ class AlertViewSet(
 ):
     serializer_class = AlertOut
     filterset_class = AlertFilter
-    party_lookup = "session__room__owner_id"
+    party_lookup = "session__owner_id"
 
     def base_queryset(self):
         return Alert.objects.select_related("rule")

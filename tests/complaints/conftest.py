@@ -66,7 +66,7 @@ def scene(db, settings, tmp_path) -> Scene:
         actor=TEST_ACTOR,
     )
     # A session row as the gate would have written it; the gate itself is tested in liverooms.
-    session = LiveSession.objects.create(room=room)
+    session = LiveSession.objects.create(room=room, owner=room.owner)
     reviewer = UserFactory(roles=["compliance_reviewer"])
     lead = UserFactory(roles=["compliance_lead"])
     ReviewerCapacity.objects.create(user=reviewer, max_open_cases=50)

@@ -431,6 +431,44 @@ def test_an_evaluation_of_a_session_names_its_room_owner(scene):
     assert evaluation.merchant == scene.merchant
 
 
+def _room_changes_hands(scene):
+    """The session ends and the platform moves its room to another merchant."""
+    from django.utils import timezone
+
+    from liverooms.models import LiveSession, SessionStatus
+
+    LiveSession.objects.filter(pk=scene.session.pk).update(
+        status=SessionStatus.ENDED, ended_at=timezone.now()
+    )
+    buyer = register_party(PartyKind.MERCHANT, name="新东家")
+    room_register(
+        owner=buyer,
+        platform_ref="room-c1",
+        title="西子良品直播间",
+        category="apparel",
+        actor=TEST_ACTOR,
+    )
+    assert LiveRoom.objects.get(platform_ref="room-c1").owner == buyer
+    scene.session.refresh_from_db()
+    return buyer
+
+
+def test_a_report_on_a_session_names_its_operator_after_the_room_changed_hands(scene):
+    _room_changes_hands(scene)
+
+    filed = services.case_file(data=report_input(scene), source=Source.WEB, actor=CONSUMER)
+
+    assert filed.case.merchant == scene.merchant
+
+
+def test_an_evaluation_of_a_session_names_its_operator_after_the_room_changed_hands(scene):
+    _room_changes_hands(scene)
+
+    evaluation, _ = evaluate(scene, merchant=None, session=scene.session)
+
+    assert evaluation.merchant == scene.merchant
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [

@@ -853,7 +853,7 @@ def test_a_session_in_an_unapproved_room_is_not_offered(client, public):
         followers=1,
         actor=TEST_ACTOR,
     )
-    LiveSession.objects.create(room=room)
+    LiveSession.objects.create(room=room, owner=room.owner)
 
     html = client.post("/reports/new/", {"action": "search", "q": "西子"}).content.decode()
 

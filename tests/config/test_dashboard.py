@@ -97,7 +97,9 @@ class World:
                 contact_email=f"buyer{self.n}@example.com",
             )
         else:
-            session = LiveSession.objects.create(room=self.low_room, status="ended")
+            session = LiveSession.objects.create(
+                room=self.low_room, owner=self.low_room.owner, status="ended"
+            )
             data = complaints.CaseInput(
                 kind=kind,
                 facts="主播引导私下转账。",
@@ -137,7 +139,7 @@ class World:
     def session(self, room: LiveRoom, when: datetime) -> LiveSession:
         self.then(when)
         LiveSession.objects.filter(room=room, status="live").update(status="ended")
-        return LiveSession.objects.create(room=room)
+        return LiveSession.objects.create(room=room, owner=room.owner)
 
     def inspect(self, session: LiveSession, when: datetime, user=None) -> Inspection:
         self.then(when)

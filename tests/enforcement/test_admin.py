@@ -415,7 +415,7 @@ def test_linking_a_platform_record_or_a_complaint(world):
 def test_a_violation_from_an_inspection_shows_its_sources_and_offers_the_sessions_inspections(
     world,
 ):
-    session = LiveSession.objects.create(room=world.room)
+    session = LiveSession.objects.create(room=world.room, owner=world.room.owner)
     inspector = Actor.for_user(world.reviewer)
     first = inspection_record(
         session=session,

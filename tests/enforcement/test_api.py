@@ -162,7 +162,7 @@ def test_a_party_does_not_read_the_reporters_account_a_violation_carries(
         data=complaint_services.CaseInput(
             kind=CaseKind.REPORT,
             facts="主播让观众加微信私下转账，我是隔壁直播间的。",
-            session=LiveSession.objects.create(room=world.room),
+            session=LiveSession.objects.create(room=world.room, owner=world.room.owner),
             report_category="offline_transaction",
         ),
         source=Source.WEB,

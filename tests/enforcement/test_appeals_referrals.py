@@ -151,7 +151,7 @@ def test_the_inspector_of_the_violations_inspection_does_not_decide_the_appeal(w
     from liverooms.services import inspection_record
 
     inspection = inspection_record(
-        session=LiveSession.objects.create(room=world.room),
+        session=LiveSession.objects.create(room=world.room, owner=world.room.owner),
         checklist={"labels": False},
         findings="弹窗广告遮挡画面。",
         result="correction_requested",

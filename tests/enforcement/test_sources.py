@@ -23,7 +23,7 @@ def _decided_case(world, outcome, **decision):
     from tests.complaints.conftest import Scene
 
     ReviewerCapacity.objects.create(user=world.reviewer, max_open_cases=10)
-    session = LiveSession.objects.create(room=world.room)
+    session = LiveSession.objects.create(room=world.room, owner=world.room.owner)
     scene = Scene(world.merchant, world.anchor, session, world.reviewer, world.lead)
     case = scene.file(anchor=world.anchor, session=session)
     actor = Actor.for_user(world.reviewer)
@@ -51,7 +51,7 @@ def test_a_complaint_decided_otherwise_raises_nothing(world):
 
 
 def test_an_inspection_suspecting_a_violation_raises_one_for_the_room_owner(world):
-    session = LiveSession.objects.create(room=world.room)
+    session = LiveSession.objects.create(room=world.room, owner=world.room.owner)
     inspection = inspection_record(
         session=session,
         checklist={"labels": False},
@@ -65,6 +65,25 @@ def test_an_inspection_suspecting_a_violation_raises_one_for_the_room_owner(worl
         session=session, checklist={}, findings="", result="no_issue", actor=world.reviewer_actor
     )
     assert Violation.objects.count() == 1
+
+
+def test_an_inspection_raises_the_violation_against_the_sessions_operator(world):
+    # The room moved to another merchant while this session was on air under the first one
+    # (the platform refuses such a move through the API; a row can still say so): the session
+    # answers to the owner who took it live.
+    from tests.factories import register_party
+
+    operator = register_party("merchant", name="原东家")
+    session = LiveSession.objects.create(room=world.room, owner=operator)
+    inspection = inspection_record(
+        session=session,
+        checklist={},
+        findings="主播引导观众扫个人收款码付款。",
+        result="violation_suspected",
+        actor=world.reviewer_actor,
+    )
+
+    assert Violation.objects.get(inspection=inspection).party == operator
 
 
 def test_an_evidence_file_is_stored_with_the_digest_of_its_bytes(world):

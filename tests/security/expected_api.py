@@ -40,8 +40,8 @@ ANCHOR_FILE = Records("accounts.registrationfile", "party_id", ("party_id",), {"
 AGENCY_FILE = Records("accounts.registrationfile", "party_id", ("party_id",), {"kind": "agency"})
 PRODUCT = Records("merchants.product", "pk", ("merchant_id",))
 ROOM = Records("liverooms.liveroom", "pk", ("owner_id",))
-SESSION = Records("liverooms.livesession", "pk", ("room__owner_id",))
-ALERT = Records("liverooms.alert", "pk", ("session__room__owner_id",))
+SESSION = Records("liverooms.livesession", "pk", ("owner_id",))
+ALERT = Records("liverooms.alert", "pk", ("session__owner_id",))
 # A case or an evaluation is about a merchant, an anchor, or both.
 CASE = Records(
     "complaints.case", "tracking_code", ("merchant_id", "anchor_id"), list_field="tracking_code"

@@ -227,7 +227,7 @@ def session(db) -> LiveSession:
         followers=100,
         actor=TEST_ACTOR,
     )
-    return LiveSession.objects.create(room=room)
+    return LiveSession.objects.create(room=room, owner=room.owner)
 
 
 def file_case(session: LiveSession, source: str):

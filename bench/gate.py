@@ -309,8 +309,8 @@ def _ensure_restrictions(party_ids: list[int], actor) -> int:
 
 def ensure_rooms(merchants: dict[int, int], total: int, actor) -> list[float]:
     """At least `total` rooms, spread evenly over the merchants. Each merchant's first room goes
-    through `room_register`; the rest are bulk-inserted with the same fields (room_register is an
-    update_or_create of exactly these, with no side effects)."""
+    through `room_register`; the rest are bulk-inserted with the same fields (what room_register
+    writes, less the registration event on the room's timeline, which the gate does not read)."""
     from liverooms.models import LiveRoom
     from liverooms.services import room_register
 

@@ -48,6 +48,7 @@ from liverooms.models import (
     LiveSession,
     MonitoringRule,
     RiskGrade,
+    RoomEvent,
     RuleStatus,
     SessionAnchor,
     SessionProduct,
@@ -57,7 +58,7 @@ from liverooms.models import (
 from liverooms.monitoring.engine import RuleError
 from liverooms.rules import to_engine_rule
 from liverooms.shifts import Shift, on_air_during, peak_on_air, shift_at, shift_of, starts
-from merchants.models import Product
+from merchants.models import Category, Product
 
 # The items of a session's pre-stream review (liverooms/review.py), as the page names them.
 REVIEW_ITEMS = {
@@ -77,6 +78,45 @@ RISK_FACTORS = {
     "anchors_record": _("its anchors' restrictions in the last year"),
     "complaints": _("concentrated complaints"),
 }
+
+
+class RoomEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The room's timeline: registered, changed hands, category changed (services.room_register),
+    the parties and categories named in words."""
+
+    model = RoomEvent
+    fields = ["at", "kind", "details", "actor_label"]
+    readonly_fields = fields
+    extra = 0
+    ordering = ["at", "id"]
+    verbose_name_plural = _("timeline")
+
+    @admin.display(description=_("details"))
+    def details(self, obj):
+        data = obj.data or {}
+        if obj.kind == RoomEvent.Kind.REGISTERED:
+            return format_html(
+                "{}: {} · {}: {}",
+                _("owner"),
+                _party(data.get("owner")),
+                _("category"),
+                CATEGORY_NAMES.get(data.get("category"), data.get("category")),
+            )
+        if obj.kind == RoomEvent.Kind.CHANGED_HANDS:
+            return format_html("{} → {}", _party(data.get("from")), _party(data.get("to")))
+        return format_html(
+            "{} → {}",
+            CATEGORY_NAMES.get(data.get("from"), data.get("from")),
+            CATEGORY_NAMES.get(data.get("to"), data.get("to")),
+        )
+
+
+CATEGORY_NAMES = dict(Category.choices)
+
+
+def _party(pk) -> str:
+    party = Party.objects.filter(pk=pk).only("pk", "name").first() if pk else None
+    return admin_link(party) if party else (str(pk) if pk else "—")
 
 
 @admin.register(LiveRoom)
@@ -113,6 +153,7 @@ class LiveRoomAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "records",
     ]
     readonly_fields = fields
+    inlines = [RoomEventInline]
 
     @admin.display(description=_("followers"), ordering="followers")
     def followers_counted(self, obj):

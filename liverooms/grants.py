@@ -2,6 +2,8 @@
 
 _PATROL = [
     "liverooms.view_liveroom",
+    # A room's timeline: registered, changed hands, category changed.
+    "liverooms.view_roomevent",
     "liverooms.view_livesession",
     "liverooms.view_sessionanchor",
     "liverooms.view_sessionproduct",

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import Party
+from accounts.models import EventRow, Party
 from merchants.models import Category, Product
 
 
@@ -57,6 +57,29 @@ class LiveRoom(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RoomEvent(EventRow):
+    """The room's timeline: registered, changed hands, moved to another category. Who answers
+    for a room, and which category's thresholds its go-lives meet, are decisions the platform
+    makes through the API; each is kept with its actor and the values before and after."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        CHANGED_HANDS = "changed_hands", _("Changed hands")
+        RECATEGORISED = "recategorised", _("Category changed")
+
+    room = models.ForeignKey(
+        LiveRoom, verbose_name=_("live room"), on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
+
+    class Meta(EventRow.Meta):
+        verbose_name = _("room event")
+        verbose_name_plural = _("room events")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class SessionStatus(models.TextChoices):

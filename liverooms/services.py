@@ -29,6 +29,7 @@ from liverooms.models import (
     GoLiveRefusal,
     LiveRoom,
     LiveSession,
+    RoomEvent,
     SessionAnchor,
     SessionProduct,
     SessionStatus,
@@ -53,7 +54,12 @@ def room_register(
 
     For the platform's own systems (no `party_id`) any room is registered or updated, and a
     different `owner` moves the room to that owner: a room changes hands with the account
-    behind it, and the platform is the one that knows.
+    behind it, and the platform is the one that knows. Not while it is on air: the session
+    answers to the owner who took it live, so that is a Conflict until the session ends.
+
+    The room's timeline (RoomEvent) keeps its registration, each change of hands and each change
+    of category, with the actor: who answers for a room, and which category's thresholds its
+    go-lives must meet, are decisions with a record.
 
     For a key bound to a party (`party_id`) only a room that party already owns is updated, and
     it stays the party's. Any other ref -- one no room has, or another party's room -- is
@@ -61,40 +67,62 @@ def room_register(
     learn which refs are in use."""
     if owner.kind not in (PartyKind.MERCHANT, PartyKind.ANCHOR):
         raise ValidationError({"owner": _("A live room belongs to a merchant or an anchor.")})
+    if party_id is not None and owner.pk != party_id:
+        raise RoomNotFound
     fields = {
         "title": title.strip(),
         "category": category,
         "followers": followers,
         "monthly_sales_fen": monthly_sales_fen,
     }
-    if party_id is not None:
-        if owner.pk != party_id:
-            raise RoomNotFound
-        # Compare-and-set on the owner: a room the platform moved to another owner meanwhile
-        # is not touched.
-        with transaction.atomic():
-            if not LiveRoom.objects.filter(platform_ref=platform_ref, owner_id=party_id).update(
-                **fields
-            ):
-                raise RoomNotFound
-            room = LiveRoom.objects.get(platform_ref=platform_ref)
-            return _graded(room)
+    try:
+        room = _room_write(owner, platform_ref, fields, actor=actor, party_id=party_id)
+    except IntegrityError:
+        # The same new ref registered at the same moment by another request: it is a room now,
+        # and this request updates it like any other.
+        room = _room_write(owner, platform_ref, fields, actor=actor, party_id=party_id)
+    return _graded(room)
+
+
+def _room_write(owner: Party, platform_ref: str, fields: dict, *, actor, party_id) -> LiveRoom:
+    """The room's row and its timeline (RoomEvent), with the room held while it is decided."""
     with transaction.atomic():
         held = LiveRoom.objects.select_for_update().filter(platform_ref=platform_ref).first()
-        if (
-            held is not None
-            and held.owner_id != owner.pk
-            and held.sessions.filter(status=SessionStatus.LIVE).exists()
-        ):
+        if party_id is not None and (held is None or held.owner_id != party_id):
+            # Not one of the bound party's rooms (or moved to another owner meanwhile).
+            raise RoomNotFound
+        if held is None:
+            room = LiveRoom.objects.create(platform_ref=platform_ref, owner=owner, **fields)
+            _room_event(
+                room, RoomEvent.Kind.REGISTERED, actor, owner=owner.pk, category=room.category
+            )
+            return room
+        if held.owner_id != owner.pk and held.sessions.filter(status=SessionStatus.LIVE).exists():
             # The session on air answers to the owner who took it live (LiveSession.owner);
             # the room changes hands between sessions.
             raise Conflict(
                 _("This room is on air. It can change hands once its session has ended.")
             )
-        room, _created = LiveRoom.objects.update_or_create(
-            platform_ref=platform_ref, defaults={"owner": owner, **fields}
-        )
-        return _graded(room)
+        before = (held.owner_id, held.category)
+        for name, value in {"owner": owner, **fields}.items():
+            setattr(held, name, value)
+        held.save(update_fields=["owner", *fields])
+        if before[0] != owner.pk:
+            _room_event(
+                held, RoomEvent.Kind.CHANGED_HANDS, actor, **{"from": before[0], "to": owner.pk}
+            )
+        if before[1] != held.category:
+            _room_event(
+                held,
+                RoomEvent.Kind.RECATEGORISED,
+                actor,
+                **{"from": before[1], "to": held.category},
+            )
+        return held
+
+
+def _room_event(room: LiveRoom, kind: str, actor: Actor, **data) -> None:
+    RoomEvent.objects.create(room=room, kind=kind, data=data, **actor.event_fields())
 
 
 def _graded(room: LiveRoom) -> LiveRoom:

@@ -5,8 +5,9 @@ reads it), so a data migration can load the pack as rows. A rule changed in the 
 version made there. A change shipped with the code is an edit here that raises the entry's
 ``version`` and ``RULEPACK_VERSION`` (which names this file's content as a whole), plus a new
 data migration that publishes the new versions (``0007_rulepack_2`` for pack 2,
-``0010_rulepack_3`` for pack 3): migration ``0003`` loads whatever this file holds into an
-empty database, the later ones bring existing databases up to it. A rule whose published
+``0010_rulepack_3`` for pack 3, ``0016_rulepack_4`` for pack 4, each through ``publishing``):
+migration ``0003`` loads whatever this file holds into an empty database, the later ones bring
+existing databases up to it. A rule whose published
 version did not come from the pack -- changed in the admin or withdrawn there -- is left as it
 is.
 
@@ -64,6 +65,16 @@ violations RULES.md §3 names that raised nothing.
   佣金``), RULES.md §3's anchor behaviours. Not by sound, and not ``买粉丝`` alone: glass
   noodles are 粉丝 too, and ``卖粉丝`` reads like ``买粉丝``.
 
+Pack 4 (what changed from pack 3, and why)
+------------------------------------------
+Every rule has a new version whose terms, patterns and exclusions are pack 3's: only its
+``description`` and ``legal_basis`` changed. They were English, and the legal bases RULES.md's
+abbreviations (``AdL Art. 9(3)``, ``2021 Measures Art. 18``). The reviewers who read a rule's
+page, and the platform that receives ``legal_basis`` with every alert, read Chinese, and the
+violation catalogue (``enforcement`` migration ``0002``) already cites the same laws by their
+Chinese titles and articles (``《广告法》第九条第三项``). A rule's legal basis now reads as the
+violation's does when an alert is confirmed and handed over.
+
 The engine, not the pack, now reads pinyin with tone marks (``加wēi xìn``) and keywords written
 partly in pinyin (``zui佳``, ``guo家级``, ``电子yan``) for every rule (``engine`` docstring).
 
@@ -119,7 +130,7 @@ __all__ = [
     "rules",
 ]
 
-RULEPACK_VERSION = 3
+RULEPACK_VERSION = 4
 
 # Immediately before a term, these make it a warning or a refusal rather than an invitation.
 # fmt: off
@@ -177,7 +188,7 @@ _SPOKEN = ["transcript", "chat"]
 RULEPACK: list[dict[str, Any]] = [
     {
         "code": "adl9_absolute_terms",
-        "version": 2,
+        "version": 3,
         "category": "absolute_terms",
         "severity": "medium",
         "kind": "keyword",
@@ -213,13 +224,12 @@ RULEPACK: list[dict[str, Any]] = [
             "*次",
         ],
         "signal_kinds": _ALL,
-        "legal_basis": "AdL Art. 9(3)",
-        "description": "Absolute terms (国家级, 最高级, 最佳 and their kin) in speech, chat "
-        "or a product title.",
+        "legal_basis": "《广告法》第九条第三项",
+        "description": "口播、评论或商品标题中使用“国家级”“最高级”“最佳”等绝对化用语。",
     },
     {
         "code": "offline_transaction_lure",
-        "version": 3,
+        "version": 4,
         "category": "offline_transaction",
         "severity": "high",
         "kind": "keyword",
@@ -260,14 +270,14 @@ RULEPACK: list[dict[str, Any]] = [
         # private chat or transfer.
         "exclude": [*NEGATIONS, *_RISK_AFTER, *_NOT_ADDING, "*小程序"],
         "signal_kinds": _ALL,
-        "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020); "
-        "网络主播行为规范 (2022)",
-        "description": "Guiding buyers off the platform: private chat channels, private "
-        "transfers, scanning a personal code to pay.",
+        "legal_basis": "《网络直播营销管理办法（试行）》第十八条；"
+        "浙江省《直播电子商务管理规范》（2020）；"
+        "《网络主播行为规范》（2022）",
+        "description": "引导用户绕开平台交易：私下聊天渠道、私下转账、扫个人收款码付款。",
     },
     {
         "code": "offline_contact_details",
-        "version": 3,
+        "version": 4,
         "category": "offline_transaction",
         "severity": "high",
         "kind": "pattern",
@@ -285,12 +295,13 @@ RULEPACK: list[dict[str, Any]] = [
         r"|(?:qq|扣扣)号?(?:是|为)?[1-9]\d{4,10}(?!\d)",
         "exclude": [*NEGATIONS],
         "signal_kinds": _SPOKEN,
-        "legal_basis": "2021 Measures Art. 18; Zhejiang 直播电子商务管理规范 (2020)",
-        "description": "A personal phone number or chat handle given out in the room.",
+        "legal_basis": "《网络直播营销管理办法（试行）》第十八条；"
+        "浙江省《直播电子商务管理规范》（2020）",
+        "description": "在直播间公开个人手机号码或聊天账号。",
     },
     {
         "code": "lcm34_fake_reviews",
-        "version": 2,
+        "version": 3,
         "category": "fake_reviews",
         "severity": "high",
         "kind": "keyword",
@@ -304,13 +315,12 @@ RULEPACK: list[dict[str, Any]] = [
         "pattern": "",
         "exclude": [*NEGATIONS, *_RISK_AFTER],
         "signal_kinds": _ALL,
-        "legal_basis": "LCM Art. 34",
-        "description": "Buying reviews or faking sales: cash back for good reviews, "
-        "brushing orders.",
+        "legal_basis": "《直播电商监督管理办法》第三十四条",
+        "description": "购买评价或虚构销量：好评返现、刷单。",
     },
     {
         "code": "fake_traffic",
-        "version": 1,
+        "version": 2,
         "category": "fake_traffic",
         "severity": "high",
         "kind": "keyword",
@@ -336,14 +346,14 @@ RULEPACK: list[dict[str, Any]] = [
         "pattern": "",
         "exclude": [*NEGATIONS, *_RISK_AFTER],
         "signal_kinds": _ALL,
-        "legal_basis": "2021 Measures Art. 18; 网络主播行为规范 (2022); China Advertising "
-        "Association code (2020)",
-        "description": "Faking follows, likes, views or traffic, and fake purchase-and-return "
-        "for commission.",
+        "legal_basis": "《网络直播营销管理办法（试行）》第十八条；"
+        "《网络主播行为规范》（2022）；"
+        "中国广告协会《网络直播营销行为规范》（2020）",
+        "description": "虚构关注、点赞、观看量或流量，以及“先拍后退”返佣金的虚假交易。",
     },
     {
         "code": "lcm33_prohibited_goods",
-        "version": 3,
+        "version": 4,
         "category": "prohibited_goods",
         "severity": "critical",
         "kind": "keyword",
@@ -359,12 +369,12 @@ RULEPACK: list[dict[str, Any]] = [
             *NEGATIONS, *_RISK_AFTER, *_REFUSED_AFTER, "识别*", "鉴别*", "辨别*", "区分*",
         ],
         "signal_kinds": _ALL,
-        "legal_basis": "LCM Art. 33",
-        "description": "Counterfeit, prohibited or restricted goods offered in the room.",
+        "legal_basis": "《直播电商监督管理办法》第三十三条",
+        "description": "在直播间推销假冒、禁售或限售商品。",
     },
     {
         "code": "tobacco_promotion",
-        "version": 3,
+        "version": 4,
         "category": "tobacco",
         "severity": "high",
         "kind": "keyword",
@@ -389,12 +399,14 @@ RULEPACK: list[dict[str, Any]] = [
             "*味的", "*味香水", "*味香氛", "*调香水", "*色的", "*色系", "*棕",
         ],
         "signal_kinds": _ALL,
-        "legal_basis": "AdL Art. 22; 2021 Measures Art. 18; 网络主播行为规范 (2022)",
-        "description": "Promoting or selling cigarettes, e-cigarettes and their cartridges.",
+        "legal_basis": "《广告法》第二十二条；"
+        "《网络直播营销管理办法（试行）》第十八条；"
+        "《网络主播行为规范》（2022）",
+        "description": "推销或售卖卷烟、电子烟及烟弹。",
     },
     {
         "code": "adl17_medical_claims",
-        "version": 3,
+        "version": 4,
         "category": "medical_claims",
         "severity": "high",
         "kind": "keyword",
@@ -411,13 +423,12 @@ RULEPACK: list[dict[str, Any]] = [
             "不具有*", "不具备*", "不可以*",
         ],
         "signal_kinds": _ALL,
-        "legal_basis": "AdL Art. 17",
-        "description": "Disease-treatment or medical-efficacy claims for goods that are "
-        "not medicines or medical devices.",
+        "legal_basis": "《广告法》第十七条",
+        "description": "对药品、医疗器械以外的商品宣称治疗疾病或医疗功效。",
     },
     {
         "code": "lcm32_reference_price",
-        "version": 1,
+        "version": 2,
         "category": "pricing",
         "severity": "medium",
         "kind": "price",
@@ -433,13 +444,12 @@ RULEPACK: list[dict[str, Any]] = [
         # 三折伞 is a folding umbrella, not 30 % of the price.
         "exclude": ["*伞", "*雨伞", "*晴雨伞", "*遮阳伞", "*太阳伞", "*叠", "*折叠"],
         "signal_kinds": ["listing"],
-        "legal_basis": "LCM Art. 32",
-        "description": "A discount claimed without a reference price, or a reference price "
-        "that is not above the selling price.",
+        "legal_basis": "《直播电商监督管理办法》第三十二条",
+        "description": "宣称折扣却未标示参考价，或参考价不高于售价。",
     },
     {
         "code": "lcm37_ai_presenter_unlabelled",
-        "version": 2,
+        "version": 3,
         "category": "ai_presenter",
         "severity": "high",
         # Raised from speech and chat only in a session NOT labelled AI-generated (engine).
@@ -468,10 +478,9 @@ RULEPACK: list[dict[str, Any]] = [
             "*头像",
         ],
         "signal_kinds": _SPOKEN,
-        "legal_basis": "LCM Art. 37",
-        "description": "An AI-generated presenter on air without the continuous AI label: a "
-        "presenter declaring itself AI, digital or virtual in a session not labelled "
-        "AI-generated.",
+        "legal_basis": "《直播电商监督管理办法》第三十七条",
+        "description": "AI 生成的主播出镜而未持续标识："
+        "本场未标识为 AI 生成，主播却自称 AI、数字人或虚拟人。",
     },
 ]
 # fmt: on

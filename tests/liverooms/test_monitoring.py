@@ -725,11 +725,11 @@ def test_alert_draft_carries_rule_and_stream_time():
     (draft,) = alerts("这是国家级配方", "transcript")
     assert (draft.rule_code, draft.rule_version, draft.severity) == (
         "adl9_absolute_terms",
-        2,
+        3,
         "medium",
     )
     assert draft.category == "absolute_terms"
-    assert draft.legal_basis == "AdL Art. 9(3)"
+    assert draft.legal_basis == "《广告法》第九条第三项"
     assert draft.at == AT
     assert draft.signal_kind == "transcript"
     assert draft.finding == "term"
@@ -880,7 +880,7 @@ def test_discount_claim_without_a_reference_price_alerts():
     (draft,) = price_alerts(listing("限时秒杀 真丝围巾"))
     assert draft.finding == "discount_without_reference"
     assert draft.matched == "秒杀"
-    assert draft.legal_basis == "LCM Art. 32"
+    assert draft.legal_basis == "《直播电商监督管理办法》第三十二条"
 
 
 @pytest.mark.parametrize("title", ["真丝围巾 五折", "真丝围巾 3.8折", "真丝围巾 原价199"])
@@ -952,7 +952,7 @@ AI_PRESENTER = "lcm37_ai_presenter_unlabelled"
 )
 def test_an_ai_presenter_in_an_unlabelled_session_alerts(text):
     (draft,) = [d for d in alerts(text) if d.rule_code == AI_PRESENTER]
-    assert draft.legal_basis == "LCM Art. 37"
+    assert draft.legal_basis == "《直播电商监督管理办法》第三十七条"
     assert draft.severity == "high"
     assert text[draft.start : draft.end] == draft.matched
     assert len(alerts(text, "chat")) == 1
@@ -1190,12 +1190,13 @@ def test_rule_pack_3_publishes_new_versions_and_leaves_the_admin_alone(world):
     migration.publish(django_apps, None)
 
     new_lure = in_force(LURE)
-    assert (new_lure.version, new_lure.published_by) == (3, "rule pack 3")
+    # The pack's number for it (pack 4 gave every rule a new one), above pack 2's.
+    assert (new_lure.version, new_lure.published_by) == (pack[LURE].version, "rule pack 3")
     shipped = pack[LURE].to_dict()
     assert {name: getattr(new_lure, name) for name in shipped} == shipped
     assert MonitoringRule.objects.get(pk=lure.pk).status == "retired"
     assert (in_force(FAKE_TRAFFIC).version, in_force(FAKE_TRAFFIC).published_by) == (
-        1,
+        pack[FAKE_TRAFFIC].version,
         "rule pack 3",
     )
     assert in_force(TOBACCO).keywords == ["电子烟"]  # the lead's edit stands
@@ -1222,5 +1223,71 @@ def test_rule_pack_3_publishes_new_versions_and_leaves_the_admin_alone(world):
 
     # Forwards again: the number after every version the rule has had.
     migration.publish(django_apps, None)
-    assert (in_force(LURE).version, in_force(LURE).published_by) == (4, "rule pack 3")
+    assert (in_force(LURE).version, in_force(LURE).published_by) == (
+        pack[LURE].version + 1,
+        "rule pack 3",
+    )
     assert in_force(FAKE_TRAFFIC) is not None
+
+
+@pytest.mark.django_db
+def test_rule_pack_4_gives_every_rule_from_a_pack_its_chinese_description_and_legal_basis(world):
+    """0016 on a database with pack 3 in force: each rule from a pack gets a new version that
+    differs only in its description and legal basis, now Chinese; an alert keeps the version
+    that raised it; the reverse puts pack 3 back."""
+    from django.apps import apps as django_apps
+
+    from liverooms.models import Alert, MonitoringRule
+
+    migration = import_module("liverooms.migrations.0016_rulepack_4")
+    pack = {rule.code: rule for rule in rules()}
+
+    def in_force(code):
+        return MonitoringRule.objects.get(code=code, status="published")
+
+    # As pack 3 left it: one number lower, English description, RULES.md's abbreviations.
+    for code, rule in pack.items():
+        MonitoringRule.objects.filter(code=code, status="published").update(
+            version=rule.version - 1,
+            description=f"English description of {code}.",
+            legal_basis="LCM Art. 34",
+            published_by="rule pack 3",
+        )
+    pack_3 = {code: in_force(code) for code in pack}
+    session_id = world.go_live().json()["id"]
+    raised = world.api.post(
+        f"/api/v1/live-sessions/{session_id}/signals/",
+        {"signals": [{"kind": "chat", "at": datetime.now(UTC).isoformat(), "text": "加我微信"}]},
+        format="json",
+    )
+    assert raised.status_code == 200, raised.content
+    alert = Alert.objects.get(rule__code=LURE)
+
+    migration.publish(django_apps, None)
+
+    for code, rule in pack.items():
+        row = in_force(code)
+        assert (row.version, row.published_by) == (rule.version, "rule pack 4")
+        assert {name: getattr(row, name) for name in rule.to_dict()} == rule.to_dict()
+        assert row.legal_basis.startswith(("《", "浙江省")), row.legal_basis
+        old = MonitoringRule.objects.get(pk=pack_3[code].pk)
+        assert old.status == "retired"
+        changed = {
+            name
+            for name in rule.to_dict()
+            if name != "version" and getattr(old, name) != getattr(row, name)
+        }
+        assert changed == {"description", "legal_basis"}, code
+    alert.refresh_from_db()
+    assert alert.rule_id == pack_3[LURE].pk  # the evidence names the version that raised it
+    assert in_force(LURE).legal_basis == (
+        "《网络直播营销管理办法（试行）》第十八条；浙江省《直播电子商务管理规范》（2020）；"
+        "《网络主播行为规范》（2022）"
+    )
+
+    migration.unpublish(django_apps, None)
+
+    assert {code: in_force(code).pk for code in pack} == {
+        code: row.pk for code, row in pack_3.items()
+    }
+    assert not MonitoringRule.objects.filter(published_by="rule pack 4").exists()

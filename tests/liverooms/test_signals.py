@@ -79,7 +79,7 @@ def test_an_ai_presenter_in_a_session_not_labelled_ai_generated_raises_one_alert
     assert alert.batch == session.signal_batches.get()
     assert alert.signal_kind == "transcript"
     assert AI_SPEECH[alert.start : alert.end] == "AI数字人主播"
-    assert alert.rule.version == 2
+    assert alert.rule.version == 3
 
     # Later batches raise no other while it is open, and the rest of the pack still works.
     later = send(

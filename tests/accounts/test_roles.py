@@ -33,6 +33,7 @@ FILES_READ = {
 }
 PATROL = {
     "liverooms.view_liveroom",
+    "liverooms.view_roomevent",
     "liverooms.view_livesession",
     "liverooms.view_sessionanchor",
     "liverooms.view_sessionproduct",

@@ -5,7 +5,9 @@ and the route is built only from middleware it knows how to take flat."""
 import json
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
@@ -29,6 +31,18 @@ def served(handler, environ: dict) -> tuple[str, list, bytes]:
         answer.close()
     status, headers = seen[0]
     return status, list(headers), body
+
+
+@pytest.fixture(autouse=True)
+def connection_kept():
+    """As Django's test client does: both handlers close old connections when a request starts
+    and ends (close_old_connections), which would close the test's own connection inside the
+    transaction it runs in. SQLite's in-memory database ignores that; PostgreSQL does not."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

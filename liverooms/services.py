@@ -301,6 +301,10 @@ def session_open(*, context: gate.GateContext, checklist: dict, actor: Actor) ->
         _insert_session(session, on_air, shown)
     except IntegrityError:
         raise Conflict(_("This room is already on air.")) from None
+    except RoomChangedHands:
+        raise Conflict(
+            _("This room changed hands while the go-live was being decided. Ask again.")
+        ) from None
     # The caller answers with these; no need to read back what was just written.
     session._prefetched_objects_cache = {"anchors": on_air, "products": shown}
     return GoLive(session, [], on_air, shown)
@@ -382,12 +386,35 @@ def _insert(obj) -> None:
         cursor.execute(sql, values)
 
 
+class RoomChangedHands(Exception):
+    """The room's owner is no longer the one the gate read: the room changed hands between the
+    gate's read and the session's write."""
+
+
 @lru_cache(maxsize=1)
 def _session_statement() -> str:
     """PostgreSQL: the session, its anchors and its products in one statement. The anchors and
-    the products go as one JSON array each, so the text is the same for any number of them."""
+    the products go as one JSON array each, so the text is the same for any number of them.
+
+    The session is written only while the room still belongs to the operator the gate read
+    (`r`): a room changes hands between sessions (room_register refuses to move a room on air),
+    and a move that committed after the gate's read, or that holds the room while this runs,
+    would otherwise leave a session on air answering to the room's former owner (`owned`
+    finds no row, and nothing is written). FOR KEY SHARE
+    waits for such a move and then reads the room as it left it; it is the lock the session's
+    foreign key takes on the room at commit anyway."""
     quote = connection.ops.quote_name
-    parts = [f"WITH s AS ({_insert_sql(LiveSession, _fields(LiveSession))} RETURNING id)"]
+    room = LiveRoom._meta
+    fields = _fields(LiveSession)
+    names = ", ".join(quote(f.column) for f in fields)
+    typed = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+    parts = [
+        f"WITH owned AS (SELECT 1 FROM {quote(room.db_table)} "  # noqa: S608 - names from _meta
+        f"WHERE {quote(room.pk.column)} = %s AND {quote(room.get_field('owner').column)} = %s "
+        "FOR KEY SHARE)",
+        f"s AS (INSERT INTO {quote(LiveSession._meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT {typed} FROM owned RETURNING id)",
+    ]
     for name, model in (("a", SessionAnchor), ("p", SessionProduct)):
         fields = _fields(model, but=("session",))
         session = quote(model._meta.get_field("session").column)
@@ -405,13 +432,17 @@ def _insert_session(session, on_air, shown) -> None:
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         with transaction.atomic():
+            if not LiveRoom.objects.filter(pk=session.room_id, owner_id=session.owner_id).exists():
+                raise RoomChangedHands
             session.save(force_insert=True)
             for row in (*on_air, *shown):
                 row.session = session
             SessionAnchor.objects.bulk_create(on_air)
             SessionProduct.objects.bulk_create(shown)
         return
-    params = prepared.params(_values(session, _fields(LiveSession), db))
+    params = prepared.params(
+        [session.room_id, session.owner_id, *_values(session, _fields(LiveSession), db)]
+    )
     for rows, columns in (
         (on_air, _record_columns(SessionAnchor)),
         (shown, _record_columns(SessionProduct)),
@@ -424,7 +455,10 @@ def _insert_session(session, on_air, shown) -> None:
     savepoint = transaction.atomic() if db.in_atomic_block else nullcontext()
     with savepoint, prepared.cursor(db) as cursor:
         cursor.execute(_session_statement(), params)
-        session.pk = cursor.fetchone()[0]
+        written = cursor.fetchone()
+        if written is None:
+            raise RoomChangedHands
+        session.pk = written[0]
     session._state.adding = False
     session._state.db = db.alias
     for row in (*on_air, *shown):

@@ -159,3 +159,68 @@ def test_the_session_page_names_its_operator_after_the_room_changed_hands(world,
     operator = text[text.index("field-owner") :]
     operator = operator[: operator.index("</div>\n")]
     assert world.merchant.name in operator and buyer.name not in operator
+
+
+def _moved_between_read_and_write(world, buyer):
+    """The gate reads the room as the seller's; the room moves to the buyer before the write."""
+    from accounts.actors import Actor
+    from liverooms import services
+    from liverooms.models import LiveRoom
+    from tests.liverooms.conftest import REVIEWED
+
+    context = services.session_gate(
+        room_id=world.room.pk,
+        anchor_ids=[world.anchor.pk],
+        product_ids=[world.product.pk],
+        ai_generated=False,
+    )
+    assert context.room.owner_id == world.merchant.pk
+    LiveRoom.objects.filter(pk=world.room.pk).update(owner=buyer)
+    return lambda: services.session_open(
+        context=context, checklist=REVIEWED, actor=Actor.system("platform")
+    )
+
+
+def test_a_room_that_changed_hands_after_the_gates_read_is_not_taken_live(world):
+    from config.errors import Conflict
+
+    buyer = approved_merchant(world.reviewer)
+    open_session = _moved_between_read_and_write(world, buyer)
+
+    with pytest.raises(Conflict, match="变更所属主体"):  # "changed hands"
+        open_session()
+
+    assert not LiveSession.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_go_live_racing_the_rooms_move_is_refused_not_left_on_air_for_the_old_owner(world):
+    """The platform moves the room to a buyer while a go-live for it is being decided: the gate
+    reads the room as the seller's (the move has not committed), and its write waits for the
+    room the move holds. Once the move commits, the write finds the room no longer the
+    seller's and writes nothing: a 409, and no session on air answering to the former owner in
+    a room its new owner could neither see nor end."""
+    from liverooms.models import LiveRoom
+    from liverooms.services import room_register
+    from tests.concurrency import attempt_while_held
+    from tests.factories import TEST_ACTOR
+
+    buyer = approved_merchant(world.reviewer)
+    answers = []
+    waited = not attempt_while_held(
+        lambda: room_register(
+            owner=buyer,
+            platform_ref="room-1",
+            title="西子良品直播间",
+            category="apparel",
+            actor=TEST_ACTOR,
+        ),
+        lambda: answers.append(world.go_live()),
+    )
+
+    [answer] = answers
+    assert waited  # the write waited for the move
+    assert answer.status_code == 409, answer.content
+    assert not LiveSession.objects.exists()
+    assert LiveRoom.objects.get(pk=world.room.pk).owner_id == buyer.pk

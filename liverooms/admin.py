@@ -91,6 +91,25 @@ class RoomEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["at", "id"]
     verbose_name_plural = _("timeline")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The parties the timeline names, read once for the page (an inline is made per request).
+        self._parties = None
+
+    def _party(self, obj, pk) -> str:
+        if self._parties is None:
+            named = {
+                value
+                for data in RoomEvent.objects.filter(room_id=obj.room_id).values_list(
+                    "data", flat=True
+                )
+                for key, value in (data or {}).items()
+                if key in ("owner", "from", "to") and type(value) is int
+            }
+            self._parties = Party.objects.in_bulk(named)
+        party = self._parties.get(pk)
+        return admin_link(party) if party else (str(pk) if pk else "—")
+
     @admin.display(description=_("details"))
     def details(self, obj):
         data = obj.data or {}
@@ -98,12 +117,14 @@ class RoomEventInline(ReadOnlyAdminMixin, admin.TabularInline):
             return format_html(
                 "{}: {} · {}: {}",
                 _("owner"),
-                _party(data.get("owner")),
+                self._party(obj, data.get("owner")),
                 _("category"),
                 CATEGORY_NAMES.get(data.get("category"), data.get("category")),
             )
         if obj.kind == RoomEvent.Kind.CHANGED_HANDS:
-            return format_html("{} → {}", _party(data.get("from")), _party(data.get("to")))
+            return format_html(
+                "{} → {}", self._party(obj, data.get("from")), self._party(obj, data.get("to"))
+            )
         return format_html(
             "{} → {}",
             CATEGORY_NAMES.get(data.get("from"), data.get("from")),
@@ -112,11 +133,6 @@ class RoomEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 CATEGORY_NAMES = dict(Category.choices)
-
-
-def _party(pk) -> str:
-    party = Party.objects.filter(pk=pk).only("pk", "name").first() if pk else None
-    return admin_link(party) if party else (str(pk) if pk else "—")
 
 
 @admin.register(LiveRoom)

@@ -154,3 +154,26 @@ def test_the_rooms_page_shows_its_timeline_in_words(world, platform, client):
         "api:platform-sync",
     ):
         assert words in history, words
+
+
+def test_the_timeline_reads_the_parties_it_names_once_however_long_it_is(world, platform, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(platform, world.merchant)
+    room = LiveRoom.objects.get(platform_ref="room-9")
+    reviewer = verified_client(client, UserFactory(roles=["compliance_reviewer"]))
+    url = f"/admin/liverooms/liveroom/{room.pk}/change/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert reviewer.get(url).status_code == 200
+        return len(captured)
+
+    queries()  # the session's and the second factor's first reads
+    short = queries()
+    for _ in range(4):
+        register(platform, approved_merchant(world.reviewer))
+
+    assert RoomEvent.objects.filter(room=room).count() == 5
+    assert queries() == short

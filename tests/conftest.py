@@ -13,12 +13,33 @@ def pytest_collection_modifyitems(config, items):
     runs are made, so none is skipped there.)"""
     from django.conf import settings
 
+    _transactional_tests_are_serialized(items)
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (row locks); run by `make integration`")
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+def _transactional_tests_are_serialized(items) -> None:
+    """A transactional test outside tests/integration restores the migrated data it flushes
+    (serialized_rollback). Flushed without it, the database is left with post_migrate's roles
+    made again under new ids and without the migrations' data (the rule pack, the calendar), and
+    the next serialized test's restore collides with the new roles: an error that depends on the
+    order the tests happen to run in. tests/integration runs alone (make integration)."""
+    unserialized = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+        and not item.nodeid.startswith("tests/integration/")
+    ]
+    if unserialized:
+        raise pytest.UsageError(
+            "transactional tests without serialized_rollback=True: " + ", ".join(unserialized)
+        )
 
 
 @pytest.fixture(autouse=True)

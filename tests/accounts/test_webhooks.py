@@ -105,7 +105,7 @@ def test_verify_rejects_a_right_timestamp_with_a_wrong_digest():
 # --- delivery after commit -----------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_committed_event_is_delivered_once_signed_and_marked_delivered(server, endpoint):
     _endpoint, secret = endpoint
 
@@ -135,7 +135,7 @@ def test_committed_event_is_delivered_once_signed_and_marked_delivered(server, e
     assert delivery.last_status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_event_from_rolled_back_transaction_is_never_sent(server, endpoint):
     class Abort(Exception):
         pass
@@ -151,7 +151,7 @@ def test_event_from_rolled_back_transaction_is_never_sent(server, endpoint):
 # --- topics and inactive endpoints ---------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_endpoint_with_topics_gets_only_its_topics(server):
     services.webhook_endpoint_create(
         name="approvals",
@@ -168,7 +168,7 @@ def test_endpoint_with_topics_gets_only_its_topics(server):
     assert server.paths() == ["/approvals"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_endpoint_without_topics_gets_every_topic(server):
     services.webhook_endpoint_create(
         name="everything", url=server.url("/all"), topics=[], actor=TEST_ACTOR
@@ -184,7 +184,7 @@ def test_endpoint_without_topics_gets_every_topic(server):
     ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_inactive_endpoint_gets_nothing(server):
     inactive, _secret = services.webhook_endpoint_create(
         name="retired", url=server.url("/retired"), actor=TEST_ACTOR

@@ -17,7 +17,10 @@ from accounts.models import Party, PartyKind
 from complaints.models import Case, CaseStatus, Evidence, Outcome, ReviewerCapacity
 from tests.factories import UserFactory, register_party, totp_device
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Serialized, as every other transactional test here: a flush without it runs post_migrate,
+# which makes the roles' groups again under new ids, and the next serialized test's restore of
+# the migrated data then collides with them (a UNIQUE constraint on the group's name).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PASSWORD = "correct-horse-battery"
 

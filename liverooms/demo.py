@@ -46,6 +46,11 @@ ROOMS = {
     ),
 }
 
+# A room that changed hands: the merchant of 义乌好物直播间 ran a session in it three days ago,
+# then the platform moved the room, with its account, to the merchant of 大山果园直播间. The
+# room's page shows both on its timeline, and the session stays the first one's (its operator).
+MOVED = ("r-0009", "义乌茶礼直播间", "general", "m-0002", "m-0101", "a-0002")
+
 # The pre-stream review each demo go-live confirms (LCM Art. 30, liverooms/review.py).
 REVIEWED = {
     "script_reviewed": True,
@@ -85,6 +90,7 @@ def seed(*, context: dict, out) -> None:
         p.platform_ref: p
         for p in Party.objects.filter(kind=PartyKind.ANCHOR, approved_at__isnull=False)
     }
+    _room_that_changed_hands(anchors)
     pairs = [("r-0001", "a-0001"), ("r-0002", "a-0002"), ("r-0101", "a-0102")]
     for room_ref, anchor_ref in pairs:
         room = LiveRoom.objects.filter(platform_ref=room_ref).first()
@@ -161,3 +167,39 @@ def seed(*, context: dict, out) -> None:
         )
     on_air = LiveSession.objects.filter(status=SessionStatus.LIVE).count()
     out.write(f"Live rooms: {LiveRoom.objects.count()} rooms, {on_air} sessions on air.")
+
+
+def _room_that_changed_hands(anchors: dict) -> None:
+    ref, title, category, seller_ref, buyer_ref, anchor_ref = MOVED
+    if LiveRoom.objects.filter(platform_ref=ref).exists():
+        return
+    merchants = {
+        p.platform_ref: p
+        for p in Party.objects.filter(
+            kind=PartyKind.MERCHANT, platform_ref__in=[seller_ref, buyer_ref]
+        )
+    }
+    seller, buyer, anchor = (
+        merchants.get(seller_ref),
+        merchants.get(buyer_ref),
+        anchors.get(anchor_ref),
+    )
+    if seller is None or buyer is None or anchor is None:
+        return
+    fields = {"title": title, "category": category, "followers": 21_000, "actor": ACTOR}
+    room = services.room_register(owner=seller, platform_ref=ref, **fields)
+    outcome = services.session_start(
+        room=room,
+        anchors=[anchor],
+        products=list(seller.products.all()),
+        ai_generated=False,
+        checklist=REVIEWED,
+        actor=ACTOR,
+    )
+    if outcome.allowed:
+        services.session_end(session=outcome.session, reason="本场直播结束", actor=ACTOR)
+        started = timezone.now() - timedelta(days=3)
+        LiveSession.objects.filter(pk=outcome.session.pk).update(
+            started_at=started, ended_at=started + timedelta(hours=2)
+        )
+    services.room_register(owner=buyer, platform_ref=ref, **fields)

@@ -40,3 +40,17 @@ def test_the_demo_puts_sessions_on_air_with_alerts_and_one_high_risk_room_to_ins
         ("r-0002", True)
     ]
     assert LiveSession.objects.filter(status="live").count() == len(live)
+
+    # A room that changed hands: its past session stays with the merchant who ran it.
+    from liverooms.models import LiveRoom
+
+    moved = LiveRoom.objects.get(platform_ref="r-0009")
+    [past] = moved.sessions.all()
+    assert (moved.owner.platform_ref, past.owner.platform_ref, past.status) == (
+        "m-0101",
+        "m-0002",
+        "ended",
+    )
+    assert list(moved.events.values_list("kind", flat=True)) == ["registered", "changed_hands"]
+    page = reviewer.get(f"/admin/liverooms/liveroom/{moved.pk}/change/")
+    assert page.status_code == 200 and moved.owner.name in page.content.decode()

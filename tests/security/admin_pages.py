@@ -68,6 +68,9 @@ def _object_for(label: str):
     if label in ("complaints.evidence", "enforcement.evidence"):
         # A file that is on disk, so that a permitted viewer gets the file.
         return _first(model, file__gt="")
+    if label == "liverooms.livesession":
+        # One on air: inspecting an ended session sends a permitted patrol back to its page.
+        return _first(model, status="live")
     return _first(model)
 
 

@@ -103,20 +103,20 @@ def _room_write(owner: Party, platform_ref: str, fields: dict, *, actor, party_i
             raise Conflict(
                 _("This room is on air. It can change hands once its session has ended.")
             )
-        before = (held.owner_id, held.category)
+        former_owner, former_category = held.owner_id, held.category
         for name, value in {"owner": owner, **fields}.items():
             setattr(held, name, value)
         held.save(update_fields=["owner", *fields])
-        if before[0] != owner.pk:
+        if former_owner != owner.pk:
             _room_event(
-                held, RoomEvent.Kind.CHANGED_HANDS, actor, **{"from": before[0], "to": owner.pk}
+                held, RoomEvent.Kind.CHANGED_HANDS, actor, **{"from": former_owner, "to": owner.pk}
             )
-        if before[1] != held.category:
+        if former_category != held.category:
             _room_event(
                 held,
                 RoomEvent.Kind.RECATEGORISED,
                 actor,
-                **{"from": before[1], "to": held.category},
+                **{"from": former_category, "to": held.category},
             )
         return held
 
@@ -397,12 +397,12 @@ def _session_statement() -> str:
     the products go as one JSON array each, so the text is the same for any number of them.
 
     The session is written only while the room still belongs to the operator the gate read
-    (`r`): a room changes hands between sessions (room_register refuses to move a room on air),
-    and a move that committed after the gate's read, or that holds the room while this runs,
-    would otherwise leave a session on air answering to the room's former owner (`owned`
-    finds no row, and nothing is written). FOR KEY SHARE
-    waits for such a move and then reads the room as it left it; it is the lock the session's
-    foreign key takes on the room at commit anyway."""
+    (`owned`): a room changes hands between sessions (room_register refuses to move a room on
+    air), and a move that committed after the gate's read, or that holds the room while this
+    runs, would otherwise leave a session on air answering to the room's former owner. Then
+    `owned` finds no row and nothing is written. FOR KEY SHARE waits for such a move and then
+    reads the room as it left it; it is the lock the session's foreign key takes on the room at
+    commit anyway."""
     quote = connection.ops.quote_name
     room = LiveRoom._meta
     fields = _fields(LiveSession)

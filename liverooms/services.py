@@ -38,7 +38,20 @@ from liverooms.models import (
 from merchants.models import Product
 
 
-def room_register(
+@dataclass(frozen=True)
+class RoomRegistration:
+    room: LiveRoom
+    # This call made the room; False when it updated one that was there, including one that
+    # another request registered a moment before (the API's 200 rather than 201).
+    created: bool
+
+
+def room_register(**values) -> LiveRoom:
+    """The room registered or updated by `room_registration`."""
+    return room_registration(**values).room
+
+
+def room_registration(
     *,
     owner: Party,
     platform_ref: str,
@@ -48,9 +61,9 @@ def room_register(
     monthly_sales_fen: int = 0,
     actor: Actor,
     party_id: int | None = None,
-) -> LiveRoom:
+) -> RoomRegistration:
     """Register a room, or update the one with this `platform_ref` (the platform's id for it,
-    unique across the platform).
+    unique across the platform), and say which it did.
 
     For the platform's own systems (no `party_id`) any room is registered or updated, and a
     different `owner` moves the room to that owner: a room changes hands with the account
@@ -76,16 +89,19 @@ def room_register(
         "monthly_sales_fen": monthly_sales_fen,
     }
     try:
-        room = _room_write(owner, platform_ref, fields, actor=actor, party_id=party_id)
+        room, created = _room_write(owner, platform_ref, fields, actor=actor, party_id=party_id)
     except IntegrityError:
         # The same new ref registered at the same moment by another request: it is a room now,
         # and this request updates it like any other.
-        room = _room_write(owner, platform_ref, fields, actor=actor, party_id=party_id)
-    return _graded(room)
+        room, created = _room_write(owner, platform_ref, fields, actor=actor, party_id=party_id)
+    return RoomRegistration(_graded(room), created)
 
 
-def _room_write(owner: Party, platform_ref: str, fields: dict, *, actor, party_id) -> LiveRoom:
-    """The room's row and its timeline (RoomEvent), with the room held while it is decided."""
+def _room_write(
+    owner: Party, platform_ref: str, fields: dict, *, actor, party_id
+) -> tuple[LiveRoom, bool]:
+    """The room's row and its timeline (RoomEvent), with the room held while it is decided;
+    and whether the row is new."""
     with transaction.atomic():
         held = LiveRoom.objects.select_for_update().filter(platform_ref=platform_ref).first()
         if party_id is not None and (held is None or held.owner_id != party_id):
@@ -96,7 +112,7 @@ def _room_write(owner: Party, platform_ref: str, fields: dict, *, actor, party_i
             _room_event(
                 room, RoomEvent.Kind.REGISTERED, actor, owner=owner.pk, category=room.category
             )
-            return room
+            return room, True
         if held.owner_id != owner.pk and held.sessions.filter(status=SessionStatus.LIVE).exists():
             # The session on air answers to the owner who took it live (LiveSession.owner);
             # the room changes hands between sessions.
@@ -118,7 +134,7 @@ def _room_write(owner: Party, platform_ref: str, fields: dict, *, actor, party_i
                 actor,
                 **{"from": former_category, "to": held.category},
             )
-        return held
+        return held, False
 
 
 def _room_event(room: LiveRoom, kind: str, actor: Actor, **data) -> None:

@@ -95,13 +95,10 @@ class RoomViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         party_id = request.auth.party_id
-        # 201 or 200 for the platform's keys; a bound key only ever updates.
-        created = (
-            party_id is None
-            and not LiveRoom.objects.filter(platform_ref=data["platform_ref"]).exists()
-        )
         try:
-            room = services.room_register(
+            # 201 or 200 as the service decided with the room held: a ref that another request
+            # registered a moment before is an update here too. A bound key only ever updates.
+            registration = services.room_registration(
                 owner=data.pop("owner_id"),
                 actor=Actor.for_api_key(request.auth),
                 party_id=party_id,
@@ -110,8 +107,8 @@ class RoomViewSet(
         except services.RoomNotFound:
             raise PermissionDenied(ROOM_REGISTER_REFUSED) from None
         return Response(
-            RoomSerializer(room).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            RoomSerializer(registration.room).data,
+            status=status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK,
         )
 
 

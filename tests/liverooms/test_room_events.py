@@ -118,7 +118,7 @@ def test_a_registration_racing_another_for_the_same_ref_updates_the_room_it_made
 
     monkeypatch.setattr(services, "_room_write", racing)
 
-    room = services.room_register(
+    registration = services.room_registration(
         owner=buyer,
         platform_ref="room-race",
         title="抢注直播间",
@@ -126,7 +126,7 @@ def test_a_registration_racing_another_for_the_same_ref_updates_the_room_it_made
         actor=Actor.system("this-request"),
     )
 
-    assert room.owner_id == buyer.pk
+    assert (registration.room.owner_id, registration.created) == (buyer.pk, False)
     assert [(kind, actor) for kind, _data, actor in timeline("room-race")] == [
         ("registered", "system:other-request"),
         ("changed_hands", "system:this-request"),

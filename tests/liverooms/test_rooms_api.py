@@ -3,8 +3,11 @@ platform's own key registers any room and may move one to another owner; a key b
 only updates its own rooms, and cannot tell which ids and refs are in use."""
 
 import pytest
+from django.db import IntegrityError
 from rest_framework.test import APIClient
 
+from accounts.actors import Actor
+from liverooms import services
 from liverooms.models import LiveRoom
 from tests.liverooms.conftest import approved_merchant
 
@@ -48,6 +51,29 @@ def test_posting_a_rooms_platform_ref_again_updates_that_room(world):
     assert again.json()["id"] == created.json()["id"]
     assert (again.json()["title"], again.json()["followers"]) == ("新标题", 15000)
     assert LiveRoom.objects.filter(platform_ref="room-2").count() == 1
+
+
+def test_a_new_ref_that_another_request_registers_first_is_answered_as_an_update(
+    world, monkeypatch
+):
+    # Both requests see a new ref; the other commits first, and this one's insert meets the
+    # unique ref and updates that room. The answer says what this request did: 200, not 201.
+    real = services._room_write
+
+    def racing(owner, platform_ref, fields, **kwargs):
+        monkeypatch.setattr(services, "_room_write", real)
+        real(owner, platform_ref, fields, actor=Actor.system("other-request"), party_id=None)
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "_room_write", racing)
+
+    response = world.api.post(
+        "/api/v1/live-rooms/", room(world.merchant.pk, "room-race", title="抢注"), format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert LiveRoom.objects.filter(platform_ref="room-race").count() == 1
+    assert response.json()["id"] == LiveRoom.objects.get(platform_ref="room-race").pk
 
 
 def test_the_platforms_key_moves_a_room_to_the_owner_it_names(world):

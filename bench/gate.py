@@ -1989,9 +1989,10 @@ def main() -> int:
     parser.add_argument(
         "--rooms", type=int, default=40_000, help="live rooms in all, spread over the merchants"
     )
-    # The gate is CPU-bound (about 20 ms of Python per decision here, 8 ms waiting on
-    # PostgreSQL): cores x (1 + wait / CPU) = 2 x 1.4, so 3 sync workers. A sweep of sync 2-6 and
-    # gthread 2x4, 3x2, 4x2 found no better choice (bench/README.md).
+    # In-process a decision takes about 1.1 ms of CPU and waits about 1.1 ms on PostgreSQL, half
+    # of it PostgreSQL's own CPU on the same two cores: cores x (1 + other wait / CPU) is about
+    # 2 x 1.4, so 3 sync workers. Sweeps of sync 2-6 and of gthread workers (2026-11-29, and
+    # 2026-12-02 with keep-alive) found no better choice (bench/README.md).
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=4, help="for --worker-class gthread")

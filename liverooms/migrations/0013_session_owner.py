@@ -2,35 +2,30 @@
 
 A room changes hands with its account (``services.room_register``). Until now a session's
 responsible party was read through its room, so a room's new owner inherited its past sessions:
-their alerts through the API, and the complaints and violations later raised about them. The
-existing sessions take the owner their room has now, the best record there is of who ran them.
+their alerts through the API, and the complaints and violations later raised about them.
 
-The column is made required in ``0014``: on PostgreSQL the rows written here hold deferred
-foreign-key checks until the transaction ends, and a table with such pending checks cannot be
-altered in the same transaction.
+The column comes here, empty and unchecked for the rows already there, so that the sessions table
+stays in use while it changes (``config.migration_operations``). The sessions from before take
+their operator in ``0014``, which a deployment with data applies once every process runs the code
+that records it (README, "Migrations on a database in use").
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
-from django.db.models import OuterRef, Subquery
 
-
-def owners_from_rooms(apps, schema_editor):
-    LiveSession = apps.get_model("liverooms", "LiveSession")
-    LiveRoom = apps.get_model("liverooms", "LiveRoom")
-    LiveSession.objects.filter(owner__isnull=True).update(
-        owner_id=Subquery(LiveRoom.objects.filter(pk=OuterRef("room_id")).values("owner_id")[:1])
-    )
+from config.migration_operations import AddForeignKeyOnline
 
 
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [
         ("accounts", "0007_restriction_reversed_on_appeal"),
         ("liverooms", "0012_session_product_labels"),
     ]
 
     operations = [
-        migrations.AddField(
+        AddForeignKeyOnline(
             model_name="livesession",
             name="owner",
             field=models.ForeignKey(
@@ -43,5 +38,4 @@ class Migration(migrations.Migration):
                 verbose_name="operator",
             ),
         ),
-        migrations.RunPython(owners_from_rooms, migrations.RunPython.noop, elidable=True),
     ]

@@ -4,6 +4,7 @@ their room's owner, and the column is then required."""
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from liverooms.models import LiveSession
 from liverooms.services import room_register
@@ -49,3 +50,58 @@ def test_sessions_from_before_take_the_owner_of_their_room():
     assert {c.name: c.null_ok for c in columns}["owner_id"] is False
     # And the database is left whole, every later migration applied again, for the tests after.
     assert MigrationExecutor(connection).migration_plan(latest()) == []
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_sessions_table_stays_in_use_while_it_changes():
+    """No step holds the table exclusively while it reads it: the constraints come NOT VALID and
+    are validated afterwards, the rows are filled in batches, the index is built concurrently; and
+    what is left is what the plain operations would leave."""
+    merchant = register_party("merchant", name="老东家")
+    room = room_register(
+        owner=merchant, platform_ref="m-pg", title="直播间", category="apparel", actor=TEST_ACTOR
+    )
+    try:
+        old = migrate(BEFORE).get_model("liverooms", "LiveSession")
+        ids = [old.objects.create(room_id=room.pk, status="ended").pk for _ in range(3)]
+        with CaptureQueriesContext(connection) as applied:
+            migrate(latest())
+    finally:
+        migrate(latest())
+
+    statements = [" ".join(q["sql"].split()) for q in applied.captured_queries]
+    ddl = [s for s in statements if s.startswith(("ALTER TABLE", "CREATE INDEX", "CREATE UNIQUE"))]
+    session_ddl = [s for s in ddl if '"liverooms_livesession"' in s]
+    assert any("ADD COLUMN IF NOT EXISTS" in s and "REFERENCES" not in s for s in session_ddl)
+    assert any("FOREIGN KEY" in s and s.endswith("NOT VALID") for s in session_ddl)
+    assert any("CHECK" in s and s.endswith("NOT VALID") for s in session_ddl)
+    assert sum("VALIDATE CONSTRAINT" in s for s in session_ddl) == 2
+    assert not [s for s in session_ddl if "SET NOT NULL" in s and "CHECK" in s]
+    assert any(s.startswith('CREATE INDEX CONCURRENTLY "session_owner_idx"') for s in ddl)
+    assert not [s for s in ddl if "session_owner_idx" in s and "CONCURRENTLY" not in s]
+    assert "SET lock_timeout = '5s'" in statements
+
+    assert set(LiveSession.objects.filter(pk__in=ids).values_list("owner_id", flat=True)) == {
+        merchant.pk
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, contype, convalidated FROM pg_constraint"
+            " WHERE conrelid = 'liverooms_livesession'::regclass AND contype IN ('c', 'f')"
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid ="
+            " 'liverooms_livesession'::regclass AND a.attname = 'owner_id'"
+        )
+        (not_null,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = 'session_owner_idx'"
+        )
+        (index_valid,) = cursor.fetchone()
+    assert not_null and index_valid
+    # The owner's foreign key is there and validated; the NULL check is gone again.
+    assert all(validated for _, _, validated in constraints)
+    assert not [name for name, kind, _ in constraints if name.endswith("_notnull")]
+    assert [kind for name, kind, _ in constraints if "owner_id" in name] == ["f"]

@@ -2,10 +2,12 @@
 their room's owner, and the column is then required."""
 
 import pytest
-from django.db import connection
+from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.test.utils import CaptureQueriesContext
 
+from config.migration_operations import AddForeignKeyOnline, SetNotNullOnline
 from liverooms.models import LiveSession
 from liverooms.services import room_register
 from tests.factories import TEST_ACTOR, register_party
@@ -13,6 +15,7 @@ from tests.factories import TEST_ACTOR, register_party
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("liverooms", "0012_session_product_labels")]
+AFTER_0013 = ("liverooms", "0013_session_owner")
 
 
 def migrate(targets):
@@ -105,3 +108,36 @@ def test_on_postgresql_the_sessions_table_stays_in_use_while_it_changes():
     assert all(validated for _, _, validated in constraints)
     assert not [name for name, kind, _ in constraints if name.endswith("_notnull")]
     assert [kind for name, kind, _ in constraints if "owner_id" in name] == ["f"]
+
+
+def _owner(**changes):
+    options = {
+        "db_index": False,
+        "editable": False,
+        "on_delete": models.PROTECT,
+        "related_name": "sessions_run",
+        "to": "accounts.party",
+        "verbose_name": "operator",
+    }
+    return models.ForeignKey(**{**options, **changes})
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("operation", "state"),
+    [
+        # A required key cannot be added without a default to write into every row.
+        (AddForeignKeyOnline("livesession", "owner", _owner()), BEFORE[0]),
+        # Anything beyond NULL to NOT NULL is the plain AlterField's, with its locks.
+        (SetNotNullOnline("livesession", "owner", _owner(related_name="runs")), AFTER_0013),
+        (SetNotNullOnline("livesession", "owner", _owner(null=True)), AFTER_0013),
+    ],
+)
+def test_the_online_operations_refuse_a_change_they_cannot_make_online(operation, state):
+    before = MigrationLoader(connection).project_state(state)
+    after = before.clone()
+    operation.state_forwards("liverooms", after)
+    with connection.schema_editor(atomic=False) as editor:
+        with pytest.raises(ValueError, match=operation.__class__.__name__):
+            operation.database_forwards("liverooms", editor, before, after)
+        assert editor.deferred_sql == []

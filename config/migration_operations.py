@@ -43,11 +43,11 @@ def _execute_waiting_briefly(schema_editor, sql: str, params=None) -> None:
         schema_editor.execute("RESET lock_timeout")
 
 
-def _constraint_exists(schema_editor, table: str, name: str) -> bool:
+def _constraint_exists(schema_editor, quoted_table: str, name: str) -> bool:
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND conname = %s",
-            [table, name],
+            [quoted_table, name],
         )
         return cursor.fetchone() is not None
 
@@ -81,7 +81,7 @@ class AddForeignKeyOnline(migrations.AddField):
         )
         constraint = schema_editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
         name = str(constraint.parts["name"])
-        if not _constraint_exists(schema_editor, table, name.strip('"')):
+        if not _constraint_exists(schema_editor, quote(table), name.strip('"')):
             _execute_waiting_briefly(schema_editor, f"{constraint} NOT VALID")
         schema_editor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {name}")
 
@@ -108,7 +108,7 @@ class SetNotNullOnline(migrations.AlterField):
         quote = schema_editor.quote_name
         table = model._meta.db_table
         check = schema_editor._create_index_name(table, [new.column], suffix="_notnull")
-        if not _constraint_exists(schema_editor, table, check):
+        if not _constraint_exists(schema_editor, quote(table), check):
             _execute_waiting_briefly(
                 schema_editor,
                 f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(check)} "

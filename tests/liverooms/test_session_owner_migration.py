@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("liverooms", "0012_session_product_labels")]
 AFTER_0013 = ("liverooms", "0013_session_owner")
+AFTER_0014 = ("liverooms", "0014_session_owner_required")
 
 
 def migrate(targets):
@@ -141,3 +142,32 @@ def test_the_online_operations_refuse_a_change_they_cannot_make_online(operation
         with pytest.raises(ValueError, match=operation.__class__.__name__):
             operation.database_forwards("liverooms", editor, before, after)
         assert editor.deferred_sql == []
+
+
+@pytest.mark.postgres
+def test_the_online_operations_can_be_run_again_on_a_table_they_already_changed():
+    """`migrate` stopped by the lock timeout half-way is run again: each operation finds what its
+    first run left (the column, the validated key, the NOT NULL) and completes without error."""
+    loader = MigrationLoader(connection)
+    before, after_0013, after_0014 = (
+        loader.project_state(state) for state in (BEFORE[0], AFTER_0013, AFTER_0014)
+    )
+    add = AddForeignKeyOnline("livesession", "owner", _owner(null=True))
+    required = SetNotNullOnline("livesession", "owner", _owner())
+    with connection.schema_editor(atomic=False) as editor:
+        add.database_forwards("liverooms", editor, before, after_0013)
+        required.database_forwards("liverooms", editor, after_0013, after_0014)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE contype = 'f' AND convalidated),"
+            " count(*) FILTER (WHERE contype = 'c')"
+            " FROM pg_constraint WHERE conrelid = 'liverooms_livesession'::regclass"
+            " AND conname LIKE %s",
+            ["%owner_id%"],
+        )
+        assert cursor.fetchone() == (1, 0)
+        cursor.execute(
+            "SELECT attnotnull FROM pg_attribute"
+            " WHERE attrelid = 'liverooms_livesession'::regclass AND attname = 'owner_id'"
+        )
+        assert cursor.fetchone() == (True,)

@@ -70,7 +70,7 @@ class AddForeignKeyOnline(migrations.AddField):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return
         if not (field.null and field.db_constraint and field.db_default is models.NOT_PROVIDED):
-            raise ValueError(f"{self.name}: AddForeignKeyOnline adds nullable constraints only")
+            raise ValueError(f"{self.name}: AddForeignKeyOnline adds only a nullable, checked key")
         quote = schema_editor.quote_name
         table = model._meta.db_table
         column_type = field.db_parameters(connection=schema_editor.connection)["type"]
@@ -124,7 +124,7 @@ class SetNotNullOnline(migrations.AlterField):
         )
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        # DROP NOT NULL changes only the catalogue: the plain operation's, states swapped.
+        # DROP NOT NULL changes only the catalogue: the plain AlterField's way back.
         super().database_forwards(app_label, schema_editor, from_state, to_state)
 
 

@@ -17,6 +17,16 @@ out: config/middleware.py):
   POST /api/v1/sql/   the same plain view plus one query (SELECT 1) through Django's
                       connection: the floor for anything that reads the database once per
                       request.
+  POST /api/v1/floor/ the same plain view plus what any recorded decision must do at the least:
+                      a read of the body's room by primary key, then a durable write, an
+                      INSERT of a row like a refusal's (the room, the time, the request as
+                      JSON) committed before the answer. Both statements go as the gate's do
+                      (liverooms/prepared.py): prepared once per connection, the read standing
+                      in for Django's health check. It writes to `bench_floor`, a table of the
+                      benchmark's own that bench/gate.py creates, shaped like the refusals'
+                      (a deferred foreign key to the room, an index on the time). No
+                      authentication, no checks, no serializer: what is left when the gate's
+                      own logic costs nothing.
   POST /api/v1/drf/   a REST framework APIView with the project's default authentication (the
                       Bearer API key look-up), permission (scopes) and throttling (per key, in
                       Redis), and no work of its own: what the API costs before the gate runs.
@@ -30,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+
+import json  # noqa: E402
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -45,6 +57,8 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
+from liverooms import prepared  # noqa: E402
+
 
 @csrf_exempt
 def bare(request):
@@ -59,6 +73,20 @@ def one_query(request):
     return JsonResponse({"ok": True})
 
 
+FLOOR_READ = "SELECT id, owner_id FROM liverooms_liveroom WHERE id = %s"
+FLOOR_WRITE = "INSERT INTO bench_floor (room_id, at, body) VALUES (%s, now(), %s::jsonb)"
+
+
+@csrf_exempt
+def read_and_write(request):
+    body = request.body.decode("utf-8")
+    room_id = json.loads(body)["room_id"]
+    rows = prepared.read(FLOOR_READ, prepared.params([room_id]))
+    with prepared.cursor() as cursor:
+        cursor.execute(FLOOR_WRITE, [*prepared.params([rows[0][0]]), body])
+    return JsonResponse({"ok": True, "owner_id": rows[0][1]})
+
+
 class AuthOnly(APIView):
     """The project's REST defaults (key look-up, scopes, throttle) and nothing else."""
 
@@ -71,6 +99,7 @@ class AuthOnly(APIView):
 urlpatterns = [
     path("api/v1/bare/", bare),
     path("api/v1/sql/", one_query),
+    path("api/v1/floor/", read_and_write),
     path("api/v1/drf/", AuthOnly.as_view()),
 ]
 

@@ -23,10 +23,9 @@ out: config/middleware.py):
                       JSON) committed before the answer. Both statements go as the gate's do
                       (liverooms/prepared.py): prepared once per connection, the read standing
                       in for Django's health check. It writes to `bench_floor`, a table of the
-                      benchmark's own that bench/gate.py creates, shaped like the refusals'
-                      (a deferred foreign key to the room, an index on the time). No
-                      authentication, no checks, no serializer: what is left when the gate's
-                      own logic costs nothing.
+                      benchmark's own (bench/gate.py, FLOOR_TABLE). No authentication, no
+                      checks, no serializer: what is left when the gate's own logic costs
+                      nothing.
   POST /api/v1/drf/   a REST framework APIView with the project's default authentication (the
                       Bearer API key look-up), permission (scopes) and throttling (per key, in
                       Redis), and no work of its own: what the API costs before the gate runs.
